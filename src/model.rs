@@ -1,0 +1,417 @@
+//! The domain types every module speaks: meetings as sources see them, the verdict of `classify`,
+//! the prompts of `plan`, and the answers the ledger keeps.
+//!
+//! Nothing here does I/O. Times are UTC instants; a meeting keeps its original zone name only for
+//! display.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A meeting occurrence's stable id: `source/uid/original-start`.
+///
+/// The original start (RECURRENCE-ID, or DTSTART for a single event, or Google's
+/// `originalStartTime`) is part of the id, so an occurrence that is moved keeps its id and its
+/// answers. For single (non-recurring) events the original start is the literal `single`, so moving
+/// a one-off meeting also keeps its id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MeetingId(pub String);
+
+impl MeetingId {
+    /// Builds an id from its parts. `original_start` is `None` for a non-recurring event.
+    pub fn new(source: &str, uid: &str, original_start: Option<DateTime<Utc>>) -> Self {
+        match original_start {
+            Some(t) => MeetingId(format!("{source}/{uid}/{}", t.format("%Y%m%dT%H%M%SZ"))),
+            None => MeetingId(format!("{source}/{uid}/single")),
+        }
+    }
+
+    /// The id of the series this occurrence belongs to (`source/uid`), used for per-series
+    /// overrides such as "not a sales meeting".
+    pub fn series(&self) -> &str {
+        match self.0.rfind('/') {
+            Some(i) => &self.0[..i],
+            None => &self.0,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MeetingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingStatus {
+    #[default]
+    Confirmed,
+    Tentative,
+    Cancelled,
+}
+
+/// iCalendar PARTSTAT / Google `responseStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartStat {
+    #[default]
+    NeedsAction,
+    Accepted,
+    Declined,
+    Tentative,
+    Delegated,
+}
+
+/// iCalendar CUTYPE / Google `resource`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParticipantKind {
+    #[default]
+    Individual,
+    Group,
+    Resource,
+    Room,
+    Unknown,
+}
+
+/// iCalendar ROLE / Google `optional` and `organizer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Chair,
+    #[default]
+    Required,
+    Optional,
+    NonParticipant,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Attendee {
+    /// Lower-cased address without `mailto:`.
+    pub email: String,
+    pub name: Option<String>,
+    pub role: Role,
+    pub partstat: PartStat,
+    pub kind: ParticipantKind,
+    /// The source says this attendee is the calendar's owner (Google `self`). Sources that cannot
+    /// tell leave it false; `classify` also matches `identity.emails`.
+    pub is_self: bool,
+}
+
+impl Attendee {
+    /// The domain part of the address, lower-cased; `None` when the address has no `@`.
+    pub fn domain(&self) -> Option<&str> {
+        self.email
+            .rsplit_once('@')
+            .map(|(_, d)| d)
+            .filter(|d| !d.is_empty())
+    }
+}
+
+/// One occurrence of a meeting, as a source sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meeting {
+    pub id: MeetingId,
+    /// The configured `[[calendars]]` name this came from.
+    pub source: String,
+    pub title: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// The event's own zone (IANA name) when it had one, for display.
+    pub tz: Option<String>,
+    pub all_day: bool,
+    pub status: MeetingStatus,
+    pub organizer: Option<Attendee>,
+    pub attendees: Vec<Attendee>,
+    pub location: Option<String>,
+    pub description: Option<String>,
+    /// Part of a recurring series (so "not a sales meeting" may apply to the series).
+    pub recurring: bool,
+}
+
+impl Meeting {
+    /// Every participant, the organizer first (when not also listed as an attendee).
+    pub fn participants(&self) -> impl Iterator<Item = &Attendee> {
+        let org = self
+            .organizer
+            .iter()
+            .filter(|o| !self.attendees.iter().any(|a| a.email == o.email));
+        org.chain(self.attendees.iter())
+    }
+}
+
+/// The result of `classify`: whether a meeting is a customer meeting, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub customer: bool,
+    /// The rule that decided, e.g. `customer domain acme.com`, `internal only`, `declined`.
+    pub reason: String,
+    pub account: Option<String>,
+    pub customer_domains: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptKind {
+    Objective,
+    Outcome,
+}
+
+impl PromptKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PromptKind::Objective => "objective",
+            PromptKind::Outcome => "outcome",
+        }
+    }
+}
+
+impl fmt::Display for PromptKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The outcome values of DESIGN §5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Committed,
+    Advanced,
+    Continuation,
+    NoSale,
+    NoShow,
+    Rescheduled,
+    Cancelled,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 7] = [
+        Outcome::Committed,
+        Outcome::Advanced,
+        Outcome::Continuation,
+        Outcome::NoSale,
+        Outcome::NoShow,
+        Outcome::Rescheduled,
+        Outcome::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Committed => "committed",
+            Outcome::Advanced => "advanced",
+            Outcome::Continuation => "continuation",
+            Outcome::NoSale => "no_sale",
+            Outcome::NoShow => "no_show",
+            Outcome::Rescheduled => "rescheduled",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+
+    /// A short human label for buttons and dialogs.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Committed => "They committed",
+            Outcome::Advanced => "Agreed to another next step",
+            Outcome::Continuation => "No commitment",
+            Outcome::NoSale => "They said no",
+            Outcome::NoShow => "No-show",
+            Outcome::Rescheduled => "Rescheduled",
+            Outcome::Cancelled => "Did not happen",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Outcome {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let norm = s.trim().to_ascii_lowercase().replace('-', "_");
+        Outcome::ALL
+            .into_iter()
+            .find(|o| o.as_str() == norm)
+            .ok_or_else(|| {
+                let all: Vec<_> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
+                format!("unknown outcome `{s}`: use one of {}", all.join(", "))
+            })
+    }
+}
+
+/// How an answer reached us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    Notification,
+    Dialog,
+    Terminal,
+    Cli,
+    /// Recorded by the daemon itself (a missed objective, a cancelled meeting).
+    Daemon,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Notification => "notification",
+            Via::Dialog => "dialog",
+            Via::Terminal => "terminal",
+            Via::Cli => "cli",
+            Via::Daemon => "daemon",
+        }
+    }
+}
+
+impl std::str::FromStr for Via {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "notification" => Via::Notification,
+            "dialog" => Via::Dialog,
+            "terminal" => Via::Terminal,
+            "cli" => Via::Cli,
+            "daemon" => Via::Daemon,
+            other => return Err(format!("unknown via `{other}`")),
+        })
+    }
+}
+
+/// What the user (or the daemon) answered to a prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// The objective for the meeting. `missed` records that no objective was set before start.
+    Objective {
+        text: String,
+    },
+    ObjectiveMissed,
+    Outcome {
+        result: Outcome,
+        next_step: Option<String>,
+        note: Option<String>,
+    },
+    /// Show the prompt again later.
+    Snooze,
+    /// The user says this is not a sales meeting (for this occurrence or, when recurring, the series).
+    NotSales,
+    /// The prompt went away without an answer (closed, timed out).
+    Dismissed,
+}
+
+/// A recorded objective, as the ledger and export show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectiveRecord {
+    pub text: String,
+    pub set_at: DateTime<Utc>,
+    pub via: Via,
+}
+
+/// A recorded outcome, as the ledger and export show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomeRecord {
+    pub result: Outcome,
+    pub next_step: Option<String>,
+    pub note: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+    pub via: Via,
+}
+
+/// What the ledger knows about one meeting; `plan` reads it, never the database.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MeetingState {
+    pub objective: Option<ObjectiveRecord>,
+    /// The daemon recorded that the meeting started without an objective.
+    pub objective_missed: bool,
+    pub outcome: Option<OutcomeRecord>,
+    /// How many times each prompt was shown (the objective prompt normally once).
+    pub objective_shown: u32,
+    pub outcome_shown: u32,
+    pub last_objective_shown: Option<DateTime<Utc>>,
+    pub last_outcome_shown: Option<DateTime<Utc>>,
+    /// The user asked to be reminded later.
+    pub objective_snoozed_until: Option<DateTime<Utc>>,
+    pub outcome_snoozed_until: Option<DateTime<Utc>>,
+    /// A user override: `Some(false)` = not a sales meeting, `Some(true)` = is one.
+    pub override_customer: Option<bool>,
+    /// When the daemon first saw this meeting.
+    pub first_seen: Option<DateTime<Utc>>,
+}
+
+/// A prompt `plan` says should be shown, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PlannedPrompt {
+    pub due: DateTime<Utc>,
+    pub meeting: MeetingId,
+    pub kind: PromptKind,
+    /// 0 for the first showing, then 1, 2, … for re-asks; part of the prompt's unique key so a
+    /// restart never shows the same showing twice.
+    pub attempt: u32,
+}
+
+impl PlannedPrompt {
+    /// The unique key of this showing in the ledger.
+    pub fn key(&self) -> String {
+        format!("{}#{}#{}", self.meeting, self.kind, self.attempt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn an_occurrence_id_keeps_source_uid_and_original_start() {
+        let t = Utc.with_ymd_and_hms(2026, 12, 1, 9, 30, 0).unwrap();
+        let id = MeetingId::new("work", "abc@x", Some(t));
+        assert_eq!(id.as_str(), "work/abc@x/20261201T093000Z");
+        assert_eq!(id.series(), "work/abc@x");
+    }
+
+    #[test]
+    fn a_single_event_id_does_not_depend_on_its_start() {
+        assert_eq!(MeetingId::new("w", "u", None).as_str(), "w/u/single");
+    }
+
+    #[test]
+    fn outcome_values_parse_with_dashes_or_underscores_and_refuse_others() {
+        assert_eq!("no-show".parse::<Outcome>().unwrap(), Outcome::NoShow);
+        assert_eq!("COMMITTED".parse::<Outcome>().unwrap(), Outcome::Committed);
+        let err = "maybe".parse::<Outcome>().unwrap_err();
+        assert!(err.contains("committed, advanced"), "{err}");
+    }
+
+    #[test]
+    fn the_organizer_is_a_participant_once() {
+        let a = Attendee {
+            email: "x@acme.com".into(),
+            ..Default::default()
+        };
+        let m = Meeting {
+            id: MeetingId("s/u/single".into()),
+            source: "s".into(),
+            title: "t".into(),
+            start: Utc::now(),
+            end: Utc::now(),
+            tz: None,
+            all_day: false,
+            status: MeetingStatus::Confirmed,
+            organizer: Some(a.clone()),
+            attendees: vec![a],
+            location: None,
+            description: None,
+            recurring: false,
+        };
+        assert_eq!(m.participants().count(), 1);
+    }
+}

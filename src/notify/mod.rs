@@ -1,0 +1,67 @@
+//! Showing a prompt and bringing back an answer. The daemon knows only [`Notifier`]; the desktop
+//! (notify-rust over D-Bus), dialog (zenity / kdialog / osascript or a configured program) and
+//! terminal implementations live in the submodules.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{Answer, MeetingId, PromptKind, Via};
+
+/// Everything a notifier needs to show one prompt; built by the daemon from the meeting, the
+/// config and the ledger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromptView {
+    /// The prompt's unique key (see `PlannedPrompt::key`).
+    pub key: String,
+    pub kind: PromptKind,
+    pub meeting: MeetingId,
+    pub title: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// The meeting's own zone for display, when known.
+    pub tz: Option<String>,
+    pub account: Option<String>,
+    /// `prompts.objectives`; the first `quick` of them get buttons (`objective:N`).
+    pub objectives: Vec<String>,
+    pub quick: usize,
+    /// Objective prompt: what the account committed to last time, carried forward.
+    pub last_commitment: Option<String>,
+    /// Outcome prompt: the objective that was set, if any.
+    pub objective: Option<String>,
+    /// The meeting belongs to a recurring series (so `not_sales` applies to the series).
+    pub recurring: bool,
+}
+
+/// What came back from one showing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub answer: Answer,
+    pub via: Via,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// No notification server (or no session bus): the daemon falls back to another notifier.
+    #[error("no notification server answers: {0}")]
+    Unavailable(String),
+    #[error("notification failed: {0}")]
+    Failed(String),
+}
+
+pub type AskFuture<'a> = Pin<Box<dyn Future<Output = Result<Reply, NotifyError>> + Send + 'a>>;
+
+/// Shows prompts. `ask` returns when the user answered, snoozed, or the prompt timed out
+/// (`Answer::Dismissed`); it never waits longer than the configured prompt timeout plus the time a
+/// dialog is open.
+pub trait Notifier: Send + Sync {
+    fn ask<'a>(&'a self, prompt: &'a PromptView) -> AskFuture<'a>;
+
+    /// A one-off message without buttons (a source that needs the user, e.g. a refused password).
+    fn tell<'a>(
+        &'a self,
+        summary: &'a str,
+        body: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), NotifyError>> + Send + 'a>>;
+}

@@ -1,0 +1,131 @@
+//! Calendar sources: each turns one configured `[[calendars]]` entry into the meetings inside a
+//! time window. The daemon knows only the [`CalendarSource`] trait; HTTP, WebDAV and OAuth stay in
+//! the submodules. Pure conversions (iCalendar text, Google JSON) live in their own files so they
+//! are tested without servers.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::model::Meeting;
+
+pub mod ical;
+pub mod snapshot;
+
+/// The span of time a poll should cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl Window {
+    /// Whether a meeting `[start, end)` overlaps the window.
+    pub fn overlaps(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+        start < self.end && end > self.start
+    }
+}
+
+/// What one successful poll produced: every meeting of the source that overlaps the window (not a
+/// delta; incremental sources merge their deltas themselves), and a warning for each piece of data
+/// that was skipped.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fetched {
+    pub meetings: Vec<Meeting>,
+    /// One line per skipped event or object, naming it (uid, href or summary) and saying why.
+    pub warnings: Vec<String>,
+    /// False when the source knows nothing changed since the previous poll (304, same ctag, empty
+    /// sync delta); the daemon may then skip re-planning.
+    pub changed: bool,
+}
+
+/// Why a poll failed. The daemon acts on the variant: `Unauthorized` stops the source and tells the
+/// user once; `RateLimited` waits at least `retry_after`; everything else retries with backoff.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// Credentials were refused. `fix` says what the user should do (a command to run, a setting to
+    /// check); it never contains the secret.
+    #[error("{source_name}: not authorised: {fix}")]
+    Unauthorized { source_name: String, fix: String },
+    #[error("{source_name}: rate limited by the server")]
+    RateLimited {
+        source_name: String,
+        retry_after: Option<Duration>,
+    },
+    #[error("{source_name}: {url} answered HTTP {status}")]
+    HttpStatus {
+        source_name: String,
+        /// Without query string or credentials.
+        url: String,
+        status: u16,
+    },
+    /// Connection refused, DNS, TLS, timeout: worth retrying.
+    #[error("{source_name}: cannot reach {url}: {detail}")]
+    Network {
+        source_name: String,
+        url: String,
+        detail: String,
+    },
+    /// The whole response was unusable (not a calendar, not XML, not JSON).
+    #[error("{source_name}: unusable data from {location}: {detail}")]
+    Data {
+        source_name: String,
+        location: String,
+        detail: String,
+    },
+    #[error("{source_name}: cannot read {path}: {detail}")]
+    Io {
+        source_name: String,
+        path: PathBuf,
+        detail: String,
+    },
+    /// A setting that only shows as wrong at run time (e.g. no calendar matched `calendars`).
+    #[error("{source_name}: {detail}")]
+    Setup { source_name: String, detail: String },
+}
+
+impl SourceError {
+    /// Whether retrying later may help (network faults, server errors, rate limits).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SourceError::Unauthorized { .. } | SourceError::Setup { .. } => false,
+            SourceError::HttpStatus { status, .. } => {
+                *status >= 500 || *status == 429 || *status == 408
+            }
+            _ => true,
+        }
+    }
+}
+
+pub type PollFuture<'a> = Pin<Box<dyn Future<Output = Result<Fetched, SourceError>> + Send + 'a>>;
+
+/// One configured calendar. Implementations keep whatever sync state they need (ETag, ctag, sync
+/// tokens, per-object data) in memory and under [`SourceContext::state_dir`], so a restart stays
+/// incremental.
+pub trait CalendarSource: Send {
+    /// The `[[calendars]] name`.
+    fn name(&self) -> &str;
+
+    /// Fetches the meetings overlapping `window`. Must not panic on any input; bounded in time
+    /// (every request has a timeout).
+    fn poll(&mut self, window: Window) -> PollFuture<'_>;
+
+    /// One line for `nextstep check` after a successful poll, e.g. the discovered calendars.
+    fn describe(&self) -> String {
+        String::new()
+    }
+}
+
+/// What every source is given when it is built.
+#[derive(Debug, Clone)]
+pub struct SourceContext {
+    /// The `[[calendars]] name`.
+    pub name: String,
+    /// A directory private to this source for sync state (created 0700 by the caller).
+    pub state_dir: PathBuf,
+    /// The one HTTP client of the process (rustls, timeouts set).
+    pub http: reqwest::Client,
+}

@@ -1,0 +1,1 @@
+//! The last good poll of each source, kept on disk so the daemon starts and prompts while offline.
