@@ -20,7 +20,9 @@
 
 pub mod clock;
 pub mod config;
+pub mod fsutil;
 pub mod model;
 pub mod notify;
+pub mod plan;
 pub mod secret;
 pub mod source;
