@@ -21,6 +21,7 @@
 pub mod clock;
 pub mod config;
 pub mod fsutil;
+pub mod http;
 pub mod model;
 pub mod notify;
 pub mod plan;

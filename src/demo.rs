@@ -1,0 +1,224 @@
+//! `nextstep demo`: the real daemon on a calendar file it writes itself, with a customer meeting
+//! that starts in under a minute and an internal one, and a temporary ledger. The user sees the
+//! objective prompt, answers, sees the outcome prompt after the meeting, and the demo prints what
+//! the ledger holds. Desktop notifications when a notification server answers, terminal prompts
+//! otherwise (over SSH).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::DemoCmd;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::ledger::Ledger;
+use crate::model::MeetingId;
+
+const SOURCE: &str = "demo";
+const CUSTOMER_UID: &str = "demo-customer@nextstep.example";
+
+/// The demo's calendar: one customer meeting, one internal meeting.
+pub fn calendar(now: DateTime<Utc>, starts_in: Duration, lasts: Duration) -> String {
+    let fmt = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+    let start = now + chrono::Duration::from_std(starts_in).unwrap_or_default();
+    let end = start + chrono::Duration::from_std(lasts).unwrap_or_default();
+    let internal_start = end + chrono::Duration::minutes(30);
+    let internal_end = internal_start + chrono::Duration::minutes(30);
+    let stamp = fmt(now);
+    format!(
+        "BEGIN:VCALENDAR\r\n\
+         VERSION:2.0\r\n\
+         PRODID:-//nextstep//demo//EN\r\n\
+         BEGIN:VEVENT\r\n\
+         UID:{CUSTOMER_UID}\r\n\
+         DTSTAMP:{stamp}\r\n\
+         DTSTART:{start}\r\n\
+         DTEND:{end}\r\n\
+         SUMMARY:Discovery call with Acme\r\n\
+         ORGANIZER;CN=You:mailto:you@nextstep.example\r\n\
+         ATTENDEE;CN=You;PARTSTAT=ACCEPTED:mailto:you@nextstep.example\r\n\
+         ATTENDEE;CN=Jane Doe;PARTSTAT=ACCEPTED:mailto:jane.doe@acme.example\r\n\
+         ATTENDEE;CUTYPE=ROOM;CN=Room 4:mailto:room-4@nextstep.example\r\n\
+         END:VEVENT\r\n\
+         BEGIN:VEVENT\r\n\
+         UID:demo-internal@nextstep.example\r\n\
+         DTSTAMP:{stamp}\r\n\
+         DTSTART:{istart}\r\n\
+         DTEND:{iend}\r\n\
+         SUMMARY:Team sync\r\n\
+         ORGANIZER;CN=You:mailto:you@nextstep.example\r\n\
+         ATTENDEE;CN=Sam;PARTSTAT=ACCEPTED:mailto:sam@nextstep.example\r\n\
+         END:VEVENT\r\n\
+         END:VCALENDAR\r\n",
+        start = fmt(start),
+        end = fmt(end),
+        istart = fmt(internal_start),
+        iend = fmt(internal_end),
+    )
+}
+
+/// The demo's config: short lead times so the whole round trip fits in about three minutes.
+pub fn config(calendar: &std::path::Path, ledger: &std::path::Path) -> anyhow::Result<Config> {
+    let text = format!(
+        r#"
+[identity]
+emails = ["you@nextstep.example"]
+internal_domains = ["nextstep.example"]
+
+[prompts]
+before = "15m"
+after = "5s"
+snooze = "20s"
+reask = "30s"
+reask_limit = 2
+timeout = "90s"
+
+[[calendars]]
+name = "{SOURCE}"
+kind = "ics"
+path = {cal}
+poll = "10s"
+
+[ledger]
+path = {ledger}
+"#,
+        cal = toml_string(&calendar.display().to_string()),
+        ledger = toml_string(&ledger.display().to_string()),
+    );
+    Ok(Config::from_toml("(built-in demo config)", &text)?)
+}
+
+fn toml_string(s: &str) -> String {
+    // A TOML basic string is a JSON string for every path we can meet.
+    serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
+}
+
+pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
+    let clock = SystemClock;
+    let now = clock.now();
+    let dir = std::env::temp_dir().join(format!(
+        "nextstep-demo-{}-{}",
+        std::process::id(),
+        now.timestamp_millis()
+    ));
+    crate::fsutil::create_private_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let result = run_in(&dir, cmd, now).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn run_in(dir: &std::path::Path, cmd: DemoCmd, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let starts_in = Duration::from_secs(cmd.starts_in);
+    let lasts = Duration::from_secs(cmd.lasts);
+    let cal_path = dir.join("demo.ics");
+    std::fs::write(&cal_path, calendar(now, starts_in, lasts))
+        .with_context(|| format!("cannot write {}", cal_path.display()))?;
+    let ledger_path: PathBuf = cmd.ledger.clone().unwrap_or_else(|| dir.join("ledger.sqlite3"));
+    let config = config(&cal_path, &ledger_path)?;
+
+    let (notifier, one_at_a_time) = crate::notify::choose(&config.prompts).await;
+    println!("nextstep demo");
+    println!(
+        "  a customer meeting \"Discovery call with Acme\" starts in {}s and lasts {}s; an internal \"Team sync\" follows.",
+        starts_in.as_secs(),
+        lasts.as_secs()
+    );
+    println!("  you will be asked for your commitment objective now, and for the outcome after the meeting.");
+    println!("  ledger: {}", ledger_path.display());
+    println!();
+
+    let shutdown = crate::cli::shutdown_on_signals();
+    let daemon = tokio::spawn(crate::daemon::run(crate::daemon::Options {
+        config,
+        data_dir: dir.to_path_buf(),
+        ledger_path: ledger_path.clone(),
+        clock: Arc::new(SystemClock),
+        notifier,
+        one_prompt_at_a_time: one_at_a_time,
+        shutdown: shutdown.clone(),
+    }));
+
+    let meeting = MeetingId::new(SOURCE, CUSTOMER_UID, None);
+    // The outcome prompt is due 5 s after the end; allow for one re-ask before giving up.
+    let give_up = now
+        + chrono::Duration::from_std(starts_in + lasts + Duration::from_secs(150)).unwrap_or_default();
+    let finished = wait_for_outcome(&ledger_path, &meeting, give_up, &shutdown).await;
+    shutdown.cancel();
+    match daemon.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(e),
+        Err(e) => anyhow::bail!("the demo daemon stopped unexpectedly: {e}"),
+    }
+    println!();
+    if !finished {
+        println!("the demo ended before an outcome was recorded.");
+    }
+    print_ledger(&ledger_path)
+}
+
+/// Waits until the ledger holds an outcome for `meeting`, the deadline passes, or the user stops.
+async fn wait_for_outcome(
+    ledger_path: &std::path::Path,
+    meeting: &MeetingId,
+    give_up: DateTime<Utc>,
+    shutdown: &CancellationToken,
+) -> bool {
+    loop {
+        if Utc::now() >= give_up {
+            return false;
+        }
+        if let Ok(ledger) = Ledger::open(ledger_path)
+            && let Ok(Some(row)) = ledger.find(meeting)
+            && row.outcome.is_some()
+        {
+            return true;
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return false,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+fn print_ledger(path: &std::path::Path) -> anyhow::Result<()> {
+    let ledger = Ledger::open(path)?;
+    let rows = ledger.customer_meetings(None)?;
+    println!("what the ledger holds ({}):", path.display());
+    for r in &rows {
+        println!("  meeting:   {} ({})", r.title, r.id);
+        match &r.objective {
+            Some(o) => println!("  objective: {} (via {})", o.text, o.via.as_str()),
+            None => println!("  objective: none"),
+        }
+        match &r.outcome {
+            Some(o) => {
+                println!("  outcome:   {} (via {})", o.result, o.via.as_str());
+                if let Some(n) = &o.next_step {
+                    println!("  next step: {n}");
+                }
+            }
+            None => println!("  outcome:   none yet"),
+        }
+    }
+    println!();
+    println!("as `nextstep export` prints it:");
+    print!("{}", crate::export::to_jsonl(&rows));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_config_is_valid_and_points_at_its_files() {
+        let c = config(std::path::Path::new("/tmp/a b/demo.ics"), std::path::Path::new("/tmp/l.sqlite3")).unwrap();
+        assert_eq!(c.calendars.len(), 1);
+        assert_eq!(c.ledger.path.as_deref(), Some(std::path::Path::new("/tmp/l.sqlite3")));
+        assert_eq!(c.prompts.after, Duration::from_secs(5));
+    }
+}
