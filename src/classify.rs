@@ -86,16 +86,25 @@ pub fn classify(
 /// `a.b.example.com` and `EXAMPLE.com` match `example.com`; `badexample.com` does not.
 /// A trailing dot (a fully qualified name) on either side is ignored.
 pub fn domain_matches(domain: &str, pattern: &str) -> bool {
-    let d = domain.trim_end_matches('.').as_bytes();
-    let p = pattern
-        .trim_start_matches('.')
-        .trim_end_matches('.')
-        .as_bytes();
-    if p.is_empty() || d.len() < p.len() {
+    is_within(
+        domain.trim_end_matches('.').as_bytes(),
+        pattern.trim_start_matches('.').trim_end_matches('.'),
+    )
+}
+
+/// [`domain_matches`] for a domain already trimmed: the hot loop of [`scan`] calls this once per
+/// participant and pattern. Config and built-in patterns are already bare, lower-cased domains.
+fn is_within(d: &[u8], pattern: &str) -> bool {
+    let p = pattern.as_bytes();
+    // Cheap rejections first: most patterns differ in length or in their last letter.
+    let Some(cut) = d.len().checked_sub(p.len()) else {
         return false;
+    };
+    match (d.last(), p.last()) {
+        (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => {}
+        _ => return false,
     }
     // Byte slices, so a non-ASCII domain can never split inside a character.
-    let cut = d.len() - p.len();
     d[cut..].eq_ignore_ascii_case(p) && (cut == 0 || d[cut - 1] == b'.')
 }
 
@@ -117,8 +126,8 @@ fn is_user(a: &Attendee, identity: &Identity) -> bool {
             .any(|e| e.eq_ignore_ascii_case(a.email.trim()))
 }
 
-fn matches_any<S: AsRef<str>>(domain: &str, patterns: &[S]) -> bool {
-    patterns.iter().any(|p| domain_matches(domain, p.as_ref()))
+fn matches_any<S: AsRef<str>>(domain: &[u8], patterns: &[S]) -> bool {
+    patterns.iter().any(|p| is_within(domain, p.as_ref()))
 }
 
 /// Why a participant other than the user is not a customer, ordered from least to most
@@ -190,23 +199,31 @@ fn scan<'a>(
         if is_user(p, identity) {
             continue;
         }
-        let Some(domain) = p.domain().map(|d| d.trim()).filter(|d| !d.is_empty()) else {
+        let Some(domain) = p
+            .domain()
+            .map(|d| d.trim().trim_end_matches('.'))
+            .filter(|d| !d.is_empty())
+        else {
             continue;
         };
+        let d = domain.as_bytes();
         // Not guessed from the local part ("room-3@…" may be a person): only what the source
         // says, and domains that are calendars by construction.
         let rejected = if matches!(
             p.kind,
             ParticipantKind::Room | ParticipantKind::Resource | ParticipantKind::Group
-        ) || matches_any(domain, NON_PERSON_DOMAINS)
+        ) || matches_any(d, NON_PERSON_DOMAINS)
         {
             Some(Rejected::NonPerson)
-        } else if matches_any(domain, &identity.internal_domains) {
+        } else if out.domains.iter().any(|c| c.eq_ignore_ascii_case(domain)) {
+            // Already accepted: the rest depends on the domain alone.
+            continue;
+        } else if matches_any(d, &identity.internal_domains) {
             Some(Rejected::Internal)
-        } else if matches_any(domain, &rules.ignore_domains) {
+        } else if matches_any(d, &rules.ignore_domains) {
             Some(Rejected::Ignored)
         } else if rules.personal_domains == PersonalDomains::Ignore
-            && matches_any(domain, PERSONAL_DOMAINS)
+            && matches_any(d, PERSONAL_DOMAINS)
         {
             Some(Rejected::Personal)
         } else {
@@ -216,28 +233,30 @@ fn scan<'a>(
             out.rejected = out.rejected.max(r);
             continue;
         }
-        let account = best_account(domain, accounts);
-        if listing && account.is_none() && !matches_any(domain, &rules.customer_domains) {
+        let account = if listing || out.account.is_none() {
+            best_account(d, accounts)
+        } else {
+            None
+        };
+        if listing && account.is_none() && !matches_any(d, &rules.customer_domains) {
             out.rejected = out.rejected.max(Rejected::Unlisted);
             continue;
         }
         if out.account.is_none() {
             out.account = account;
         }
-        if !out.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
-            out.domains.push(domain);
-        }
+        out.domains.push(domain);
     }
     out
 }
 
 /// The account whose most specific domain matches: `eu.acme.com` belongs to an account listing
 /// `eu.acme.com` rather than to one listing `acme.com`; on a tie, the first in the config.
-fn best_account<'a>(domain: &str, accounts: &'a [Account]) -> Option<&'a Account> {
+fn best_account<'a>(domain: &[u8], accounts: &'a [Account]) -> Option<&'a Account> {
     let mut best: Option<(&'a Account, usize)> = None;
     for a in accounts {
         for d in &a.domains {
-            if domain_matches(domain, d) && best.is_none_or(|(_, len)| d.len() > len) {
+            if is_within(domain, d) && best.is_none_or(|(_, len)| d.len() > len) {
                 best = Some((a, d.len()));
             }
         }
@@ -599,6 +618,16 @@ mod tests {
         let v = res_with(&meeting(&["x@globex.io", "y@acme.com"]), &r, &acme());
         assert_eq!(v.customer_domains, vec!["acme.com"]);
         assert_eq!(v.account.as_deref(), Some("Acme"));
+        // An unlisted domain after a listed one is still left out.
+        let v = res_with(&meeting(&["y@acme.com", "x@globex.io"]), &r, &acme());
+        assert_eq!(v.customer_domains, vec!["acme.com"]);
+    }
+
+    #[test]
+    fn a_fully_qualified_domain_is_reported_without_its_dot() {
+        let v = res(&meeting(&["pat@acme.com.", "lee@Acme.com"]));
+        assert_eq!(v.customer_domains, vec!["acme.com"]);
+        assert_eq!(v.reason, "customer domain acme.com");
     }
 
     #[test]
