@@ -6,7 +6,8 @@
 //! short, lower-case and stable.
 //!
 //! It runs on every meeting of every poll (10,000 is normal), so it compiles nothing and allocates
-//! only the verdict itself: domains are compared in place, ASCII case-insensitively.
+//! only the verdict (and, for a meeting with customers, the list of their domains): domains are
+//! compared in place, ASCII case-insensitively.
 
 use crate::config::{
     Account, ClassifyRules, Identity, NON_PERSON_DOMAINS, PERSONAL_DOMAINS, PersonalDomains,
