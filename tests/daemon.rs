@@ -1,0 +1,445 @@
+//! The whole daemon, end to end: the real `nextstep run` binary reads a real calendar file (or URL),
+//! talks to a notification server over a private D-Bus session bus, and writes a real SQLite ledger.
+//! The test plays the user: it reads what the server was asked to show and presses buttons.
+//!
+//! Times are short (meetings seconds away, `before = "3s"`), so each test takes seconds to a few
+//! tens of seconds; tests run in parallel, each with its own bus, server, files and daemon.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use nextstep::ledger::Ledger;
+use nextstep::model::{MeetingId, Outcome, Via};
+use support::dbus::PrivateBus;
+use support::notifications::{FakeNotificationServer, Recorded};
+
+const BIN: &str = env!("CARGO_BIN_EXE_nextstep");
+
+/// One calendar event for the test calendars.
+struct Event<'a> {
+    uid: &'a str,
+    title: &'a str,
+    start: DateTime<Utc>,
+    minutes_or_secs: chrono::Duration,
+    attendees: &'a [&'a str],
+}
+
+fn ics(events: &[Event]) -> String {
+    let f = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+    let mut s = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//nextstep tests//EN\r\n");
+    for e in events {
+        s.push_str(&format!(
+            "BEGIN:VEVENT\r\nUID:{}\r\nDTSTAMP:{}\r\nDTSTART:{}\r\nDTEND:{}\r\nSUMMARY:{}\r\nORGANIZER:mailto:me@mycorp.example\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:me@mycorp.example\r\n",
+            e.uid,
+            f(Utc::now()),
+            f(e.start),
+            f(e.start + e.minutes_or_secs),
+            e.title
+        ));
+        for a in e.attendees {
+            s.push_str(&format!("ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:{a}\r\n"));
+        }
+        s.push_str("END:VEVENT\r\n");
+    }
+    s.push_str("END:VCALENDAR\r\n");
+    s
+}
+
+/// Writes a file so that a poll sees it change: via a temporary file and a rename, never a
+/// half-written calendar.
+fn write_atomically(path: &Path, body: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, body).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+    calendar: PathBuf,
+    config: PathBuf,
+    ledger: PathBuf,
+}
+
+impl Setup {
+    fn new(calendar_key: &str) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let calendar = dir.path().join("calendar.ics");
+        let ledger = dir.path().join("ledger.sqlite3");
+        let config = dir.path().join("config.toml");
+        let cal_value = if calendar_key.starts_with("url") {
+            calendar_key.to_string()
+        } else {
+            format!("path = {:?}", calendar.display().to_string())
+        };
+        std::fs::write(
+            &config,
+            format!(
+                r#"[identity]
+emails = ["me@mycorp.example"]
+internal_domains = ["mycorp.example"]
+
+[prompts]
+before = "3s"
+after = "1s"
+snooze = "2s"
+reask = "1h"
+timeout = "20s"
+dialog = "none"
+
+[[calendars]]
+name = "work"
+kind = "ics"
+{cal_value}
+poll = "1s"
+timeout = "2s"
+
+[ledger]
+path = {ledger:?}
+"#,
+                ledger = ledger.display().to_string()
+            ),
+        )
+        .unwrap();
+        Setup {
+            dir,
+            calendar,
+            config,
+            ledger,
+        }
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn start(&self, bus: &PrivateBus) -> Daemon {
+        Daemon::start(&self.config, &self.data_dir(), bus.address())
+    }
+
+    fn ledger(&self) -> Ledger {
+        Ledger::open(&self.ledger).unwrap()
+    }
+
+    fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(BIN)
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("NEXTSTEP_DATA_DIR", self.data_dir())
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .output()
+            .unwrap()
+    }
+}
+
+/// The daemon process, its stderr collected for `wait_for_log`.
+struct Daemon {
+    child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl Daemon {
+    fn start(config: &Path, data_dir: &Path, bus: &str) -> Daemon {
+        let mut child = Command::new(BIN)
+            .arg("--config")
+            .arg(config)
+            .arg("run")
+            .env("DBUS_SESSION_BUS_ADDRESS", bus)
+            .env("NEXTSTEP_DATA_DIR", data_dir)
+            .env("NEXTSTEP_LOG", "nextstep=debug")
+            .env_remove("JOURNAL_STREAM")
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = log.clone();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        Daemon { child, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the daemon logged `needle` `count` times.
+    async fn wait_for_log(&self, needle: &str, count: usize, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.log().matches(needle).count() < count {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the daemon did not log {needle:?} {count} times within {timeout:?}; its log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGTERM, and wait for a clean exit.
+    fn stop(mut self) -> String {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "daemon exited with {status}; log:\n{}", self.log());
+        self.log()
+    }
+
+    fn kill9(mut self) {
+        self.child.kill().unwrap();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn expect_notification(server: &FakeNotificationServer, daemon: &Daemon, within: Duration) -> Recorded {
+    match server.next_notification(within).await {
+        Some(n) => n,
+        None => panic!("no notification within {within:?}; daemon log:\n{}", daemon.log()),
+    }
+}
+
+/// Waits until `check` holds for the ledger, or fails with what it saw.
+async fn wait_for_ledger<F: Fn(&Ledger) -> bool>(setup: &Setup, what: &str, check: F) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if check(&setup.ledger()) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the ledger never showed: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn secs(n: i64) -> chrono::Duration {
+    chrono::Duration::seconds(n)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_meeting_is_asked_about_before_and_after_and_the_answers_reach_the_export() {
+    let bus = PrivateBus::start();
+    let server = FakeNotificationServer::start(bus.address()).await;
+    let setup = Setup::new("path");
+    let now = Utc::now();
+    write_atomically(
+        &setup.calendar,
+        &ics(&[
+            Event {
+                uid: "cust-1",
+                title: "Pilot scoping with Acme",
+                start: now + secs(6),
+                minutes_or_secs: secs(4),
+                attendees: &["jane@acme.example", "room-1@mycorp.example"],
+            },
+            Event {
+                uid: "internal-1",
+                title: "Team sync",
+                start: now + secs(5),
+                minutes_or_secs: secs(3),
+                attendees: &["sam@mycorp.example"],
+            },
+        ]),
+    );
+    let daemon = setup.start(&bus);
+
+    let n = expect_notification(&server, &daemon, Duration::from_secs(15)).await;
+    let shown_at = Utc::now();
+    assert!(n.summary.contains("Pilot scoping with Acme"), "{n:?}");
+    assert!(n.body.contains("commit"), "{n:?}");
+    let keys = n.action_keys();
+    for k in ["objective:0", "objective:1", "open", "snooze", "not_sales"] {
+        assert!(keys.contains(&k), "missing {k} in {keys:?}");
+    }
+    assert!(!keys.contains(&"objective:2"), "only quick_objectives (2) get buttons: {keys:?}");
+    assert_eq!(n.label_of("objective:0"), Some("Agree to a next meeting"));
+    // Due at start - 3s: not before (allowing for the poll interval of 1 s and startup).
+    assert!(shown_at >= now + secs(2), "shown too early: {shown_at} vs meeting at {}", now + secs(6));
+
+    server.click(n.id, "objective:0").await;
+    let id = MeetingId::new("work", "cust-1", None);
+    wait_for_ledger(&setup, "the objective", |l| {
+        l.find(&id).unwrap().and_then(|r| r.objective).is_some_and(|o| {
+            o.text == "Agree to a next meeting" && o.via == Via::Notification
+        })
+    })
+    .await;
+
+    let n = expect_notification(&server, &daemon, Duration::from_secs(15)).await;
+    let outcome_shown_at = Utc::now();
+    assert!(n.summary.contains("Pilot scoping with Acme"), "{n:?}");
+    assert!(n.action_keys().contains(&"outcome:committed"), "{n:?}");
+    assert!(n.action_keys().contains(&"outcome:continuation"), "{n:?}");
+    assert!(n.body.contains("Agree to a next meeting"), "the outcome prompt recalls the objective: {n:?}");
+    assert!(outcome_shown_at >= now + secs(10), "outcome asked before the meeting ended");
+    server.click(n.id, "outcome:committed").await;
+    wait_for_ledger(&setup, "the outcome", |l| {
+        l.find(&id).unwrap().and_then(|r| r.outcome).is_some_and(|o| o.result == Outcome::Committed)
+    })
+    .await;
+
+    // Only the customer meeting was ever prompted: the internal one stays silent.
+    assert!(
+        server.recorded().iter().all(|r| !r.summary.contains("Team sync")),
+        "{:?}",
+        server.recorded()
+    );
+    assert_eq!(server.recorded().len(), 2);
+    daemon.stop();
+
+    let out = setup.cli(&["export", "--format", "jsonl"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1, "one customer meeting: {text}");
+    let row = &lines[0];
+    assert_eq!(row["id"], "work/cust-1/single");
+    assert_eq!(row["account"], "acme.example");
+    assert_eq!(row["objective"]["text"], "Agree to a next meeting");
+    assert_eq!(row["objective"]["via"], "notification");
+    assert_eq!(row["outcome"]["result"], "committed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_does_not_show_the_same_prompt_again_and_keeps_the_answer() {
+    let bus = PrivateBus::start();
+    let server = FakeNotificationServer::start(bus.address()).await;
+    let setup = Setup::new("path");
+    let now = Utc::now();
+    write_atomically(
+        &setup.calendar,
+        &ics(&[Event {
+            uid: "cust-2",
+            title: "Renewal with Globex",
+            start: now + secs(6),
+            minutes_or_secs: secs(5),
+            attendees: &["bob@globex.example"],
+        }]),
+    );
+    let daemon = setup.start(&bus);
+    let n = expect_notification(&server, &daemon, Duration::from_secs(15)).await;
+    server.click(n.id, "objective:1").await;
+    let id = MeetingId::new("work", "cust-2", None);
+    wait_for_ledger(&setup, "the objective", |l| {
+        l.find(&id).unwrap().and_then(|r| r.objective).is_some()
+    })
+    .await;
+    // The harshest restart: no chance to flush anything.
+    daemon.kill9();
+
+    let daemon = setup.start(&bus);
+    // The next thing shown must be the outcome prompt, not the objective prompt again.
+    let n = expect_notification(&server, &daemon, Duration::from_secs(20)).await;
+    assert!(n.action_keys().contains(&"outcome:committed"), "re-prompted after restart: {n:?}");
+    let row = setup.ledger().find(&id).unwrap().unwrap();
+    assert_eq!(row.objective.unwrap().text, "Schedule a needs analysis");
+    server.close(n.id, 2).await;
+    daemon.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_meeting_moves_its_prompt_and_a_deleted_one_is_never_prompted() {
+    let bus = PrivateBus::start();
+    let server = FakeNotificationServer::start(bus.address()).await;
+    let setup = Setup::new("path");
+    let now = Utc::now();
+    let moving = |start| Event {
+        uid: "cust-move",
+        title: "Demo for Initech",
+        start,
+        minutes_or_secs: secs(60),
+        attendees: &["peter@initech.example"],
+    };
+    let deleted = Event {
+        uid: "cust-del",
+        title: "Call with Umbrella",
+        start: now + secs(12),
+        minutes_or_secs: secs(60),
+        attendees: &["alice@umbrella.example"],
+    };
+    write_atomically(&setup.calendar, &ics(&[moving(now + secs(12)), deleted]));
+    let daemon = setup.start(&bus);
+    daemon.wait_for_log("polled", 1, Duration::from_secs(10)).await;
+
+    // Move one meeting 12 s later and delete the other, before either prompt is due.
+    write_atomically(&setup.calendar, &ics(&[moving(now + secs(24))]));
+    daemon.wait_for_log("changed=true", 2, Duration::from_secs(10)).await;
+
+    let n = expect_notification(&server, &daemon, Duration::from_secs(30)).await;
+    let shown_at = Utc::now();
+    assert!(n.summary.contains("Demo for Initech"), "{n:?}");
+    assert!(
+        shown_at >= now + secs(20),
+        "the prompt kept the old time: shown at {shown_at}, moved meeting at {}",
+        now + secs(24)
+    );
+    assert!(server.recorded().iter().all(|r| !r.summary.contains("Umbrella")));
+    server.close(n.id, 2).await;
+    let log = daemon.stop();
+    assert!(log.contains("meeting removed from its calendar"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_calendar_url_keeps_prompts_coming_from_the_snapshot() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let bus = PrivateBus::start();
+    let server = FakeNotificationServer::start(bus.address()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let setup = Setup::new(&format!("url = \"http://{addr}/calendar.ics\""));
+    let now = Utc::now();
+    let body = ics(&[Event {
+        uid: "cust-offline",
+        title: "Offline review with Hooli",
+        start: now + secs(14),
+        minutes_or_secs: secs(60),
+        attendees: &["gavin@hooli.example"],
+    }]);
+    let http = tokio::spawn(async move {
+        loop {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/calendar\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+                body.len(),
+                body
+            );
+            let _ = sock.write_all(resp.as_bytes()).await;
+        }
+    });
+
+    let daemon = setup.start(&bus);
+    daemon.wait_for_log("polled", 1, Duration::from_secs(10)).await;
+    daemon.stop();
+    // The calendar server goes away; its port now refuses connections.
+    http.abort();
+    let _ = http.await;
+
+    let daemon = setup.start(&bus);
+    let n = expect_notification(&server, &daemon, Duration::from_secs(20)).await;
+    assert!(n.summary.contains("Offline review with Hooli"), "{n:?}");
+    assert!(daemon.log().contains("poll failed"), "{}", daemon.log());
+    server.close(n.id, 2).await;
+    daemon.stop();
+}
