@@ -36,6 +36,8 @@ const INTERFACE: &str = "org.freedesktop.Notifications";
 const APP: &str = "nextstep";
 /// Bound on connecting and on each method call: a healthy bus answers in milliseconds.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a close may precede the click that caused it (see the QUIRK below).
+const CLOSE_GRACE: Duration = Duration::from_millis(250);
 
 /// What the notification server can do, from `GetCapabilities`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -157,11 +159,12 @@ impl DesktopNotifier {
         let event = tokio::time::timeout(self.timeout, async {
             loop {
                 tokio::select! {
+                    // A click sends ActionInvoked then NotificationClosed; both may be queued by
+                    // the time we look, so the action must be seen first.
+                    biased;
                     m = next(&mut actions) => match m {
                         Some(msg) => {
-                            if let Ok((nid, key)) = msg.body().deserialize::<(u32, String)>()
-                                && nid == id
-                            {
+                            if let Some(key) = action_for(&msg, id) {
                                 return Ok(Event::Action(key));
                             }
                         }
@@ -196,29 +199,56 @@ impl DesktopNotifier {
                 "lost the D-Bus connection while waiting for an answer".into(),
             )),
             Ok(Ok(Event::Closed(reason))) => {
+                // QUIRK: a server may report the close of a clicked notification before the
+                // click itself; give the action a moment to arrive.
+                let late = tokio::time::timeout(CLOSE_GRACE, async {
+                    while let Some(msg) = next(&mut actions).await {
+                        if let Some(key) = action_for(&msg, id) {
+                            return Some(key);
+                        }
+                    }
+                    None
+                })
+                .await;
+                if let Ok(Some(key)) = late {
+                    return self.answer_action(prompt, &conn, id, key).await;
+                }
                 tracing::info!(prompt = %prompt.key, id, reason, "notification closed without an answer");
                 Ok(reply(Answer::Dismissed))
             }
-            Ok(Ok(Event::Action(key))) => {
-                tracing::info!(prompt = %prompt.key, id, key = %key, "notification answered");
-                match text::action(prompt, &key) {
-                    Action::Answer(a) => {
-                        // Servers remove a notification after a click, but not all (resident
-                        // ones stay): make sure no stale prompt is left on screen.
-                        close(&conn, id).await;
-                        Ok(reply(a))
-                    }
-                    Action::Open => {
-                        close(&conn, id).await;
-                        let answer = self.dialog.ask(prompt).await;
-                        Ok(Reply {
-                            answer,
-                            via: Via::Dialog,
-                        })
-                    }
-                }
-            }
+            Ok(Ok(Event::Action(key))) => self.answer_action(prompt, &conn, id, key).await,
         }
+    }
+
+    async fn answer_action(
+        &self,
+        prompt: &PromptView,
+        conn: &Connection,
+        id: u32,
+        key: String,
+    ) -> Result<Reply, NotifyError> {
+        tracing::info!(prompt = %prompt.key, id, key = %key, "notification answered");
+        // Servers remove a notification after a click, but not all (resident ones stay): make
+        // sure no stale prompt is left on screen.
+        close(conn, id).await;
+        match text::action(prompt, &key) {
+            Action::Answer(answer) => Ok(Reply {
+                answer,
+                via: Via::Notification,
+            }),
+            Action::Open => Ok(Reply {
+                answer: self.dialog.ask(prompt).await,
+                via: Via::Dialog,
+            }),
+        }
+    }
+}
+
+/// The action key of an `ActionInvoked` signal for notification `id`.
+fn action_for(msg: &zbus::Message, id: u32) -> Option<String> {
+    match msg.body().deserialize::<(u32, String)>() {
+        Ok((nid, key)) if nid == id => Some(key),
+        _ => None,
     }
 }
 

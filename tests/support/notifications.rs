@@ -343,6 +343,12 @@ impl FakeNotificationServer {
             .into_owned()
     }
 
+    /// Waits (at most 5 s) until the client that showed notification `id` listens for signals;
+    /// for tests that send their own signals (e.g. [`Self::close`] as a user's dismissal).
+    pub async fn click_wait_until_listening(&self, id: u32) {
+        self.wait_until_listening(id).await;
+    }
+
     /// Waits until the sender of notification `id` has at least two match rules (`ActionInvoked`
     /// and `NotificationClosed`), asking the bus through `org.freedesktop.DBus.Debug.Stats`.
     async fn wait_until_listening(&self, id: u32) {
