@@ -2,6 +2,11 @@
 //! (notify-rust over D-Bus), dialog (zenity / kdialog / osascript or a configured program) and
 //! terminal implementations live in the submodules.
 
+pub mod desktop;
+pub mod dialog;
+pub mod terminal;
+pub mod text;
+
 use std::future::Future;
 use std::pin::Pin;
 
@@ -64,4 +69,28 @@ pub trait Notifier: Send + Sync {
         summary: &'a str,
         body: &'a str,
     ) -> Pin<Box<dyn Future<Output = Result<(), NotifyError>> + Send + 'a>>;
+}
+
+/// Chooses how to show prompts: desktop notifications when a notification server answers; else
+/// the terminal when stdin is one (`nextstep demo` over SSH); else desktop notifications anyway,
+/// which report [`NotifyError::Unavailable`] per prompt until a server appears (e.g. after login).
+pub async fn pick(prompts: &crate::config::Prompts) -> std::sync::Arc<dyn Notifier> {
+    let desktop = desktop::DesktopNotifier::new(prompts);
+    match desktop.probe().await {
+        Ok(caps) => {
+            tracing::info!(
+                actions = caps.actions,
+                "prompts go to desktop notifications"
+            );
+            std::sync::Arc::new(desktop)
+        }
+        Err(e) if terminal::stdin_is_terminal() => {
+            tracing::info!(reason = %e, "no notification server; prompts go to this terminal");
+            std::sync::Arc::new(terminal::TerminalNotifier::new(prompts.timeout))
+        }
+        Err(e) => {
+            tracing::warn!(reason = %e, "no notification server yet; prompts wait for one");
+            std::sync::Arc::new(desktop)
+        }
+    }
 }

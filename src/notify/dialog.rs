@@ -1,0 +1,493 @@
+//! The full answer, asked in a native dialog: zenity or kdialog on Linux, `osascript` on macOS, or a
+//! program of the user's choice (`prompts.dialog = ["my-program", "--flag"]`), which is also how the
+//! tests drive it.
+//!
+//! # The program protocol
+//!
+//! The program is started directly (never through a shell) as `argv… QUESTION`, where QUESTION is
+//! the question a person would read (it may span lines). Its environment also has:
+//!
+//! - `NEXTSTEP_PROMPT_KIND`: `objective` or `outcome`;
+//! - `NEXTSTEP_MEETING_TITLE`: the meeting's title;
+//! - `NEXTSTEP_CHOICES`: the choices, one per line: the configured objectives, or the outcome values
+//!   (`committed`, `advanced`, `continuation`, `no_sale`, `no_show`, `rescheduled`, `cancelled`).
+//!
+//! It prints its answer as the first line of stdout and exits 0:
+//!
+//! - objective prompt: the objective, as free text (`Agree to a pilot by Friday`);
+//! - outcome prompt: `VALUE` or `VALUE: next step` (`advanced: technical workshop on 12/3`).
+//!
+//! An empty line, a non-zero exit, an unknown outcome value, or no answer within the prompt timeout
+//! (the program is then killed) count as "no answer" ([`Answer::Dismissed`]): the prompt comes back
+//! later.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::Command;
+
+use crate::config::DialogSetting;
+use crate::model::{Answer, Outcome, PromptKind};
+
+use super::PromptView;
+use super::text;
+
+const TITLE: &str = "nextstep";
+
+/// A way to ask for a free-text answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dialog {
+    setting: DialogSetting,
+    timeout: Duration,
+}
+
+/// The dialog program found for [`DialogSetting::Auto`], or the configured one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Backend {
+    Zenity(PathBuf),
+    Kdialog(PathBuf),
+    Osascript(PathBuf),
+    Program(Vec<String>),
+}
+
+impl Dialog {
+    /// `timeout`: how long a dialog may stay open before it counts as unanswered.
+    pub fn new(setting: DialogSetting, timeout: Duration) -> Dialog {
+        Dialog { setting, timeout }
+    }
+
+    /// Whether asking can work at all (a program is configured or one is on PATH).
+    pub fn is_available(&self) -> bool {
+        self.backend().is_some()
+    }
+
+    fn backend(&self) -> Option<Backend> {
+        match &self.setting {
+            DialogSetting::None => None,
+            DialogSetting::Program(argv) if argv.is_empty() => None,
+            DialogSetting::Program(argv) => Some(Backend::Program(argv.clone())),
+            DialogSetting::Auto => {
+                if let Some(p) = find_on_path("zenity") {
+                    Some(Backend::Zenity(p))
+                } else if cfg!(target_os = "macos") {
+                    find_on_path("osascript").map(Backend::Osascript)
+                } else {
+                    find_on_path("kdialog").map(Backend::Kdialog)
+                }
+            }
+        }
+    }
+
+    /// Asks the full question for `prompt`. Never fails: anything but an answer is
+    /// [`Answer::Dismissed`] (logged), so the prompt is asked again later.
+    pub async fn ask(&self, prompt: &PromptView) -> Answer {
+        let Some(backend) = self.backend() else {
+            tracing::info!(
+                prompt = %prompt.key,
+                "no dialog program (prompts.dialog); answer with `nextstep objective` or `nextstep outcome`"
+            );
+            return Answer::Dismissed;
+        };
+        let question = text::question(prompt);
+        let choices = text::choices(prompt);
+        match (&backend, prompt.kind) {
+            (Backend::Program(argv), _) => {
+                let mut cmd = command(&argv[0], &argv[1..]);
+                cmd.arg(&question)
+                    .env("NEXTSTEP_PROMPT_KIND", prompt.kind.as_str())
+                    .env("NEXTSTEP_MEETING_TITLE", &prompt.title)
+                    .env("NEXTSTEP_CHOICES", choices.join("\n"));
+                let line = self.run(cmd).await;
+                match prompt.kind {
+                    PromptKind::Objective => objective_answer(line),
+                    PromptKind::Outcome => {
+                        line.map_or(Answer::Dismissed, |l| parse_outcome_line(&l))
+                    }
+                }
+            }
+            (_, PromptKind::Objective) => {
+                let cmd = objective_command(&backend, &question, &choices);
+                objective_answer(self.run(cmd).await)
+            }
+            (_, PromptKind::Outcome) => {
+                let cmd = outcome_command(&backend, &question);
+                let Some(line) = self.run(cmd).await else {
+                    return Answer::Dismissed;
+                };
+                let result = match outcome_from_choice(&line) {
+                    Some(r) => r,
+                    None => {
+                        tracing::warn!(prompt = %prompt.key, "the dialog returned an unknown outcome; treating the prompt as dismissed");
+                        return Answer::Dismissed;
+                    }
+                };
+                // The outcome is the answer; the next step is optional, so cancelling this second
+                // question keeps the outcome.
+                let cmd = next_step_command(&backend);
+                let next_step = self.run(cmd).await;
+                Answer::Outcome {
+                    result,
+                    next_step,
+                    note: None,
+                }
+            }
+        }
+    }
+
+    /// Runs `cmd`, bounded by the timeout; the first non-empty-trimmed line of stdout on success.
+    async fn run(&self, mut cmd: Command) -> Option<String> {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // A timed-out dialog must not linger on screen or as a process.
+            .kill_on_drop(true);
+        let program = cmd.as_std().get_program().to_string_lossy().into_owned();
+        let child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(program = %program, error = %e, "cannot start the dialog program; check prompts.dialog");
+                return None;
+            }
+        };
+        let out = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
+            Ok(Ok(out)) => out,
+            Ok(Err(e)) => {
+                tracing::warn!(program = %program, error = %e, "the dialog program failed");
+                return None;
+            }
+            Err(_) => {
+                tracing::info!(program = %program, timeout = ?self.timeout, "the dialog got no answer in time; closed it");
+                return None;
+            }
+        };
+        if !out.status.success() {
+            // zenity and kdialog exit 1 on Cancel: an ordinary "no answer".
+            tracing::debug!(program = %program, status = %out.status, "the dialog was cancelled");
+            return None;
+        }
+        first_line(&String::from_utf8_lossy(&out.stdout))
+    }
+}
+
+fn command(program: impl AsRef<std::ffi::OsStr>, args: &[String]) -> Command {
+    let mut c = Command::new(program);
+    c.args(args);
+    c
+}
+
+fn objective_command(backend: &Backend, question: &str, choices: &[String]) -> Command {
+    match backend {
+        // An editable combo box: pick a listed objective or type another.
+        Backend::Zenity(p) => {
+            let mut c = Command::new(p);
+            c.args([
+                "--entry",
+                "--title",
+                TITLE,
+                "--text",
+                question,
+                "--entry-text",
+                "",
+            ])
+            .args(choices);
+            c
+        }
+        Backend::Kdialog(p) => {
+            let mut c = Command::new(p);
+            c.args(["--title", TITLE, "--inputbox", question])
+                .arg(choices.first().map(String::as_str).unwrap_or(""));
+            c
+        }
+        Backend::Osascript(p) => {
+            // Strings go in as arguments, never spliced into the script.
+            let mut c = Command::new(p);
+            c.args([
+                "-e",
+                "on run argv",
+                "-e",
+                "return text returned of (display dialog (item 1 of argv) default answer (item 2 of argv) with title \"nextstep\")",
+                "-e",
+                "end run",
+                question,
+            ])
+            .arg(choices.first().map(String::as_str).unwrap_or(""));
+            c
+        }
+        Backend::Program(argv) => command(&argv[0], &argv[1..]),
+    }
+}
+
+fn outcome_command(backend: &Backend, question: &str) -> Command {
+    match backend {
+        Backend::Zenity(p) => {
+            let mut c = Command::new(p);
+            c.args([
+                "--list",
+                "--title",
+                TITLE,
+                "--text",
+                question,
+                "--column",
+                "value",
+                "--column",
+                "Outcome",
+                "--hide-column",
+                "1",
+                "--print-column",
+                "1",
+            ]);
+            for o in Outcome::ALL {
+                c.args([o.as_str(), o.label()]);
+            }
+            c
+        }
+        Backend::Kdialog(p) => {
+            let mut c = Command::new(p);
+            c.args(["--title", TITLE, "--menu", question]);
+            for o in Outcome::ALL {
+                c.args([o.as_str(), o.label()]);
+            }
+            c
+        }
+        Backend::Osascript(p) => {
+            let mut c = Command::new(p);
+            c.args([
+                "-e",
+                "on run argv",
+                "-e",
+                "set r to choose from list (items 2 thru -1 of argv) with prompt (item 1 of argv) with title \"nextstep\"",
+                "-e",
+                "if r is false then return \"\"",
+                "-e",
+                "return item 1 of r",
+                "-e",
+                "end run",
+                question,
+            ]);
+            c.args(Outcome::ALL.iter().map(|o| o.label()));
+            c
+        }
+        Backend::Program(argv) => command(&argv[0], &argv[1..]),
+    }
+}
+
+fn next_step_command(backend: &Backend) -> Command {
+    let q = "What is the next step? (optional)";
+    match backend {
+        Backend::Zenity(p) => {
+            let mut c = Command::new(p);
+            c.args(["--entry", "--title", TITLE, "--text", q]);
+            c
+        }
+        Backend::Kdialog(p) => {
+            let mut c = Command::new(p);
+            c.args(["--title", TITLE, "--inputbox", q]);
+            c
+        }
+        Backend::Osascript(p) => {
+            let mut c = Command::new(p);
+            c.args([
+                "-e",
+                "on run argv",
+                "-e",
+                "return text returned of (display dialog (item 1 of argv) default answer \"\" with title \"nextstep\")",
+                "-e",
+                "end run",
+                q,
+            ]);
+            c
+        }
+        Backend::Program(argv) => command(&argv[0], &argv[1..]),
+    }
+}
+
+fn objective_answer(line: Option<String>) -> Answer {
+    match line {
+        Some(text) => Answer::Objective { text },
+        None => Answer::Dismissed,
+    }
+}
+
+/// An outcome picked in a native dialog: its value (zenity, kdialog) or its label (osascript).
+fn outcome_from_choice(choice: &str) -> Option<Outcome> {
+    choice.parse::<Outcome>().ok().or_else(|| {
+        Outcome::ALL
+            .into_iter()
+            .find(|o| o.label().eq_ignore_ascii_case(choice.trim()))
+    })
+}
+
+/// The program protocol's outcome line: `VALUE` or `VALUE: next step`.
+pub fn parse_outcome_line(line: &str) -> Answer {
+    let (value, next) = match line.split_once(':') {
+        Some((v, n)) => (v, Some(n.trim()).filter(|n| !n.is_empty())),
+        None => (line, None),
+    };
+    match value.parse::<Outcome>() {
+        Ok(result) => Answer::Outcome {
+            result,
+            next_step: next.map(str::to_string),
+            note: None,
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "the dialog program printed an unknown outcome; treating the prompt as dismissed");
+            Answer::Dismissed
+        }
+    }
+}
+
+fn first_line(out: &str) -> Option<String> {
+    out.lines()
+        .next()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+}
+
+pub(crate) fn find_on_path(program: &str) -> Option<PathBuf> {
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|dir| dir.join(program))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        p.is_file()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::text::tests::{objective_prompt, outcome_prompt};
+
+    fn script(dir: &Path, body: &str) -> Vec<String> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join("dialog.sh");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        vec![path.to_string_lossy().into_owned()]
+    }
+
+    fn dialog(argv: Vec<String>) -> Dialog {
+        Dialog::new(DialogSetting::Program(argv), Duration::from_secs(10))
+    }
+
+    #[test]
+    fn an_outcome_line_may_carry_a_next_step() {
+        assert_eq!(
+            parse_outcome_line("advanced: workshop on 12/3"),
+            Answer::Outcome {
+                result: Outcome::Advanced,
+                next_step: Some("workshop on 12/3".into()),
+                note: None
+            }
+        );
+        assert_eq!(
+            parse_outcome_line("no-show"),
+            Answer::Outcome {
+                result: Outcome::NoShow,
+                next_step: None,
+                note: None
+            }
+        );
+        assert_eq!(parse_outcome_line("maybe: later"), Answer::Dismissed);
+    }
+
+    #[test]
+    fn a_label_picked_in_a_native_list_maps_to_its_value() {
+        assert_eq!(outcome_from_choice("They said no"), Some(Outcome::NoSale));
+        assert_eq!(
+            outcome_from_choice("rescheduled"),
+            Some(Outcome::Rescheduled)
+        );
+        assert_eq!(outcome_from_choice("whatever"), None);
+    }
+
+    #[tokio::test]
+    async fn a_program_gets_the_question_and_the_context_and_its_first_line_is_the_objective() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("seen");
+        let argv = script(
+            dir.path(),
+            &format!(
+                "printf '%s|%s|%s|%s' \"$1\" \"$NEXTSTEP_PROMPT_KIND\" \"$NEXTSTEP_MEETING_TITLE\" \"$NEXTSTEP_CHOICES\" > '{}'\necho 'Pilot by Friday; $(rm -rf /)'\necho second line",
+                log.display()
+            ),
+        );
+        let answer = dialog(argv).ask(&objective_prompt()).await;
+        assert_eq!(
+            answer,
+            Answer::Objective {
+                text: "Pilot by Friday; $(rm -rf /)".into()
+            }
+        );
+        let seen = std::fs::read_to_string(log).unwrap();
+        let parts: Vec<&str> = seen.split('|').collect();
+        assert!(
+            parts[0].starts_with("What do you want them to commit to in"),
+            "{seen}"
+        );
+        assert_eq!(parts[1], "objective");
+        assert_eq!(parts[2], "Acme & Co <pilot> review");
+        assert!(parts[3].starts_with("Agree to a next meeting\nSchedule a needs analysis\n"));
+    }
+
+    #[tokio::test]
+    async fn a_program_answers_an_outcome_with_value_and_next_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let argv = script(dir.path(), "echo 'committed: PO by Friday'");
+        assert_eq!(
+            dialog(argv).ask(&outcome_prompt()).await,
+            Answer::Outcome {
+                result: Outcome::Committed,
+                next_step: Some("PO by Friday".into()),
+                note: None
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn cancel_empty_output_or_failure_is_no_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        for body in ["exit 1", "echo", "echo 'text'; exit 3"] {
+            let argv = script(dir.path(), body);
+            assert_eq!(
+                dialog(argv).ask(&objective_prompt()).await,
+                Answer::Dismissed,
+                "{body}"
+            );
+        }
+        let missing = vec![dir.path().join("nope").to_string_lossy().into_owned()];
+        assert_eq!(
+            dialog(missing).ask(&objective_prompt()).await,
+            Answer::Dismissed
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dialog_left_open_past_the_timeout_is_no_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let argv = script(dir.path(), "exec sleep 30");
+        let d = Dialog::new(DialogSetting::Program(argv), Duration::from_millis(200));
+        let t0 = std::time::Instant::now();
+        assert_eq!(d.ask(&objective_prompt()).await, Answer::Dismissed);
+        assert!(t0.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn no_dialog_configured_is_no_answer() {
+        let d = Dialog::new(DialogSetting::None, Duration::from_secs(1));
+        assert!(!d.is_available());
+        assert_eq!(d.ask(&objective_prompt()).await, Answer::Dismissed);
+    }
+}

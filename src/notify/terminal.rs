@@ -1,0 +1,317 @@
+//! Prompts in the terminal: for `nextstep demo` over SSH, or a daemon started by hand where no
+//! notification server answers. The prompt goes to stderr (stdout stays for command output) with
+//! numbered choices; the answer is one line from stdin.
+//!
+//! The reading logic ([`ask_with`]) works on any `AsyncBufRead` + `AsyncWrite`, so it is tested
+//! with in-memory buffers.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader, Stdin};
+use tokio::sync::Mutex;
+
+use crate::model::{Answer, Outcome, PromptKind, Via};
+
+use super::text;
+use super::{AskFuture, Notifier, NotifyError, PromptView, Reply};
+
+/// Whether stdin is a terminal, i.e. someone can type an answer.
+pub fn stdin_is_terminal() -> bool {
+    std::io::stdin().is_terminal()
+}
+
+/// Asks on the process's own terminal.
+pub struct TerminalNotifier {
+    // One reader for the life of the notifier: a read cut short by the timeout leaves its line in
+    // this buffer for the next prompt instead of losing it.
+    stdin: Mutex<BufReader<Stdin>>,
+    timeout: Duration,
+}
+
+impl TerminalNotifier {
+    /// `timeout`: how long to wait for a line before the prompt counts as unanswered.
+    pub fn new(timeout: Duration) -> Self {
+        TerminalNotifier {
+            stdin: Mutex::new(BufReader::new(tokio::io::stdin())),
+            timeout,
+        }
+    }
+}
+
+impl Notifier for TerminalNotifier {
+    fn ask<'a>(&'a self, prompt: &'a PromptView) -> AskFuture<'a> {
+        Box::pin(async move {
+            let mut input = self.stdin.lock().await;
+            let mut out = tokio::io::stderr();
+            let answer = ask_with(prompt, &mut *input, &mut out, self.timeout)
+                .await
+                .map_err(|e| NotifyError::Failed(format!("cannot use the terminal: {e}")))?;
+            Ok(Reply {
+                answer,
+                via: Via::Terminal,
+            })
+        })
+    }
+
+    fn tell<'a>(
+        &'a self,
+        summary: &'a str,
+        body: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), NotifyError>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            let mut out = tokio::io::stderr();
+            let msg = format!("\nnextstep: {summary}\n{body}\n");
+            out.write_all(msg.as_bytes())
+                .await
+                .map_err(|e| NotifyError::Failed(format!("cannot write to the terminal: {e}")))
+        })
+    }
+}
+
+/// Shows `prompt` on `output` and reads the answer from `input`, for at most `timeout` in all.
+/// End of input, an empty line or the timeout give [`Answer::Dismissed`].
+pub async fn ask_with<R, W>(
+    prompt: &PromptView,
+    input: &mut R,
+    output: &mut W,
+    timeout: Duration,
+) -> std::io::Result<Answer>
+where
+    R: AsyncBufRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    let shown = text::notification(prompt, false);
+    let mut menu = format!("\n{}\n{}\n", shown.summary, shown.body);
+    match prompt.kind {
+        PromptKind::Objective => {
+            for (i, o) in prompt.objectives.iter().enumerate() {
+                menu.push_str(&format!("  {}) {o}\n", i + 1));
+            }
+            let not_sales = if prompt.recurring {
+                "not a sales meeting (the whole series)"
+            } else {
+                "not a sales meeting"
+            };
+            menu.push_str(&format!("  s) later   n) {not_sales}\n"));
+            menu.push_str("Number, or type your own objective (empty: skip): ");
+        }
+        PromptKind::Outcome => {
+            for (i, o) in Outcome::ALL.iter().enumerate() {
+                menu.push_str(&format!("  {}) {} ({})\n", i + 1, o.label(), o.as_str()));
+            }
+            menu.push_str("  s) later\n");
+            menu.push_str("Number or value (empty: skip): ");
+        }
+    }
+    output.write_all(menu.as_bytes()).await?;
+    output.flush().await?;
+
+    loop {
+        let Some(line) = read_line(input, deadline).await? else {
+            output.write_all(b"\n(no answer)\n").await?;
+            output.flush().await?;
+            return Ok(Answer::Dismissed);
+        };
+        let line = line.trim();
+        if line.is_empty() {
+            return Ok(Answer::Dismissed);
+        }
+        if matches!(line.to_ascii_lowercase().as_str(), "s" | "later" | "snooze") {
+            return Ok(Answer::Snooze);
+        }
+        match prompt.kind {
+            PromptKind::Objective => {
+                if matches!(line.to_ascii_lowercase().as_str(), "n" | "not_sales") {
+                    return Ok(Answer::NotSales);
+                }
+                if let Ok(n) = line.parse::<usize>() {
+                    if let Some(text) = n.checked_sub(1).and_then(|i| prompt.objectives.get(i)) {
+                        return Ok(Answer::Objective { text: text.clone() });
+                    }
+                    output
+                        .write_all(
+                            format!("No objective {n}; pick 1-{}: ", prompt.objectives.len())
+                                .as_bytes(),
+                        )
+                        .await?;
+                    output.flush().await?;
+                    continue;
+                }
+                return Ok(Answer::Objective {
+                    text: line.to_string(),
+                });
+            }
+            PromptKind::Outcome => {
+                let result = match line.parse::<usize>() {
+                    Ok(n) => n.checked_sub(1).and_then(|i| Outcome::ALL.get(i).copied()),
+                    Err(_) => line.parse::<Outcome>().ok(),
+                };
+                let Some(result) = result else {
+                    output
+                        .write_all(b"Not an outcome; type a number from the list: ")
+                        .await?;
+                    output.flush().await?;
+                    continue;
+                };
+                output
+                    .write_all(b"What is the next step? (optional, empty: none): ")
+                    .await?;
+                output.flush().await?;
+                // The outcome stands even when the next step never comes.
+                let next_step = read_line(input, deadline)
+                    .await?
+                    .map(|l| l.trim().to_string())
+                    .filter(|l| !l.is_empty());
+                return Ok(Answer::Outcome {
+                    result,
+                    next_step,
+                    note: None,
+                });
+            }
+        }
+    }
+}
+
+/// One line, or `None` at end of input or at the deadline.
+async fn read_line<R: AsyncBufRead + Unpin>(
+    input: &mut R,
+    deadline: tokio::time::Instant,
+) -> std::io::Result<Option<String>> {
+    let mut line = String::new();
+    match tokio::time::timeout_at(deadline, input.read_line(&mut line)).await {
+        Err(_) => Ok(None),
+        Ok(Ok(0)) => Ok(None),
+        Ok(Ok(_)) => Ok(Some(line)),
+        Ok(Err(e)) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::text::tests::{objective_prompt, outcome_prompt};
+
+    async fn run(prompt: &PromptView, typed: &str) -> (Answer, String) {
+        let mut input = typed.as_bytes();
+        let mut out = Vec::new();
+        let a = ask_with(prompt, &mut input, &mut out, Duration::from_secs(5))
+            .await
+            .unwrap();
+        (a, String::from_utf8(out).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_number_picks_a_listed_objective() {
+        let (a, out) = run(&objective_prompt(), "3\n").await;
+        assert_eq!(
+            a,
+            Answer::Objective {
+                text: "Agree to a proposal meeting".into()
+            }
+        );
+        assert!(out.contains("Before \"Acme & Co <pilot> review\""), "{out}");
+        assert!(out.contains("  6) Agree to the sale\n"), "{out}");
+    }
+
+    #[tokio::test]
+    async fn free_text_is_the_objective() {
+        let (a, _) = run(&objective_prompt(), "  Pilot signed by Friday \n").await;
+        assert_eq!(
+            a,
+            Answer::Objective {
+                text: "Pilot signed by Friday".into()
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_number_out_of_range_asks_again() {
+        let (a, out) = run(&objective_prompt(), "9\n1\n").await;
+        assert_eq!(
+            a,
+            Answer::Objective {
+                text: "Agree to a next meeting".into()
+            }
+        );
+        assert!(out.contains("No objective 9"), "{out}");
+    }
+
+    #[tokio::test]
+    async fn s_snoozes_and_n_is_not_sales() {
+        assert_eq!(run(&objective_prompt(), "s\n").await.0, Answer::Snooze);
+        assert_eq!(run(&objective_prompt(), "n\n").await.0, Answer::NotSales);
+        assert_eq!(run(&outcome_prompt(), "later\n").await.0, Answer::Snooze);
+    }
+
+    #[tokio::test]
+    async fn an_empty_line_or_end_of_input_is_no_answer() {
+        assert_eq!(run(&objective_prompt(), "\n").await.0, Answer::Dismissed);
+        assert_eq!(run(&outcome_prompt(), "").await.0, Answer::Dismissed);
+    }
+
+    #[tokio::test]
+    async fn an_outcome_by_number_or_value_then_an_optional_next_step() {
+        assert_eq!(
+            run(&outcome_prompt(), "2\nTech workshop on 3 Dec\n")
+                .await
+                .0,
+            Answer::Outcome {
+                result: Outcome::Advanced,
+                next_step: Some("Tech workshop on 3 Dec".into()),
+                note: None
+            }
+        );
+        assert_eq!(
+            run(&outcome_prompt(), "no-show\n\n").await.0,
+            Answer::Outcome {
+                result: Outcome::NoShow,
+                next_step: None,
+                note: None
+            }
+        );
+        // The next step never comes: the outcome still counts.
+        assert_eq!(
+            run(&outcome_prompt(), "committed\n").await.0,
+            Answer::Outcome {
+                result: Outcome::Committed,
+                next_step: None,
+                note: None
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_outcome_asks_again() {
+        let (a, out) = run(&outcome_prompt(), "maybe\n1\n\n").await;
+        assert_eq!(
+            a,
+            Answer::Outcome {
+                result: Outcome::Committed,
+                next_step: None,
+                note: None
+            }
+        );
+        assert!(out.contains("Not an outcome"), "{out}");
+    }
+
+    #[tokio::test]
+    async fn silence_until_the_timeout_is_no_answer() {
+        // A reader that never yields a line: the far end of a duplex pipe nobody writes to.
+        let (_keep, reader) = tokio::io::duplex(64);
+        let mut input = BufReader::new(reader);
+        let mut out = Vec::new();
+        let a = ask_with(
+            &objective_prompt(),
+            &mut input,
+            &mut out,
+            Duration::from_millis(100),
+        )
+        .await
+        .unwrap();
+        assert_eq!(a, Answer::Dismissed);
+        assert!(String::from_utf8(out).unwrap().ends_with("(no answer)\n"));
+    }
+}

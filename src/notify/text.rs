@@ -1,0 +1,439 @@
+//! What a prompt says: the notification's summary, body and buttons for a [`PromptView`], the
+//! question a dialog asks, and the way back from an action key to an [`Answer`]. Pure.
+//!
+//! Action keys are the contract of DESIGN §6: `objective:N`, `outcome:VALUE`, `open`, `snooze`,
+//! `not_sales`, and `default` (a click on the body, which behaves like `open`).
+
+use std::fmt::Display;
+
+use chrono::{Local, TimeZone};
+
+use crate::model::{Answer, Outcome, PromptKind};
+
+use super::PromptView;
+
+/// Longest meeting title shown in a summary; servers cut long summaries badly.
+const MAX_TITLE: usize = 60;
+
+/// The text and buttons of one notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationText {
+    pub summary: String,
+    pub body: String,
+    /// `(key, label)` in the order the buttons should appear.
+    pub actions: Vec<(String, String)>,
+}
+
+/// What an action key asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A complete answer (a quick button, snooze, not sales; or `Dismissed` for a key we never sent).
+    Answer(Answer),
+    /// The full answer: open the dialog (`open`, or `default` = a click on the body).
+    Open,
+}
+
+/// The notification for `prompt`, with times in the local zone. `markup`: the server renders
+/// body markup (`body-markup` capability), so `&`, `<`, `>` in the body must be escaped.
+pub fn notification(prompt: &PromptView, markup: bool) -> NotificationText {
+    notification_in(prompt, &Local, markup)
+}
+
+/// [`notification`] with times shown in `zone` (tests use a fixed zone).
+pub fn notification_in<Z>(prompt: &PromptView, zone: &Z, markup: bool) -> NotificationText
+where
+    Z: TimeZone,
+    Z::Offset: Display,
+{
+    let title = shorten(&prompt.title, MAX_TITLE);
+    let esc = |s: &str| {
+        if markup {
+            escape_markup(s)
+        } else {
+            s.to_string()
+        }
+    };
+    match prompt.kind {
+        PromptKind::Objective => {
+            let at = prompt.start.with_timezone(zone).format("%H:%M");
+            let mut body = String::from("What do you want them to commit to?");
+            if let Some(last) = &prompt.last_commitment {
+                let who = match &prompt.account {
+                    Some(account) => format!("Last time ({account})"),
+                    None => "Last time".to_string(),
+                };
+                body.push_str(&format!("\n{who} they committed to: {last}"));
+            }
+            let mut actions: Vec<(String, String)> = prompt
+                .objectives
+                .iter()
+                .take(prompt.quick)
+                .enumerate()
+                .map(|(i, text)| (format!("objective:{i}"), shorten(text, 40)))
+                .collect();
+            actions.push(("open".into(), "Answer…".into()));
+            actions.push(("snooze".into(), "Later".into()));
+            let not_sales = if prompt.recurring {
+                "Not sales (series)"
+            } else {
+                "Not a sales meeting"
+            };
+            actions.push(("not_sales".into(), not_sales.into()));
+            actions.push(("default".into(), "Answer…".into()));
+            NotificationText {
+                summary: format!("Before \"{title}\" at {at}"),
+                body: esc(&body),
+                actions,
+            }
+        }
+        PromptKind::Outcome => {
+            let mut body = String::from("Did they commit?");
+            if let Some(objective) = &prompt.objective {
+                body.push_str(&format!("\nYour objective: {objective}"));
+            }
+            let actions = vec![
+                (
+                    format!("outcome:{}", Outcome::Committed),
+                    Outcome::Committed.label().to_string(),
+                ),
+                (
+                    format!("outcome:{}", Outcome::Continuation),
+                    Outcome::Continuation.label().to_string(),
+                ),
+                ("open".into(), "Other…".into()),
+                ("snooze".into(), "Later".into()),
+                ("default".into(), "Other…".into()),
+            ];
+            NotificationText {
+                summary: format!("After \"{title}\""),
+                body: esc(&body),
+                actions,
+            }
+        }
+    }
+}
+
+/// The question a dialog or terminal asks (plain text).
+pub fn question(prompt: &PromptView) -> String {
+    let title = shorten(&prompt.title, MAX_TITLE);
+    match prompt.kind {
+        PromptKind::Objective => {
+            let mut q = format!("What do you want them to commit to in \"{title}\"?");
+            if let Some(last) = &prompt.last_commitment {
+                q.push_str(&format!("\nLast time they committed to: {last}"));
+            }
+            q
+        }
+        PromptKind::Outcome => {
+            let mut q = format!("Did they commit in \"{title}\"?");
+            if let Some(objective) = &prompt.objective {
+                q.push_str(&format!("\nYour objective: {objective}"));
+            }
+            q
+        }
+    }
+}
+
+/// The choices a dialog offers: the objectives, or the outcome values of DESIGN §5.
+pub fn choices(prompt: &PromptView) -> Vec<String> {
+    match prompt.kind {
+        PromptKind::Objective => prompt.objectives.clone(),
+        PromptKind::Outcome => Outcome::ALL.iter().map(|o| o.as_str().into()).collect(),
+    }
+}
+
+/// What the action key `key`, sent back by the server for `prompt`, means.
+pub fn action(prompt: &PromptView, key: &str) -> Action {
+    match key {
+        "open" | "default" => return Action::Open,
+        "snooze" => return Action::Answer(Answer::Snooze),
+        "not_sales" => return Action::Answer(Answer::NotSales),
+        _ => {}
+    }
+    if let Some(n) = key.strip_prefix("objective:")
+        && prompt.kind == PromptKind::Objective
+        && let Some(text) = n
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| prompt.objectives.get(n))
+    {
+        return Action::Answer(Answer::Objective { text: text.clone() });
+    }
+    if let Some(value) = key.strip_prefix("outcome:")
+        && prompt.kind == PromptKind::Outcome
+        && let Ok(result) = value.parse::<Outcome>()
+    {
+        return Action::Answer(Answer::Outcome {
+            result,
+            next_step: None,
+            note: None,
+        });
+    }
+    // A key we never offered: a confused server or a stale notification. Counting it as "no
+    // answer" makes the prompt come back rather than recording something the user did not say.
+    tracing::warn!(
+        key = %key,
+        kind = %prompt.kind,
+        prompt = %prompt.key,
+        "unknown notification action; treating the prompt as dismissed"
+    );
+    Action::Answer(Answer::Dismissed)
+}
+
+/// Escapes the characters the notification body markup gives meaning to.
+pub fn escape_markup(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `s` cut to at most `max` characters, ending in `…` when cut.
+fn shorten(s: &str, max: usize) -> String {
+    let s = s.trim();
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.truncate(out.trim_end().len());
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::MeetingId;
+    use chrono::{FixedOffset, Utc};
+
+    pub(crate) fn objective_prompt() -> PromptView {
+        let start = Utc.with_ymd_and_hms(2026, 12, 1, 13, 30, 0).unwrap();
+        PromptView {
+            key: "work/u1/single#objective#0".into(),
+            kind: PromptKind::Objective,
+            meeting: MeetingId("work/u1/single".into()),
+            title: "Acme & Co <pilot> review".into(),
+            start,
+            end: start + chrono::Duration::minutes(30),
+            tz: None,
+            account: Some("Acme".into()),
+            objectives: crate::config::DEFAULT_OBJECTIVES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            quick: 2,
+            last_commitment: None,
+            objective: None,
+            recurring: false,
+        }
+    }
+
+    pub(crate) fn outcome_prompt() -> PromptView {
+        PromptView {
+            kind: PromptKind::Outcome,
+            key: "work/u1/single#outcome#0".into(),
+            ..objective_prompt()
+        }
+    }
+
+    fn plus_one() -> FixedOffset {
+        FixedOffset::east_opt(3600).unwrap()
+    }
+
+    fn keys(t: &NotificationText) -> Vec<&str> {
+        t.actions.iter().map(|(k, _)| k.as_str()).collect()
+    }
+
+    #[test]
+    fn an_objective_prompt_names_the_meeting_and_its_local_start_time() {
+        let t = notification_in(&objective_prompt(), &plus_one(), true);
+        assert_eq!(t.summary, "Before \"Acme & Co <pilot> review\" at 14:30");
+        assert_eq!(t.body, "What do you want them to commit to?");
+    }
+
+    #[test]
+    fn an_objective_prompt_offers_the_quick_objectives_then_open_snooze_and_not_sales() {
+        let t = notification_in(&objective_prompt(), &plus_one(), true);
+        assert_eq!(
+            keys(&t),
+            [
+                "objective:0",
+                "objective:1",
+                "open",
+                "snooze",
+                "not_sales",
+                "default"
+            ]
+        );
+        assert_eq!(t.actions[0].1, "Agree to a next meeting");
+        assert_eq!(t.actions[1].1, "Schedule a needs analysis");
+        assert_eq!(t.actions[2].1, "Answer…");
+        assert_eq!(t.actions[3].1, "Later");
+        assert_eq!(t.actions[4].1, "Not a sales meeting");
+    }
+
+    #[test]
+    fn a_recurring_meeting_offers_not_sales_for_the_series() {
+        let p = PromptView {
+            recurring: true,
+            ..objective_prompt()
+        };
+        let t = notification_in(&p, &plus_one(), true);
+        assert_eq!(
+            t.actions.iter().find(|(k, _)| k == "not_sales").unwrap().1,
+            "Not sales (series)"
+        );
+    }
+
+    #[test]
+    fn quick_never_offers_more_objectives_than_there_are() {
+        let p = PromptView {
+            quick: 9,
+            objectives: vec!["Only one".into()],
+            ..objective_prompt()
+        };
+        let t = notification_in(&p, &plus_one(), true);
+        assert_eq!(keys(&t)[..2], ["objective:0", "open"]);
+    }
+
+    #[test]
+    fn the_last_commitment_of_the_account_is_carried_into_the_body_escaped() {
+        let p = PromptView {
+            last_commitment: Some("Send the R&D <draft>".into()),
+            ..objective_prompt()
+        };
+        let t = notification_in(&p, &plus_one(), true);
+        assert_eq!(
+            t.body,
+            "What do you want them to commit to?\nLast time (Acme) they committed to: Send the R&amp;D &lt;draft&gt;"
+        );
+        let plain = notification_in(&p, &plus_one(), false);
+        assert!(
+            plain.body.ends_with("Send the R&D <draft>"),
+            "{}",
+            plain.body
+        );
+    }
+
+    #[test]
+    fn an_outcome_prompt_asks_whether_they_committed_and_recalls_the_objective() {
+        let p = PromptView {
+            objective: Some("Agree to the sale".into()),
+            ..outcome_prompt()
+        };
+        let t = notification_in(&p, &plus_one(), true);
+        assert_eq!(t.summary, "After \"Acme & Co <pilot> review\"");
+        assert_eq!(
+            t.body,
+            "Did they commit?\nYour objective: Agree to the sale"
+        );
+        assert_eq!(
+            keys(&t),
+            [
+                "outcome:committed",
+                "outcome:continuation",
+                "open",
+                "snooze",
+                "default"
+            ]
+        );
+        assert_eq!(t.actions[0].1, "They committed");
+        assert_eq!(t.actions[1].1, "No commitment");
+        assert_eq!(t.actions[2].1, "Other…");
+    }
+
+    #[test]
+    fn a_long_title_is_cut_with_an_ellipsis() {
+        let p = PromptView {
+            title: "x".repeat(200),
+            ..outcome_prompt()
+        };
+        let t = notification_in(&p, &plus_one(), true);
+        assert_eq!(
+            t.summary.chars().count(),
+            "After \"\"".chars().count() + MAX_TITLE
+        );
+        assert!(t.summary.ends_with("…\""));
+    }
+
+    #[test]
+    fn objective_keys_map_back_to_the_objective_text() {
+        let p = objective_prompt();
+        assert_eq!(
+            action(&p, "objective:1"),
+            Action::Answer(Answer::Objective {
+                text: "Schedule a needs analysis".into()
+            })
+        );
+        // Any listed objective, not only the quick ones: `open` may offer them all.
+        assert_eq!(
+            action(&p, "objective:5"),
+            Action::Answer(Answer::Objective {
+                text: "Agree to the sale".into()
+            })
+        );
+    }
+
+    #[test]
+    fn outcome_keys_map_back_to_the_outcome_value() {
+        assert_eq!(
+            action(&outcome_prompt(), "outcome:no_show"),
+            Action::Answer(Answer::Outcome {
+                result: Outcome::NoShow,
+                next_step: None,
+                note: None
+            })
+        );
+    }
+
+    #[test]
+    fn open_default_snooze_and_not_sales_map_to_their_meaning() {
+        let p = objective_prompt();
+        assert_eq!(action(&p, "open"), Action::Open);
+        assert_eq!(action(&p, "default"), Action::Open);
+        assert_eq!(action(&p, "snooze"), Action::Answer(Answer::Snooze));
+        assert_eq!(action(&p, "not_sales"), Action::Answer(Answer::NotSales));
+    }
+
+    #[test]
+    fn unknown_or_mismatched_keys_count_as_dismissed() {
+        let dismissed = Action::Answer(Answer::Dismissed);
+        assert_eq!(action(&objective_prompt(), "objective:6"), dismissed);
+        assert_eq!(action(&objective_prompt(), "objective:x"), dismissed);
+        assert_eq!(action(&objective_prompt(), "outcome:committed"), dismissed);
+        assert_eq!(action(&outcome_prompt(), "objective:0"), dismissed);
+        assert_eq!(action(&outcome_prompt(), "outcome:maybe"), dismissed);
+        assert_eq!(action(&outcome_prompt(), "inline-reply"), dismissed);
+    }
+
+    #[test]
+    fn every_offered_key_maps_to_something_other_than_dismissed() {
+        for p in [objective_prompt(), outcome_prompt()] {
+            for (key, _) in notification_in(&p, &plus_one(), true).actions {
+                assert_ne!(action(&p, &key), Action::Answer(Answer::Dismissed), "{key}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_outcome_choices_are_the_design_values() {
+        assert_eq!(
+            choices(&outcome_prompt()),
+            [
+                "committed",
+                "advanced",
+                "continuation",
+                "no_sale",
+                "no_show",
+                "rescheduled",
+                "cancelled"
+            ]
+        );
+    }
+}

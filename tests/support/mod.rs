@@ -1,0 +1,24 @@
+//! Shared helpers for the integration tests: a private D-Bus and a fake notification server.
+//! Each test binary includes this with `mod support;` and uses only part of it.
+//!
+//! Driving the whole daemon end to end:
+//!
+//! ```ignore
+//! let bus = support::dbus::PrivateBus::start();            // dies with the test, even on kill -9
+//! let server = support::notifications::FakeNotificationServer::start(bus.address()).await;
+//! let daemon = tokio::process::Command::new(env!("CARGO_BIN_EXE_nextstep"))
+//!     .args(["--config", cfg, "run"])
+//!     .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+//!     .kill_on_drop(true)
+//!     .spawn()?;
+//! let n = server.next_notification(Duration::from_secs(10)).await.expect("objective prompt");
+//! assert!(n.summary.starts_with("Before \"Acme"));
+//! server.click(n.id, "objective:0").await;                 // waits until the daemon listens
+//! ```
+//!
+//! `prompts.dialog = ["/path/to/script"]` in the config makes `open` answer without a display (see
+//! the protocol in `src/notify/dialog.rs`).
+#![allow(dead_code)] // each test binary uses a different subset of the helpers
+
+pub mod dbus;
+pub mod notifications;
