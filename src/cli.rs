@@ -235,7 +235,7 @@ pub fn shutdown_on_signals() -> CancellationToken {
 async fn run_daemon(config: Config) -> anyhow::Result<()> {
     let data_dir = paths::data_dir();
     let ledger_path = paths::ledger_file(&config, &data_dir);
-    let (notifier, one_at_a_time) = crate::notify::choose(&config.prompts).await;
+    let (notifier, one_at_a_time) = crate::notify::pick(&config.prompts).await;
     daemon::run(daemon::Options {
         config,
         data_dir,

@@ -351,6 +351,7 @@ impl Core<'_> {
                 clock: self.opts.clock.clone(),
                 tx: self.tx.clone(),
                 gate: self.gate.clone(),
+                retry_for: self.opts.config.prompts.timeout,
             };
             let span = info_span!("prompt", key = %key, kind = %p.kind);
             self.tracker.spawn(task.run().instrument(span));
@@ -400,6 +401,7 @@ struct PromptTask {
     clock: Arc<dyn Clock>,
     tx: mpsc::Sender<Event>,
     gate: Arc<Semaphore>,
+    retry_for: Duration,
 }
 
 impl PromptTask {
@@ -410,7 +412,7 @@ impl PromptTask {
             // the prompt anyway is better than losing it.
             let _permit = self.gate.acquire().await.ok();
             info!(meeting = %self.prompt.meeting, "showing prompt");
-            self.notifier.ask(&self.view).await
+            self.ask_until_shown().await
         };
         let (answer, via) = match reply {
             Ok(r) => (r.answer, r.via),
@@ -438,6 +440,28 @@ impl PromptTask {
             .await;
     }
 }
+
+impl PromptTask {
+    /// A notification server that is not there yet (the daemon started before the desktop, or
+    /// the server restarted) is waited for, up to the prompt timeout, rather than losing the prompt.
+    async fn ask_until_shown(&self) -> Result<crate::notify::Reply, crate::notify::NotifyError> {
+        let give_up = tokio::time::Instant::now() + self.retry_for;
+        loop {
+            match self.notifier.ask(&self.view).await {
+                Err(crate::notify::NotifyError::Unavailable(why))
+                    if tokio::time::Instant::now() + UNAVAILABLE_RETRY < give_up =>
+                {
+                    debug!("no notification server ({why}); trying again in {}s", UNAVAILABLE_RETRY.as_secs());
+                    tokio::time::sleep(UNAVAILABLE_RETRY).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// How often a prompt looks for a notification server that did not answer.
+const UNAVAILABLE_RETRY: Duration = Duration::from_secs(15);
 
 fn answer_kind(a: &Answer) -> &'static str {
     match a {

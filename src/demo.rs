@@ -120,7 +120,7 @@ async fn run_in(dir: &std::path::Path, cmd: DemoCmd, now: DateTime<Utc>) -> anyh
     let ledger_path: PathBuf = cmd.ledger.clone().unwrap_or_else(|| dir.join("ledger.sqlite3"));
     let config = config(&cal_path, &ledger_path)?;
 
-    let (notifier, one_at_a_time) = crate::notify::choose(&config.prompts).await;
+    let (notifier, one_at_a_time) = crate::notify::pick(&config.prompts).await;
     println!("nextstep demo");
     println!(
         "  a customer meeting \"Discovery call with Acme\" starts in {}s and lasts {}s; an internal \"Team sync\" follows.",

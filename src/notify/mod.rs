@@ -74,7 +74,8 @@ pub trait Notifier: Send + Sync {
 /// Chooses how to show prompts: desktop notifications when a notification server answers; else
 /// the terminal when stdin is one (`nextstep demo` over SSH); else desktop notifications anyway,
 /// which report [`NotifyError::Unavailable`] per prompt until a server appears (e.g. after login).
-pub async fn pick(prompts: &crate::config::Prompts) -> std::sync::Arc<dyn Notifier> {
+/// The flag says whether prompts must be shown one at a time (the terminal has one stdin).
+pub async fn pick(prompts: &crate::config::Prompts) -> (std::sync::Arc<dyn Notifier>, bool) {
     let desktop = desktop::DesktopNotifier::new(prompts);
     match desktop.probe().await {
         Ok(caps) => {
@@ -82,15 +83,18 @@ pub async fn pick(prompts: &crate::config::Prompts) -> std::sync::Arc<dyn Notifi
                 actions = caps.actions,
                 "prompts go to desktop notifications"
             );
-            std::sync::Arc::new(desktop)
+            (std::sync::Arc::new(desktop), false)
         }
         Err(e) if terminal::stdin_is_terminal() => {
             tracing::info!(reason = %e, "no notification server; prompts go to this terminal");
-            std::sync::Arc::new(terminal::TerminalNotifier::new(prompts.timeout))
+            (
+                std::sync::Arc::new(terminal::TerminalNotifier::new(prompts.timeout)),
+                true,
+            )
         }
         Err(e) => {
             tracing::warn!(reason = %e, "no notification server yet; prompts wait for one");
-            std::sync::Arc::new(desktop)
+            (std::sync::Arc::new(desktop), false)
         }
     }
 }
