@@ -20,7 +20,11 @@
 
 pub mod clock;
 pub mod config;
+pub mod export;
+pub mod ledger;
+pub mod lock;
 pub mod model;
 pub mod notify;
+pub mod report;
 pub mod secret;
 pub mod source;
