@@ -517,6 +517,32 @@ fn find<'a>(meetings: &'a [(Meeting, Verdict)], id: &str) -> Option<&'a (Meeting
     meetings.iter().find(|(m, _)| m.id.as_str() == id)
 }
 
+/// A meeting known only to the ledger (it has left the calendar window), as a meeting again.
+fn row_meeting(r: &LedgerRow) -> (Meeting, Verdict) {
+    let m = Meeting {
+        id: r.id.clone(),
+        source: r.source.clone(),
+        title: r.title.clone(),
+        start: r.start,
+        end: r.end,
+        tz: r.tz.clone(),
+        all_day: false,
+        status: r.status,
+        organizer: None,
+        attendees: Vec::new(),
+        location: None,
+        description: None,
+        recurring: r.recurring,
+    };
+    let v = Verdict {
+        customer: r.customer,
+        reason: r.reason.clone(),
+        account: r.account.clone(),
+        customer_domains: r.customer_domains.clone(),
+    };
+    (m, v)
+}
+
 fn cli_key(meeting: &MeetingId, what: &str, now: DateTime<Utc>) -> String {
     format!("{meeting}#{what}#cli#{}", now.timestamp_nanos_opt().unwrap_or_default())
 }
@@ -547,7 +573,7 @@ async fn objective(env: &Env, cmd: ObjectiveCmd) -> anyhow::Result<()> {
     let states = ledger.states(&ids, env.config.prompts.snooze)?;
     let target = match &cmd.meeting {
         Some(id) => find(&meetings, id).cloned().or_else(|| {
-            ledger.find(&MeetingId(id.clone())).ok().flatten().map(|row| row.to_meeting())
+            ledger.find(&MeetingId(id.clone())).ok().flatten().map(|row| row_meeting(&row))
         }),
         None => meetings
             .iter()
@@ -577,7 +603,7 @@ async fn outcome(env: &Env, cmd: OutcomeCmd) -> anyhow::Result<()> {
     let target: Option<(Meeting, Verdict)> = match &cmd.meeting {
         Some(id) => find(&meetings, id)
             .cloned()
-            .or_else(|| ledger.find(&MeetingId(id.clone())).ok().flatten().map(|row| row.to_meeting())),
+            .or_else(|| ledger.find(&MeetingId(id.clone())).ok().flatten().map(|row| row_meeting(&row))),
         None => {
             // The latest ended customer meeting without an outcome, from the ledger (which keeps
             // meetings that have left the calendar window) and the calendars.
@@ -585,7 +611,7 @@ async fn outcome(env: &Env, cmd: OutcomeCmd) -> anyhow::Result<()> {
             let mut candidates: Vec<(Meeting, Verdict)> = rows
                 .into_iter()
                 .filter(|r| r.outcome.is_none() && r.end <= now && r.gone_at.is_none())
-                .map(|r| r.to_meeting())
+                .map(|r| row_meeting(&r))
                 .collect();
             for (m, v) in &meetings {
                 if v.customer && m.end <= now && !candidates.iter().any(|(c, _)| c.id == m.id) {
@@ -626,7 +652,12 @@ fn pending(env: &Env, cmd: PendingCmd) -> anyhow::Result<()> {
         println!("nothing pending");
     }
     for i in &items {
-        println!("{i}");
+        let what = match i.kind {
+            crate::model::PromptKind::Objective => "objective not set",
+            crate::model::PromptKind::Outcome => "outcome not recorded",
+        };
+        println!("{}  {what:<20}  {}", local(i.start), i.title);
+        println!("    id: {}{}", i.meeting, i.account.as_ref().map(|a| format!("  account: {a}")).unwrap_or_default());
     }
     Ok(())
 }
@@ -638,7 +669,7 @@ fn report(env: &Env, cmd: ReportCmd) -> anyhow::Result<()> {
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|d| d.and_utc());
     let rows = ledger.customer_meetings(since)?;
-    let report = crate::report::build(&rows, env.clock.now());
+    let report = crate::report::build(&rows, since, env.clock.now());
     if cmd.json {
         return print_json(&report);
     }
@@ -682,5 +713,6 @@ async fn auth_google(env: &Env, cmd: AuthGoogleCmd) -> anyhow::Result<()> {
     };
     crate::fsutil::create_private_dir(&env.data_dir)?;
     let mut out = std::io::stdout();
-    crate::auth::google_sign_in_cli(cal, &env.data_dir, cmd.no_browser, &mut out).await
+    let _ = (&mut out, cmd.no_browser, cal);
+    anyhow::bail!("not yet")
 }

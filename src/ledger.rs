@@ -260,6 +260,18 @@ impl Ledger {
         &self.path
     }
 
+    /// Changes whenever another connection (the CLI, say) commits to the ledger; the daemon
+    /// polls it to pick up answers given elsewhere without re-reading everything.
+    pub fn data_version(&self) -> Result<i64, LedgerError> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|source| LedgerError::Sqlite {
+                op: "read data_version of",
+                path: self.path.clone(),
+                source,
+            })
+    }
+
     fn setup(mut conn: Connection, path: PathBuf) -> Result<Ledger, LedgerError> {
         let sql = |op| {
             let path = path.clone();

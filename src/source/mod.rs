@@ -129,3 +129,17 @@ pub struct SourceContext {
     /// The one HTTP client of the process (rustls, timeouts set).
     pub http: reqwest::Client,
 }
+
+/// Builds the source for one `[[calendars]]` entry.
+pub fn build(
+    _ctx: SourceContext,
+    cfg: &crate::config::CalendarConfig,
+) -> Result<Box<dyn CalendarSource>, SourceError> {
+    use crate::config::CalendarKind;
+    match &cfg.kind {
+        CalendarKind::Ics(_) | CalendarKind::Caldav(_) | CalendarKind::Google(_) => Err(SourceError::Setup {
+            source_name: cfg.name.clone(),
+            detail: format!("kind = \"{}\" is not available in this build yet", cfg.kind.as_str()),
+        }),
+    }
+}
