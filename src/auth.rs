@@ -741,6 +741,8 @@ async fn wait_for_code(
 ) -> Result<Secret, AuthError> {
     loop {
         let Ok((mut conn, _)) = listener.accept().await else {
+            // E.g. out of file descriptors: do not spin; the caller's timeout bounds the wait.
+            tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
         let target =
