@@ -18,6 +18,7 @@
 //! What we do not do: write to calendars, send anything anywhere but calendar requests, or keep
 //! secrets in the config.
 
+pub mod auth;
 pub mod classify;
 pub mod clock;
 pub mod config;

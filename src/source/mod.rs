@@ -12,6 +12,8 @@ use chrono::{DateTime, Utc};
 
 use crate::model::Meeting;
 
+pub mod google;
+pub mod google_json;
 pub mod ical;
 pub mod snapshot;
 
