@@ -10,7 +10,7 @@
 //! - A write that returned `Ok` survives a crash or power loss: WAL with `synchronous=FULL`, one
 //!   short `BEGIN IMMEDIATE` transaction per call (`tests/ledger_crash.rs` SIGKILLs a writer).
 //! - The schema version lives in the file (`PRAGMA user_version`); migrations are code
-//!   ([`MIGRATIONS`]); a file from a newer nextstep is refused rather than damaged.
+//!   (`MIGRATIONS`); a file from a newer nextstep is refused rather than damaged.
 //!
 //! Times are stored as fixed-width RFC 3339 UTC text (`2026-12-01T09:30:00.000000Z`), so they sort
 //! and compare as text and stay readable in the `sqlite3` shell.
@@ -1482,6 +1482,50 @@ mod tests {
         assert!(msg.contains("move it aside"), "{msg}");
         // And the file is untouched.
         assert!(fs::read_to_string(&path).unwrap().starts_with("these are"));
+    }
+
+    #[test]
+    fn a_short_text_file_is_refused_as_not_a_ledger_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        fs::write(&path, "hello\n").unwrap();
+        let err = Ledger::open(&path).unwrap_err();
+        assert!(matches!(err, LedgerError::NotALedger { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn two_connections_writing_at_once_both_succeed() {
+        // The daemon and the CLI each hold a connection to one file; busy_timeout and
+        // BEGIN IMMEDIATE make them take turns instead of failing with "database is locked".
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        let mut l = Ledger::open(&path).unwrap();
+        l.remember(&[meeting("w/a/single", t(10, 0), false)], t(8, 0))
+            .unwrap();
+        let writers: Vec<_> = (0..2)
+            .map(|w| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut l = Ledger::open(&path).unwrap();
+                    for i in 0..50 {
+                        let key = format!("w{w}-{i}");
+                        let a = objective(&key);
+                        assert!(
+                            l.record_answer(&key, &id("w/a/single"), &a, Via::Cli, t(9, 0))
+                                .unwrap()
+                        );
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        let n: i64 = l
+            .conn
+            .query_row("SELECT count(*) FROM answers", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 100);
     }
 
     #[test]
