@@ -203,7 +203,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Auth(AuthCmd {
                     service: AuthService::Google(cmd),
                 }) => auth_google(&env, cmd).await,
-                Command::Init(_) | Command::Demo(_) | Command::Run(_) => unreachable!("handled above"),
+                Command::Init(_) | Command::Demo(_) | Command::Run(_) => {
+                    unreachable!("handled above")
+                }
             }
         }
     }
@@ -214,15 +216,16 @@ pub fn shutdown_on_signals() -> CancellationToken {
     let token = CancellationToken::new();
     let t = token.clone();
     tokio::spawn(async move {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!("cannot listen for SIGTERM: {e}");
-                let _ = tokio::signal::ctrl_c().await;
-                t.cancel();
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("cannot listen for SIGTERM: {e}");
+                    let _ = tokio::signal::ctrl_c().await;
+                    t.cancel();
+                    return;
+                }
+            };
         tokio::select! {
             _ = term.recv() => tracing::info!("SIGTERM"),
             _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT"),
@@ -318,7 +321,7 @@ impl Env {
             match snapshot::load(&snap) {
                 Ok(Some(s)) => all.extend(s.meetings),
                 _ => {
-                    let mut src = source::build(self.context(cal)?, cal)?;
+                    let mut src = source::build(self.context(cal)?, cal, &self.data_dir)?;
                     let window = daemon::window(now, self.config.prompts.lookback);
                     match tokio::time::timeout(cal.timeout * 2, src.poll(window)).await {
                         Ok(Ok(f)) => {
@@ -326,7 +329,11 @@ impl Env {
                             all.extend(f.meetings)
                         }
                         Ok(Err(e)) => eprintln!("warning: {e}"),
-                        Err(_) => eprintln!("warning: {}: no answer within {:?}", cal.name, cal.timeout * 2),
+                        Err(_) => eprintln!(
+                            "warning: {}: no answer within {:?}",
+                            cal.name,
+                            cal.timeout * 2
+                        ),
                     }
                 }
             }
@@ -355,7 +362,9 @@ fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
 }
 
 fn local(t: DateTime<Utc>) -> String {
-    t.with_timezone(&chrono::Local).format("%a %Y-%m-%d %H:%M").to_string()
+    t.with_timezone(&chrono::Local)
+        .format("%a %Y-%m-%d %H:%M")
+        .to_string()
 }
 
 #[derive(Debug, Serialize)]
@@ -411,7 +420,13 @@ async fn check(env: &Env, cmd: CheckCmd) -> anyhow::Result<()> {
             println!("warning: no [[calendars]] configured; add one (see `nextstep init --print`)");
         }
         for l in &lines {
-            println!("{} {} ({}): {}", if l.ok { "ok  " } else { "FAIL" }, l.name, l.kind, l.detail);
+            println!(
+                "{} {} ({}): {}",
+                if l.ok { "ok  " } else { "FAIL" },
+                l.name,
+                l.kind,
+                l.detail
+            );
         }
     }
     let failed = lines.iter().filter(|l| !l.ok).count();
@@ -422,7 +437,7 @@ async fn check(env: &Env, cmd: CheckCmd) -> anyhow::Result<()> {
 }
 
 async fn check_one(env: &Env, cal: &CalendarConfig, now: DateTime<Utc>) -> anyhow::Result<String> {
-    let mut src = source::build(env.context(cal)?, cal)?;
+    let mut src = source::build(env.context(cal)?, cal, &env.data_dir)?;
     let window = daemon::window(now, env.config.prompts.lookback);
     let fetched = tokio::time::timeout(cal.timeout * 2, src.poll(window))
         .await
@@ -431,16 +446,26 @@ async fn check_one(env: &Env, cal: &CalendarConfig, now: DateTime<Utc>) -> anyho
     let customers = fetched
         .meetings
         .iter()
-        .filter(|m| m.start >= now && classify(m, &c.identity, &c.classify, &c.accounts, None).customer)
+        .filter(|m| {
+            m.start >= now && classify(m, &c.identity, &c.classify, &c.accounts, None).customer
+        })
         .count();
-    let _ = snapshot::save(&snapshot::path(&env.data_dir, &cal.name), &cal.name, now, &fetched.meetings);
+    let _ = snapshot::save(
+        &snapshot::path(&env.data_dir, &cal.name),
+        &cal.name,
+        now,
+        &fetched.meetings,
+    );
     let mut detail = format!(
         "{} meetings in the window, {} coming customer meetings",
         fetched.meetings.len(),
         customers
     );
     if !fetched.warnings.is_empty() {
-        detail.push_str(&format!(", {} skipped (see warnings below)", fetched.warnings.len()));
+        detail.push_str(&format!(
+            ", {} skipped (see warnings below)",
+            fetched.warnings.len()
+        ));
     }
     let described = src.describe();
     if !described.is_empty() {
@@ -478,7 +503,10 @@ async fn upcoming(env: &Env, cmd: UpcomingCmd) -> anyhow::Result<()> {
         .into_iter()
         .filter(|(m, v)| m.end > now && m.start < until && (cmd.all || v.customer))
         .map(|(m, v)| UpcomingItem {
-            objective: states.get(&m.id).and_then(|s| s.objective.as_ref()).map(|o| o.text.clone()),
+            objective: states
+                .get(&m.id)
+                .and_then(|s| s.objective.as_ref())
+                .map(|o| o.text.clone()),
             id: m.id,
             source: m.source,
             title: m.title,
@@ -494,7 +522,11 @@ async fn upcoming(env: &Env, cmd: UpcomingCmd) -> anyhow::Result<()> {
         return print_json(&items);
     }
     if items.is_empty() {
-        println!("no {}meetings in the next {} days", if cmd.all { "" } else { "customer " }, cmd.days);
+        println!(
+            "no {}meetings in the next {} days",
+            if cmd.all { "" } else { "customer " },
+            cmd.days
+        );
     }
     for i in &items {
         println!(
@@ -504,7 +536,14 @@ async fn upcoming(env: &Env, cmd: UpcomingCmd) -> anyhow::Result<()> {
             i.title
         );
         println!("    id: {}", i.id);
-        println!("    why: {}{}", i.reason, i.account.as_ref().map(|a| format!(" (account {a})")).unwrap_or_default());
+        println!(
+            "    why: {}{}",
+            i.reason,
+            i.account
+                .as_ref()
+                .map(|a| format!(" (account {a})"))
+                .unwrap_or_default()
+        );
         if let Some(o) = &i.objective {
             println!("    objective: {o}");
         }
@@ -544,7 +583,10 @@ fn row_meeting(r: &LedgerRow) -> (Meeting, Verdict) {
 }
 
 fn cli_key(meeting: &MeetingId, what: &str, now: DateTime<Utc>) -> String {
-    format!("{meeting}#{what}#cli#{}", now.timestamp_nanos_opt().unwrap_or_default())
+    format!(
+        "{meeting}#{what}#cli#{}",
+        now.timestamp_nanos_opt().unwrap_or_default()
+    )
 }
 
 async fn objective(env: &Env, cmd: ObjectiveCmd) -> anyhow::Result<()> {
@@ -559,7 +601,11 @@ async fn objective(env: &Env, cmd: ObjectiveCmd) -> anyhow::Result<()> {
                     return Err(UsageError(format!(
                         "--pick {n}: choose 1 to {} from prompts.objectives:\n{}",
                         list.len(),
-                        list.iter().enumerate().map(|(i, o)| format!("  {}. {o}", i + 1)).collect::<Vec<_>>().join("\n")
+                        list.iter()
+                            .enumerate()
+                            .map(|(i, o)| format!("  {}. {o}", i + 1))
+                            .collect::<Vec<_>>()
+                            .join("\n")
                     ))
                     .into());
                 }
@@ -573,12 +619,18 @@ async fn objective(env: &Env, cmd: ObjectiveCmd) -> anyhow::Result<()> {
     let states = ledger.states(&ids, env.config.prompts.snooze)?;
     let target = match &cmd.meeting {
         Some(id) => find(&meetings, id).cloned().or_else(|| {
-            ledger.find(&MeetingId(id.clone())).ok().flatten().map(|row| row_meeting(&row))
+            ledger
+                .find(&MeetingId(id.clone()))
+                .ok()
+                .flatten()
+                .map(|row| row_meeting(&row))
         }),
         None => meetings
             .iter()
             .find(|(m, v)| {
-                v.customer && m.start > now && states.get(&m.id).is_none_or(|s| s.objective.is_none())
+                v.customer
+                    && m.start > now
+                    && states.get(&m.id).is_none_or(|s| s.objective.is_none())
             })
             .cloned(),
     };
@@ -590,7 +642,13 @@ async fn objective(env: &Env, cmd: ObjectiveCmd) -> anyhow::Result<()> {
         .into());
     };
     ledger.remember(&[(m.clone(), v)], now)?;
-    ledger.record_answer(&cli_key(&m.id, "objective", now), &m.id, &Answer::Objective { text: text.clone() }, Via::Cli, now)?;
+    ledger.record_answer(
+        &cli_key(&m.id, "objective", now),
+        &m.id,
+        &Answer::Objective { text: text.clone() },
+        Via::Cli,
+        now,
+    )?;
     println!("objective for \"{}\" ({}): {text}", m.title, local(m.start));
     Ok(())
 }
@@ -601,9 +659,13 @@ async fn outcome(env: &Env, cmd: OutcomeCmd) -> anyhow::Result<()> {
     let now = env.clock.now();
     let meetings = env.meetings(&ledger).await?;
     let target: Option<(Meeting, Verdict)> = match &cmd.meeting {
-        Some(id) => find(&meetings, id)
-            .cloned()
-            .or_else(|| ledger.find(&MeetingId(id.clone())).ok().flatten().map(|row| row_meeting(&row))),
+        Some(id) => find(&meetings, id).cloned().or_else(|| {
+            ledger
+                .find(&MeetingId(id.clone()))
+                .ok()
+                .flatten()
+                .map(|row| row_meeting(&row))
+        }),
         None => {
             // The latest ended customer meeting without an outcome, from the ledger (which keeps
             // meetings that have left the calendar window) and the calendars.
@@ -626,7 +688,9 @@ async fn outcome(env: &Env, cmd: OutcomeCmd) -> anyhow::Result<()> {
     };
     let Some((m, v)) = target else {
         return Err(UsageError(match cmd.meeting {
-            Some(id) => format!("no meeting with id `{id}`; see `nextstep export` or `nextstep pending`"),
+            Some(id) => {
+                format!("no meeting with id `{id}`; see `nextstep export` or `nextstep pending`")
+            }
             None => "no ended customer meeting without an outcome; pass --meeting ID".into(),
         })
         .into());
@@ -637,7 +701,13 @@ async fn outcome(env: &Env, cmd: OutcomeCmd) -> anyhow::Result<()> {
         next_step: cmd.next_step.filter(|s| !s.trim().is_empty()),
         note: cmd.note.filter(|s| !s.trim().is_empty()),
     };
-    ledger.record_answer(&cli_key(&m.id, "outcome", now), &m.id, &answer, Via::Cli, now)?;
+    ledger.record_answer(
+        &cli_key(&m.id, "outcome", now),
+        &m.id,
+        &answer,
+        Via::Cli,
+        now,
+    )?;
     println!("outcome for \"{}\" ({}): {result}", m.title, local(m.start));
     Ok(())
 }
@@ -657,7 +727,14 @@ fn pending(env: &Env, cmd: PendingCmd) -> anyhow::Result<()> {
             crate::model::PromptKind::Outcome => "outcome not recorded",
         };
         println!("{}  {what:<20}  {}", local(i.start), i.title);
-        println!("    id: {}{}", i.meeting, i.account.as_ref().map(|a| format!("  account: {a}")).unwrap_or_default());
+        println!(
+            "    id: {}{}",
+            i.meeting,
+            i.account
+                .as_ref()
+                .map(|a| format!("  account: {a}"))
+                .unwrap_or_default()
+        );
     }
     Ok(())
 }
@@ -698,21 +775,39 @@ async fn auth_google(env: &Env, cmd: AuthGoogleCmd) -> anyhow::Result<()> {
         .filter(|c| matches!(c.kind, crate::config::CalendarKind::Google(_)))
         .collect();
     let cal = match (&cmd.source, googles.as_slice()) {
-        (Some(name), _) => googles.iter().find(|c| &c.name == name).copied().ok_or_else(|| {
-            UsageError(format!("no [[calendars]] entry named `{name}` with kind = \"google\""))
-        })?,
+        (Some(name), _) => googles
+            .iter()
+            .find(|c| &c.name == name)
+            .copied()
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "no [[calendars]] entry named `{name}` with kind = \"google\""
+                ))
+            })?,
         (None, [one]) => *one,
-        (None, []) => return Err(UsageError("no [[calendars]] entry with kind = \"google\" in the config".into()).into()),
+        (None, []) => {
+            return Err(UsageError(
+                "no [[calendars]] entry with kind = \"google\" in the config".into(),
+            )
+            .into());
+        }
         (None, _) => {
             return Err(UsageError(format!(
                 "several Google calendars are configured; pass --source with one of: {}",
-                googles.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                googles
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
             .into());
         }
     };
     crate::fsutil::create_private_dir(&env.data_dir)?;
     let mut out = std::io::stdout();
-    let _ = (&mut out, cmd.no_browser, cal);
-    anyhow::bail!("not yet")
+    let mut opts = crate::auth::SignInOptions::new(env.data_dir.clone());
+    opts.no_browser = cmd.no_browser;
+    let report = crate::auth::google_sign_in(cal, opts, &mut out).await?;
+    println!("{report}");
+    Ok(())
 }

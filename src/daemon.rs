@@ -27,7 +27,9 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::ledger::Ledger;
 use crate::lock::InstanceLock;
-use crate::model::{Answer, Meeting, MeetingId, MeetingState, Outcome, PlannedPrompt, PromptKind, Verdict, Via};
+use crate::model::{
+    Answer, Meeting, MeetingId, MeetingState, Outcome, PlannedPrompt, PromptKind, Verdict, Via,
+};
 use crate::notify::{Notifier, PromptView};
 use crate::plan::{self, Plan};
 use crate::source::{self, CalendarSource, Fetched, SourceContext, SourceError, Window, snapshot};
@@ -71,8 +73,12 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     let _lock = InstanceLock::acquire(&opts.ledger_path)?;
     let ledger = Ledger::open(&opts.ledger_path)?;
     let ledger = Arc::new(Mutex::new(ledger));
-    crate::fsutil::create_private_dir(&opts.data_dir)
-        .with_context(|| format!("cannot create the data directory {}", opts.data_dir.display()))?;
+    crate::fsutil::create_private_dir(&opts.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            opts.data_dir.display()
+        )
+    })?;
 
     let (tx, rx) = mpsc::channel::<Event>(64);
     let tracker = TaskTracker::new();
@@ -86,7 +92,9 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
                 by_source.insert(cal.name.clone(), s.meetings);
             }
             Ok(None) => {}
-            Err(e) => warn!(source = %cal.name, path = %snap_path.display(), "ignoring an unreadable snapshot: {e}"),
+            Err(e) => {
+                warn!(source = %cal.name, path = %snap_path.display(), "ignoring an unreadable snapshot: {e}")
+            }
         }
         let ctx = SourceContext {
             name: cal.name.clone(),
@@ -96,7 +104,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         };
         crate::fsutil::create_private_dir(&ctx.state_dir)
             .with_context(|| format!("cannot create {}", ctx.state_dir.display()))?;
-        match source::build(ctx, cal) {
+        match source::build(ctx, cal, &opts.data_dir) {
             Ok(src) => {
                 let task = PollTask {
                     source: src,
@@ -111,7 +119,10 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
             }
             Err(e) => {
                 error!(source = %cal.name, "cannot start this source: {e}");
-                let _ = opts.notifier.tell("nextstep: a calendar cannot be read", &e.to_string()).await;
+                let _ = opts
+                    .notifier
+                    .tell("nextstep: a calendar cannot be read", &e.to_string())
+                    .await;
             }
         }
     }
@@ -125,12 +136,19 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         in_flight: HashSet::new(),
         tx: tx.clone(),
         tracker: tracker.clone(),
-        gate: Arc::new(Semaphore::new(if opts.one_prompt_at_a_time { 1 } else { 64 })),
+        gate: Arc::new(Semaphore::new(if opts.one_prompt_at_a_time {
+            1
+        } else {
+            64
+        })),
         data_version: 0,
     };
     core.reclassify()?;
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
-    info!(calendars = opts.config.calendars.len(), "nextstep is running");
+    info!(
+        calendars = opts.config.calendars.len(),
+        "nextstep is running"
+    );
     drop(tx);
 
     let result = core.main_loop(rx).await;
@@ -167,7 +185,12 @@ impl Core<'_> {
         loop {
             let now = self.opts.clock.now();
             self.refresh_if_ledger_changed()?;
-            let plan = plan::plan(&self.classified, &self.states, now, &self.opts.config.prompts);
+            let plan = plan::plan(
+                &self.classified,
+                &self.states,
+                now,
+                &self.opts.config.prompts,
+            );
             self.act(&plan, now)?;
             let next = plan
                 .prompts
@@ -242,7 +265,10 @@ impl Core<'_> {
         let mut ledger = lock(&self.ledger);
         for id in gone {
             let _span = info_span!("ledger_write", meeting = %id, what = "gone").entered();
-            let had_objective = self.states.get(id).is_some_and(|s| s.objective.is_some() && s.outcome.is_none());
+            let had_objective = self
+                .states
+                .get(id)
+                .is_some_and(|s| s.objective.is_some() && s.outcome.is_none());
             if had_objective {
                 ledger.record_answer(
                     &format!("{id}#outcome#cancelled"),
@@ -265,7 +291,12 @@ impl Core<'_> {
     /// Re-reads the ledger state of every known meeting, classifies, and remembers the customer
     /// meetings in the ledger (for export, reports and the CLI).
     fn reclassify(&mut self) -> anyhow::Result<()> {
-        let ids: Vec<MeetingId> = self.by_source.values().flatten().map(|m| m.id.clone()).collect();
+        let ids: Vec<MeetingId> = self
+            .by_source
+            .values()
+            .flatten()
+            .map(|m| m.id.clone())
+            .collect();
         self.states = lock(&self.ledger).states(&ids, self.opts.config.prompts.snooze)?;
         self.reclassify_only();
         let now = self.opts.clock.now();
@@ -307,8 +338,15 @@ impl Core<'_> {
         {
             let mut ledger = lock(&self.ledger);
             for id in &plan.missed {
-                let _span = info_span!("ledger_write", meeting = %id, what = "objective_missed").entered();
-                ledger.record_answer(&format!("{id}#objective#missed"), id, &Answer::ObjectiveMissed, Via::Daemon, now)?;
+                let _span =
+                    info_span!("ledger_write", meeting = %id, what = "objective_missed").entered();
+                ledger.record_answer(
+                    &format!("{id}#objective#missed"),
+                    id,
+                    &Answer::ObjectiveMissed,
+                    Via::Daemon,
+                    now,
+                )?;
                 touched.push(id.clone());
             }
             for id in &plan.cancelled {
@@ -387,7 +425,9 @@ impl Core<'_> {
             objectives: prompts.objectives.clone(),
             quick: prompts.quick_objectives,
             last_commitment,
-            objective: state.and_then(|s| s.objective.as_ref()).map(|o| o.text.clone()),
+            objective: state
+                .and_then(|s| s.objective.as_ref())
+                .map(|o| o.text.clone()),
             recurring: m.recurring,
         })
     }
@@ -428,7 +468,11 @@ impl PromptTask {
             lock(&self.ledger).record_answer(&answer_key, &self.prompt.meeting, &answer, via, now)
         };
         match written {
-            Ok(_) => info!(answer = answer_kind(&answer), via = via.as_str(), "answer recorded"),
+            Ok(_) => info!(
+                answer = answer_kind(&answer),
+                via = via.as_str(),
+                "answer recorded"
+            ),
             Err(e) => error!("cannot record the answer: {e}"),
         }
         let _ = self
@@ -451,7 +495,10 @@ impl PromptTask {
                 Err(crate::notify::NotifyError::Unavailable(why))
                     if tokio::time::Instant::now() + UNAVAILABLE_RETRY < give_up =>
                 {
-                    debug!("no notification server ({why}); trying again in {}s", UNAVAILABLE_RETRY.as_secs());
+                    debug!(
+                        "no notification server ({why}); trying again in {}s",
+                        UNAVAILABLE_RETRY.as_secs()
+                    );
                     tokio::time::sleep(UNAVAILABLE_RETRY).await;
                 }
                 other => return other,
@@ -503,13 +550,26 @@ impl PollTask {
                     for w in &fetched.warnings {
                         warn!("skipped: {w}");
                     }
-                    info!(meetings = fetched.meetings.len(), changed = fetched.changed, "polled");
+                    info!(
+                        meetings = fetched.meetings.len(),
+                        changed = fetched.changed,
+                        "polled"
+                    );
                     if fetched.changed
-                        && let Err(e) = snapshot::save(&self.snapshot, &name, now, &fetched.meetings)
+                        && let Err(e) =
+                            snapshot::save(&self.snapshot, &name, now, &fetched.meetings)
                     {
                         warn!(path = %self.snapshot.display(), "cannot save the snapshot: {e}");
                     }
-                    if self.tx.send(Event::Polled { source: name.clone(), fetched }).await.is_err() {
+                    if self
+                        .tx
+                        .send(Event::Polled {
+                            source: name.clone(),
+                            fetched,
+                        })
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                     self.every
@@ -533,12 +593,17 @@ impl PollTask {
                         _ => None,
                     };
                     let wait = backoff(failures, self.every, retry_after);
-                    warn!(failures, "poll failed: {e}; prompts continue from the last snapshot; retrying in {}s", wait.as_secs());
+                    warn!(
+                        failures,
+                        "poll failed: {e}; prompts continue from the last snapshot; retrying in {}s",
+                        wait.as_secs()
+                    );
                     wait
                 }
             };
             drop(_entered);
-            let deadline = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(5));
+            let deadline =
+                now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(5));
             if !sleep_until_wall(self.clock.as_ref(), deadline, &self.shutdown).await {
                 return;
             }
@@ -561,13 +626,20 @@ pub fn backoff(failures: u32, every: Duration, retry_after: Option<Duration>) ->
 
 /// Sleeps until the wall clock reaches `deadline`, in steps of at most [`MAX_SLEEP`]. Returns
 /// false when shut down first.
-pub async fn sleep_until_wall(clock: &dyn Clock, deadline: DateTime<Utc>, shutdown: &CancellationToken) -> bool {
+pub async fn sleep_until_wall(
+    clock: &dyn Clock,
+    deadline: DateTime<Utc>,
+    shutdown: &CancellationToken,
+) -> bool {
     loop {
         let now = clock.now();
         if now >= deadline {
             return true;
         }
-        let step = (deadline - now).to_std().unwrap_or(Duration::ZERO).min(MAX_SLEEP);
+        let step = (deadline - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_SLEEP);
         tokio::select! {
             _ = shutdown.cancelled() => return false,
             _ = tokio::time::sleep(step) => {}
@@ -583,9 +655,15 @@ mod tests {
     fn backoff_grows_stays_under_the_poll_interval_and_honours_retry_after() {
         let every = Duration::from_secs(300);
         let first = backoff(1, every, None);
-        assert!(first >= Duration::from_secs(4) && first <= Duration::from_secs(6), "{first:?}");
+        assert!(
+            first >= Duration::from_secs(4) && first <= Duration::from_secs(6),
+            "{first:?}"
+        );
         let fifth = backoff(5, every, None);
-        assert!(fifth >= Duration::from_secs(64) && fifth <= Duration::from_secs(96), "{fifth:?}");
+        assert!(
+            fifth >= Duration::from_secs(64) && fifth <= Duration::from_secs(96),
+            "{fifth:?}"
+        );
         let many = backoff(30, every, None);
         assert!(many <= Duration::from_secs(360), "{many:?}");
         assert!(backoff(1, every, Some(Duration::from_secs(120))) >= Duration::from_secs(120));

@@ -105,7 +105,8 @@ pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
         std::process::id(),
         now.timestamp_millis()
     ));
-    crate::fsutil::create_private_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    crate::fsutil::create_private_dir(&dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
     let result = run_in(&dir, cmd, now).await;
     let _ = std::fs::remove_dir_all(&dir);
     result
@@ -117,7 +118,10 @@ async fn run_in(dir: &std::path::Path, cmd: DemoCmd, now: DateTime<Utc>) -> anyh
     let cal_path = dir.join("demo.ics");
     std::fs::write(&cal_path, calendar(now, starts_in, lasts))
         .with_context(|| format!("cannot write {}", cal_path.display()))?;
-    let ledger_path: PathBuf = cmd.ledger.clone().unwrap_or_else(|| dir.join("ledger.sqlite3"));
+    let ledger_path: PathBuf = cmd
+        .ledger
+        .clone()
+        .unwrap_or_else(|| dir.join("ledger.sqlite3"));
     let config = config(&cal_path, &ledger_path)?;
 
     let (notifier, one_at_a_time) = crate::notify::pick(&config.prompts).await;
@@ -127,7 +131,9 @@ async fn run_in(dir: &std::path::Path, cmd: DemoCmd, now: DateTime<Utc>) -> anyh
         starts_in.as_secs(),
         lasts.as_secs()
     );
-    println!("  you will be asked for your commitment objective now, and for the outcome after the meeting.");
+    println!(
+        "  you will be asked for your commitment objective now, and for the outcome after the meeting."
+    );
     println!("  ledger: {}", ledger_path.display());
     println!();
 
@@ -145,7 +151,8 @@ async fn run_in(dir: &std::path::Path, cmd: DemoCmd, now: DateTime<Utc>) -> anyh
     let meeting = MeetingId::new(SOURCE, CUSTOMER_UID, None);
     // The outcome prompt is due 5 s after the end; allow for one re-ask before giving up.
     let give_up = now
-        + chrono::Duration::from_std(starts_in + lasts + Duration::from_secs(150)).unwrap_or_default();
+        + chrono::Duration::from_std(starts_in + lasts + Duration::from_secs(150))
+            .unwrap_or_default();
     let finished = wait_for_outcome(&ledger_path, &meeting, give_up, &shutdown).await;
     shutdown.cancel();
     match daemon.await {
@@ -216,9 +223,16 @@ mod tests {
 
     #[test]
     fn the_demo_config_is_valid_and_points_at_its_files() {
-        let c = config(std::path::Path::new("/tmp/a b/demo.ics"), std::path::Path::new("/tmp/l.sqlite3")).unwrap();
+        let c = config(
+            std::path::Path::new("/tmp/a b/demo.ics"),
+            std::path::Path::new("/tmp/l.sqlite3"),
+        )
+        .unwrap();
         assert_eq!(c.calendars.len(), 1);
-        assert_eq!(c.ledger.path.as_deref(), Some(std::path::Path::new("/tmp/l.sqlite3")));
+        assert_eq!(
+            c.ledger.path.as_deref(),
+            Some(std::path::Path::new("/tmp/l.sqlite3"))
+        );
         assert_eq!(c.prompts.after, Duration::from_secs(5));
     }
 }

@@ -20,9 +20,9 @@
 
 pub mod auth;
 pub mod classify;
+pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod cli;
 pub mod daemon;
 pub mod demo;
 pub mod export;

@@ -23,12 +23,19 @@ fn init_logging(command: &Command) {
     if std::env::var_os("JOURNAL_STREAM").is_some()
         && let Ok(journald) = tracing_journald::layer()
     {
-        tracing_subscriber::registry().with(filter).with(journald).init();
+        tracing_subscriber::registry()
+            .with(filter)
+            .with(journald)
+            .init();
         return;
     }
     tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false),
+        )
         .init();
 }
 
@@ -36,7 +43,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.command);
     // One thread is plenty for a few pollers and prompts, and keeps the idle daemon small.
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -195,7 +195,11 @@ impl Daemon {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         let status = self.child.wait().unwrap();
-        assert!(status.success(), "daemon exited with {status}; log:\n{}", self.log());
+        assert!(
+            status.success(),
+            "daemon exited with {status}; log:\n{}",
+            self.log()
+        );
         self.log()
     }
 
@@ -212,10 +216,17 @@ impl Drop for Daemon {
     }
 }
 
-async fn expect_notification(server: &FakeNotificationServer, daemon: &Daemon, within: Duration) -> Recorded {
+async fn expect_notification(
+    server: &FakeNotificationServer,
+    daemon: &Daemon,
+    within: Duration,
+) -> Recorded {
     match server.next_notification(within).await {
         Some(n) => n,
-        None => panic!("no notification within {within:?}; daemon log:\n{}", daemon.log()),
+        None => panic!(
+            "no notification within {within:?}; daemon log:\n{}",
+            daemon.log()
+        ),
     }
 }
 
@@ -226,7 +237,10 @@ async fn wait_for_ledger<F: Fn(&Ledger) -> bool>(setup: &Setup, what: &str, chec
         if check(&setup.ledger()) {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the ledger never showed: {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the ledger never showed: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -270,17 +284,25 @@ async fn a_customer_meeting_is_asked_about_before_and_after_and_the_answers_reac
     for k in ["objective:0", "objective:1", "open", "snooze", "not_sales"] {
         assert!(keys.contains(&k), "missing {k} in {keys:?}");
     }
-    assert!(!keys.contains(&"objective:2"), "only quick_objectives (2) get buttons: {keys:?}");
+    assert!(
+        !keys.contains(&"objective:2"),
+        "only quick_objectives (2) get buttons: {keys:?}"
+    );
     assert_eq!(n.label_of("objective:0"), Some("Agree to a next meeting"));
     // Due at start - 3s: not before (allowing for the poll interval of 1 s and startup).
-    assert!(shown_at >= now + secs(2), "shown too early: {shown_at} vs meeting at {}", now + secs(6));
+    assert!(
+        shown_at >= now + secs(2),
+        "shown too early: {shown_at} vs meeting at {}",
+        now + secs(6)
+    );
 
     server.click(n.id, "objective:0").await;
     let id = MeetingId::new("work", "cust-1", None);
     wait_for_ledger(&setup, "the objective", |l| {
-        l.find(&id).unwrap().and_then(|r| r.objective).is_some_and(|o| {
-            o.text == "Agree to a next meeting" && o.via == Via::Notification
-        })
+        l.find(&id)
+            .unwrap()
+            .and_then(|r| r.objective)
+            .is_some_and(|o| o.text == "Agree to a next meeting" && o.via == Via::Notification)
     })
     .await;
 
@@ -289,17 +311,29 @@ async fn a_customer_meeting_is_asked_about_before_and_after_and_the_answers_reac
     assert!(n.summary.contains("Pilot scoping with Acme"), "{n:?}");
     assert!(n.action_keys().contains(&"outcome:committed"), "{n:?}");
     assert!(n.action_keys().contains(&"outcome:continuation"), "{n:?}");
-    assert!(n.body.contains("Agree to a next meeting"), "the outcome prompt recalls the objective: {n:?}");
-    assert!(outcome_shown_at >= now + secs(10), "outcome asked before the meeting ended");
+    assert!(
+        n.body.contains("Agree to a next meeting"),
+        "the outcome prompt recalls the objective: {n:?}"
+    );
+    assert!(
+        outcome_shown_at >= now + secs(10),
+        "outcome asked before the meeting ended"
+    );
     server.click(n.id, "outcome:committed").await;
     wait_for_ledger(&setup, "the outcome", |l| {
-        l.find(&id).unwrap().and_then(|r| r.outcome).is_some_and(|o| o.result == Outcome::Committed)
+        l.find(&id)
+            .unwrap()
+            .and_then(|r| r.outcome)
+            .is_some_and(|o| o.result == Outcome::Committed)
     })
     .await;
 
     // Only the customer meeting was ever prompted: the internal one stays silent.
     assert!(
-        server.recorded().iter().all(|r| !r.summary.contains("Team sync")),
+        server
+            .recorded()
+            .iter()
+            .all(|r| !r.summary.contains("Team sync")),
         "{:?}",
         server.recorded()
     );
@@ -307,9 +341,16 @@ async fn a_customer_meeting_is_asked_about_before_and_after_and_the_answers_reac
     daemon.stop();
 
     let out = setup.cli(&["export", "--format", "jsonl"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 1, "one customer meeting: {text}");
     let row = &lines[0];
     assert_eq!(row["id"], "work/cust-1/single");
@@ -349,7 +390,10 @@ async fn a_restart_does_not_show_the_same_prompt_again_and_keeps_the_answer() {
     let daemon = setup.start(&bus);
     // The next thing shown must be the outcome prompt, not the objective prompt again.
     let n = expect_notification(&server, &daemon, Duration::from_secs(20)).await;
-    assert!(n.action_keys().contains(&"outcome:committed"), "re-prompted after restart: {n:?}");
+    assert!(
+        n.action_keys().contains(&"outcome:committed"),
+        "re-prompted after restart: {n:?}"
+    );
     let row = setup.ledger().find(&id).unwrap().unwrap();
     assert_eq!(row.objective.unwrap().text, "Schedule a needs analysis");
     server.close(n.id, 2).await;
@@ -378,11 +422,15 @@ async fn a_moved_meeting_moves_its_prompt_and_a_deleted_one_is_never_prompted() 
     };
     write_atomically(&setup.calendar, &ics(&[moving(now + secs(12)), deleted]));
     let daemon = setup.start(&bus);
-    daemon.wait_for_log("polled", 1, Duration::from_secs(10)).await;
+    daemon
+        .wait_for_log("polled", 1, Duration::from_secs(10))
+        .await;
 
     // Move one meeting 12 s later and delete the other, before either prompt is due.
     write_atomically(&setup.calendar, &ics(&[moving(now + secs(24))]));
-    daemon.wait_for_log("changed=true", 2, Duration::from_secs(10)).await;
+    daemon
+        .wait_for_log("changed=true", 2, Duration::from_secs(10))
+        .await;
 
     let n = expect_notification(&server, &daemon, Duration::from_secs(30)).await;
     let shown_at = Utc::now();
@@ -392,7 +440,12 @@ async fn a_moved_meeting_moves_its_prompt_and_a_deleted_one_is_never_prompted() 
         "the prompt kept the old time: shown at {shown_at}, moved meeting at {}",
         now + secs(24)
     );
-    assert!(server.recorded().iter().all(|r| !r.summary.contains("Umbrella")));
+    assert!(
+        server
+            .recorded()
+            .iter()
+            .all(|r| !r.summary.contains("Umbrella"))
+    );
     server.close(n.id, 2).await;
     let log = daemon.stop();
     assert!(log.contains("meeting removed from its calendar"), "{log}");
@@ -430,7 +483,9 @@ async fn an_unreachable_calendar_url_keeps_prompts_coming_from_the_snapshot() {
     });
 
     let daemon = setup.start(&bus);
-    daemon.wait_for_log("polled", 1, Duration::from_secs(10)).await;
+    daemon
+        .wait_for_log("polled", 1, Duration::from_secs(10))
+        .await;
     daemon.stop();
     // The calendar server goes away; its port now refuses connections.
     http.abort();

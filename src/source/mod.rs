@@ -132,16 +132,22 @@ pub struct SourceContext {
     pub http: reqwest::Client,
 }
 
-/// Builds the source for one `[[calendars]]` entry.
+/// Builds the source for one `[[calendars]]` entry. `data_dir` holds what outlives one source's
+/// state (the Google sign-in's tokens).
 pub fn build(
-    _ctx: SourceContext,
+    ctx: SourceContext,
     cfg: &crate::config::CalendarConfig,
+    data_dir: &std::path::Path,
 ) -> Result<Box<dyn CalendarSource>, SourceError> {
     use crate::config::CalendarKind;
     match &cfg.kind {
-        CalendarKind::Ics(_) | CalendarKind::Caldav(_) | CalendarKind::Google(_) => Err(SourceError::Setup {
+        CalendarKind::Google(_) => Ok(Box::new(google::GoogleSource::new(cfg, ctx, data_dir)?)),
+        CalendarKind::Ics(_) | CalendarKind::Caldav(_) => Err(SourceError::Setup {
             source_name: cfg.name.clone(),
-            detail: format!("kind = \"{}\" is not available in this build yet", cfg.kind.as_str()),
+            detail: format!(
+                "kind = \"{}\" is not available in this build yet",
+                cfg.kind.as_str()
+            ),
         }),
     }
 }
