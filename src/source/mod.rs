@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::model::Meeting;
 
 pub mod ical;
+pub mod ics;
 pub mod snapshot;
 
 /// The span of time a poll should cover.
