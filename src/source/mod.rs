@@ -15,6 +15,7 @@ use crate::model::Meeting;
 pub mod google;
 pub mod google_json;
 pub mod ical;
+pub mod ics;
 pub mod snapshot;
 
 /// The span of time a poll should cover.
