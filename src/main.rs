@@ -1,6 +1,7 @@
 //! The binary: parse the command line, set up logging, run, map errors to exit codes
 //! (0 success, 1 runtime failure, 2 bad usage or bad config).
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -34,6 +35,8 @@ fn init_logging(command: &Command) {
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
+                // Colour only for a person at a terminal; logs in files and pipes stay plain.
+                .with_ansi(std::io::stderr().is_terminal())
                 .with_target(false),
         )
         .init();

@@ -429,7 +429,7 @@ async fn a_moved_meeting_moves_its_prompt_and_a_deleted_one_is_never_prompted() 
     // Move one meeting 12 s later and delete the other, before either prompt is due.
     write_atomically(&setup.calendar, &ics(&[moving(now + secs(24))]));
     daemon
-        .wait_for_log("changed=true", 2, Duration::from_secs(10))
+        .wait_for_log("polled meetings=1 changed=true", 1, Duration::from_secs(10))
         .await;
 
     let n = expect_notification(&server, &daemon, Duration::from_secs(30)).await;

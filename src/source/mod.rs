@@ -143,7 +143,8 @@ pub fn build(
     use crate::config::CalendarKind;
     match &cfg.kind {
         CalendarKind::Google(_) => Ok(Box::new(google::GoogleSource::new(cfg, ctx, data_dir)?)),
-        CalendarKind::Ics(_) | CalendarKind::Caldav(_) => Err(SourceError::Setup {
+        CalendarKind::Ics(_) => Ok(Box::new(ics::IcsSource::new(ctx, cfg)?)),
+        CalendarKind::Caldav(_) => Err(SourceError::Setup {
             source_name: cfg.name.clone(),
             detail: format!(
                 "kind = \"{}\" is not available in this build yet",
