@@ -203,6 +203,15 @@ impl Daemon {
         self.log()
     }
 
+    /// For a command that ends by itself: waits for it and returns its status and stdout.
+    fn wait_exit(&mut self) -> (std::process::ExitStatus, String) {
+        let mut text = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            std::io::Read::read_to_string(&mut out, &mut text).unwrap();
+        }
+        (self.child.wait().unwrap(), text)
+    }
+
     fn kill9(mut self) {
         self.child.kill().unwrap();
         let _ = self.child.wait();
@@ -497,4 +506,49 @@ async fn an_unreachable_calendar_url_keeps_prompts_coming_from_the_snapshot() {
     assert!(daemon.log().contains("poll failed"), "{}", daemon.log());
     server.close(n.id, 2).await;
     daemon.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_asks_before_and_after_its_meeting_and_prints_the_ledger() {
+    let bus = PrivateBus::start();
+    let server = FakeNotificationServer::start(bus.address()).await;
+    let data = tempfile::tempdir().unwrap();
+    let child = Command::new(BIN)
+        .args(["demo", "--starts-in", "4", "--lasts", "3"])
+        .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+        .env("NEXTSTEP_DATA_DIR", data.path())
+        .env_remove("NEXTSTEP_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let daemon = Daemon {
+        child,
+        log: Arc::new(Mutex::new(String::new())),
+    };
+    let n = expect_notification(&server, &daemon, Duration::from_secs(15)).await;
+    assert!(n.summary.contains("Discovery call with Acme"), "{n:?}");
+    server.click(n.id, "objective:0").await;
+    let n = expect_notification(&server, &daemon, Duration::from_secs(20)).await;
+    assert!(n.action_keys().contains(&"outcome:committed"), "{n:?}");
+    server.click(n.id, "outcome:committed").await;
+    let mut daemon = daemon;
+    let out = tokio::task::spawn_blocking(move || daemon.wait_exit())
+        .await
+        .unwrap();
+    assert!(out.0.success(), "{}", out.1);
+    assert!(
+        out.1
+            .contains("objective: Agree to a next meeting (via notification)"),
+        "{}",
+        out.1
+    );
+    assert!(
+        out.1.contains("outcome:   committed (via notification)"),
+        "{}",
+        out.1
+    );
+    // Only the customer meeting was prompted; the internal "Team sync" never.
+    assert_eq!(server.recorded().len(), 2, "{:?}", server.recorded());
 }
