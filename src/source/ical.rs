@@ -74,10 +74,20 @@ pub struct NotICalendar(pub String);
 
 /// Parses iCalendar text into meeting occurrences overlapping `window`, expanding recurrences.
 /// `source` is the calendar name that prefixes each meeting id. Meetings come sorted by start,
-/// then id.
+/// then UID and original start.
 pub fn parse_calendar(source: &str, text: &str, window: Window) -> Result<Parsed, NotICalendar> {
+    parse_with(source, text, window, true)
+}
+
+/// `quick_skip: false` parses every VEVENT; tests use it to show the skip changes nothing.
+fn parse_with(
+    source: &str,
+    text: &str,
+    window: Window,
+    quick_skip: bool,
+) -> Result<Parsed, NotICalendar> {
     let window = clamp_window(window);
-    let calendars = read_calendars(text);
+    let calendars = split_calendars(text);
     if calendars.is_empty() {
         return Err(NotICalendar(describe_non_calendar(text)));
     }
@@ -85,22 +95,78 @@ pub fn parse_calendar(source: &str, text: &str, window: Window) -> Result<Parsed
     let mut out = Parsed::default();
     let mut events = Vec::new();
     for cal in &calendars {
-        let zones = ZoneTable::build(cal, window);
-        for (index, comp) in cal.components.iter().enumerate() {
-            if comp.component_type != ICalendarComponentType::VEvent {
-                continue;
-            }
-            match Event::read(comp, &zones, index) {
+        let zones = ZoneTable::from_blocks(&cal.timezones, window);
+        for result in read_events(&cal.events, &zones, window, quick_skip) {
+            match result {
                 Ok(event) => events.push(event),
                 Err(warning) => out.warnings.push(warning),
             }
         }
     }
 
-    expand(source, events, window, &mut out);
-    out.meetings
-        .sort_by(|a, b| a.start.cmp(&b.start).then_with(|| a.id.cmp(&b.id)));
+    expand(source, &events, window, &mut out);
     Ok(out)
+}
+
+/// Below this many VEVENTs one thread reads them; above, the blocks are shared out over the
+/// machine's cores (they are independent, and reading them is most of the work).
+const PARALLEL_FROM: usize = 512;
+
+/// Reads the VEVENT blocks (skipping the ones that cannot matter), in file order.
+fn read_events(
+    blocks: &[&str],
+    zones: &ZoneTable,
+    window: Window,
+    quick_skip: bool,
+) -> Vec<Result<Event, String>> {
+    let read_chunk = |offset: usize, chunk: &[&str]| -> Vec<Result<Event, String>> {
+        let mut out = Vec::new();
+        for (i, block) in chunk.iter().enumerate() {
+            if quick_skip && cannot_matter(block, window) {
+                continue;
+            }
+            // Each VEVENT is parsed on its own and its calcard tree dropped at once, so memory
+            // holds the text plus what is kept, not a tree of the whole file.
+            let mut parser = Parser::new(block);
+            let Entry::ICalendar(ical) = parser.entry() else {
+                continue;
+            };
+            if let Some(comp) = ical
+                .components
+                .first()
+                .filter(|c| c.component_type == ICalendarComponentType::VEvent)
+            {
+                out.push(Event::read(comp, zones, offset + i));
+            }
+        }
+        out
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    if threads < 2 || blocks.len() < PARALLEL_FROM {
+        return read_chunk(0, blocks);
+    }
+    let size = blocks.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = blocks
+            .chunks(size)
+            .enumerate()
+            .map(|(n, chunk)| scope.spawn(move || read_chunk(n * size, chunk)))
+            .collect();
+        let mut all = Vec::new();
+        for (n, handle) in handles.into_iter().enumerate() {
+            match handle.join() {
+                Ok(events) => all.extend(events),
+                // Reading must not panic; if it does, that share of the file is lost with a
+                // warning instead of the whole poll.
+                Err(_) => all.push(Err(format!(
+                    "events {} to {}: the iCalendar reader failed; skipped",
+                    n * size,
+                    (n + 1) * size - 1
+                ))),
+            }
+        }
+        all
+    })
 }
 
 /// Keeps the window inside the years iCalendar can write (0001–9999), so zone arithmetic on its
@@ -118,29 +184,278 @@ fn clamp_window(window: Window) -> Window {
     }
 }
 
-/// Every top-level VCALENDAR in the text. calcard's non-strict parser skips garbage lines and
-/// closes unterminated components at the end of the text.
-fn read_calendars(text: &str) -> Vec<ICalendar> {
-    let mut parser = Parser::new(text);
+/// The parts of one VCALENDAR that matter, as slices of the text.
+#[derive(Debug, Default)]
+struct CalendarText<'a> {
+    timezones: Vec<&'a str>,
+    events: Vec<&'a str>,
+}
+
+/// `BEGIN:X` / `END:X` on a line of its own (case-insensitive), else `None`. Folded continuation
+/// lines start with a space or tab, so they never match.
+fn marker(line: &str) -> Option<(bool, &str)> {
+    let line = line
+        .trim_end_matches(['\r', '\n'])
+        .trim_start_matches('\u{feff}');
+    let split = |prefix: &str| {
+        line.get(..prefix.len())
+            .filter(|p| p.eq_ignore_ascii_case(prefix))
+            .and_then(|_| line.get(prefix.len()..))
+            .map(str::trim)
+    };
+    split("BEGIN:")
+        .map(|name| (true, name))
+        .or_else(|| split("END:").map(|name| (false, name)))
+}
+
+/// Splits the text into VCALENDARs and their top-level components with a line scan, leaving
+/// the parsing of each component to calcard. Tolerates what calcard tolerates: garbage lines,
+/// lower case, a BOM, CRLF or LF, a component or calendar cut off at the end of the text.
+fn split_calendars(text: &str) -> Vec<CalendarText<'_>> {
+    enum Kind {
+        Timezone,
+        Event,
+        Other,
+    }
     let mut calendars = Vec::new();
-    // INVARIANT: every entry consumes at least one byte or returns Eof, so `len + 1` rounds is
-    // enough; the bound only guards against a parser bug turning into an endless loop.
-    for _ in 0..=text.len() {
-        match parser.entry() {
-            Entry::ICalendar(cal) => {
-                let is_calendar = cal
-                    .components
-                    .first()
-                    .is_some_and(|c| c.component_type == ICalendarComponentType::VCalendar);
-                if is_calendar {
-                    calendars.push(cal);
+    let mut calendar: Option<CalendarText<'_>> = None;
+    // (byte offset of the BEGIN line, kind, nesting depth)
+    let mut block: Option<(usize, Kind, u32)> = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let line_start = offset;
+        offset += line.len();
+        let Some((begin, name)) = marker(line) else {
+            continue;
+        };
+        let Some(cal) = calendar.as_mut() else {
+            if begin && name.eq_ignore_ascii_case("VCALENDAR") {
+                calendar = Some(CalendarText::default());
+            }
+            continue;
+        };
+        let closes_calendar = !begin && name.eq_ignore_ascii_case("VCALENDAR");
+        match block.as_mut() {
+            None if begin => {
+                let kind = if name.eq_ignore_ascii_case("VEVENT") {
+                    Kind::Event
+                } else if name.eq_ignore_ascii_case("VTIMEZONE") {
+                    Kind::Timezone
+                } else {
+                    Kind::Other
+                };
+                block = Some((line_start, kind, 1));
+            }
+            None => {
+                if closes_calendar {
+                    calendars.extend(calendar.take());
                 }
             }
-            Entry::Eof => break,
+            Some((start, kind, depth)) => {
+                let end = if closes_calendar {
+                    // A component cut off by END:VCALENDAR ends before it.
+                    Some(line_start)
+                } else if begin {
+                    *depth += 1;
+                    None
+                } else {
+                    *depth -= 1;
+                    (*depth == 0).then_some(offset)
+                };
+                if let Some(end) = end {
+                    let part = text.get(*start..end).unwrap_or("");
+                    match kind {
+                        Kind::Event => cal.events.push(part),
+                        Kind::Timezone => cal.timezones.push(part),
+                        Kind::Other => {}
+                    }
+                    block = None;
+                    if closes_calendar {
+                        calendars.extend(calendar.take());
+                    }
+                }
+            }
+        }
+    }
+    if let (Some(cal), Some((start, kind, _))) = (calendar.as_mut(), block) {
+        let part = text.get(start..).unwrap_or("");
+        match kind {
+            Kind::Event => cal.events.push(part),
+            Kind::Timezone => cal.timezones.push(part),
+            Kind::Other => {}
+        }
+    }
+    calendars.extend(calendar);
+    calendars
+}
+
+/// Whether a VEVENT certainly has no occurrence near the window, judged from a quick look at
+/// its DTSTART, DTEND, RECURRENCE-ID and RRULE dates without parsing it. Big exports are mostly
+/// past one-off events and ended series; skipping them is what keeps a 12,000-event file fast and
+/// small. Anything unclear (a DURATION, RDATE, COUNT, an unreadable date) is kept and parsed.
+/// A skipped broken event gets no warning, which is fine: it could not have been a meeting now.
+fn cannot_matter(block: &str, window: Window) -> bool {
+    // Two days of slack cover any zone offset (at most ±14 h) between the written dates and UTC.
+    let slack = TimeDelta::days(2);
+    let (Some(lo), Some(hi)) = (
+        window.start.checked_sub_signed(slack),
+        window.end.checked_add_signed(slack),
+    ) else {
+        return false;
+    };
+    let (lo, hi) = (lo.date_naive(), hi.date_naive());
+
+    let mut dtstart = None;
+    let mut dtend = None;
+    let mut rid = None;
+    let mut until = None;
+    let mut rrule = false;
+    let mut unclear = false;
+    let mut depth = 0u32;
+    let wanted = |line: &str| {
+        const NAMES: [&str; 9] = [
+            "BEGIN",
+            "END",
+            "DTSTART",
+            "DTEND",
+            "RECURRENCE-ID",
+            "RRULE",
+            "DURATION",
+            "RDATE",
+            "EXRULE",
+        ];
+        let name = line.split([';', ':']).next().unwrap_or("");
+        NAMES.iter().any(|n| name.eq_ignore_ascii_case(n))
+    };
+    for line in logical_lines(block, wanted) {
+        if let Some((begin, _)) = marker(&line) {
+            depth = if begin {
+                depth + 1
+            } else {
+                depth.saturating_sub(1)
+            };
+            continue;
+        }
+        if depth != 1 {
+            continue; // inside a VALARM
+        }
+        let Some((name, value)) = split_property(&line) else {
+            continue;
+        };
+        let is = |n: &str| name.eq_ignore_ascii_case(n);
+        if is("DTSTART") {
+            dtstart = leading_date(value);
+        } else if is("DTEND") {
+            dtend = leading_date(value);
+        } else if is("RECURRENCE-ID") {
+            rid = leading_date(value);
+            unclear |= rid.is_none();
+        } else if is("RRULE") {
+            rrule = true;
+            let upper = value.to_ascii_uppercase();
+            if upper.contains("COUNT=") {
+                unclear = true;
+            }
+            until = upper
+                .split(';')
+                .find_map(|part| part.strip_prefix("UNTIL="))
+                .and_then(leading_date);
+            unclear |= until.is_none();
+        } else if is("DURATION") || is("RDATE") || is("EXRULE") {
+            unclear = true;
+        }
+    }
+    let Some(start) = dtstart else {
+        return false; // let the parser name the problem
+    };
+    if unclear {
+        return false;
+    }
+    // How many days an occurrence may reach past its start date.
+    let reach = match dtend {
+        Some(end) => (end - start).num_days().max(1),
+        None => 1,
+    };
+    if let Some(rid) = rid
+        && rid >= lo
+        && rid <= hi
+    {
+        return false; // an override of a slot in the window: needed to replace that slot
+    }
+    let last_start = if rrule {
+        match until {
+            Some(u) => u,
+            None => return false,
+        }
+    } else {
+        start
+    };
+    let ends_before = last_start
+        .checked_add_signed(TimeDelta::days(reach))
+        .is_some_and(|end| end < lo);
+    ends_before || start > hi
+}
+
+/// The lines of a block that `wanted` accepts (judged on their first physical line), with
+/// folding undone: a line starting with a space or tab continues the previous one. Lines not
+/// wanted are passed over without copying.
+fn logical_lines<'a>(
+    block: &'a str,
+    wanted: impl Fn(&str) -> bool,
+) -> impl Iterator<Item = std::borrow::Cow<'a, str>> {
+    let mut lines = block
+        .split('\n')
+        .map(|l| l.trim_end_matches('\r'))
+        .peekable();
+    std::iter::from_fn(move || {
+        loop {
+            let first = lines.next()?;
+            let keep = wanted(first);
+            let mut joined: Option<String> = None;
+            while let Some(next) = lines.peek() {
+                let Some(rest) = next.strip_prefix([' ', '\t']) else {
+                    break;
+                };
+                if keep {
+                    joined
+                        .get_or_insert_with(|| first.to_string())
+                        .push_str(rest);
+                }
+                lines.next();
+            }
+            if keep {
+                return Some(match joined {
+                    Some(j) => std::borrow::Cow::Owned(j),
+                    None => std::borrow::Cow::Borrowed(first),
+                });
+            }
+        }
+    })
+}
+
+/// A content line's name and value: the name ends at the first `;` or `:`, the value starts
+/// after the first `:` outside double quotes (`TZID="(UTC+01:00) Amsterdam…"` has colons).
+fn split_property(line: &str) -> Option<(&str, &str)> {
+    let name_end = line.find([';', ':'])?;
+    let mut quoted = false;
+    for (i, b) in line.bytes().enumerate().skip(name_end) {
+        match b {
+            b'"' => quoted = !quoted,
+            b':' if !quoted => return Some((&line[..name_end], line.get(i + 1..)?)),
             _ => {}
         }
     }
-    calendars
+    None
+}
+
+/// The `YYYYMMDD` a date or date-time value starts with.
+fn leading_date(value: &str) -> Option<NaiveDate> {
+    let digits = value.trim().get(..8)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u32 = digits.parse().ok()?;
+    NaiveDate::from_ymd_opt((n / 10_000) as i32, n / 100 % 100, n % 100)
 }
 
 /// A short description of a body that is not iCalendar, without quoting it (it may be a login
@@ -256,6 +571,29 @@ struct ZoneTable {
 }
 
 impl ZoneTable {
+    /// The zones of a calendar's VTIMEZONE blocks (parsed together as one small calendar).
+    fn from_blocks(blocks: &[&str], window: Window) -> ZoneTable {
+        if blocks.is_empty() {
+            return ZoneTable {
+                by_tzid: HashMap::new(),
+            };
+        }
+        let mut text = String::from("BEGIN:VCALENDAR\r\n");
+        for b in blocks {
+            text.push_str(b);
+            if !b.ends_with('\n') {
+                text.push_str("\r\n");
+            }
+        }
+        text.push_str("END:VCALENDAR\r\n");
+        match Parser::new(&text).entry() {
+            Entry::ICalendar(cal) => ZoneTable::build(&cal, window),
+            _ => ZoneTable {
+                by_tzid: HashMap::new(),
+            },
+        }
+    }
+
     fn build(cal: &ICalendar, window: Window) -> ZoneTable {
         let mut by_tzid = HashMap::new();
         for comp in cal.timezones() {
@@ -814,53 +1152,63 @@ fn read_person(entry: &ICalendarEntry) -> Option<Attendee> {
 // ---------------------------------------------------------------------------------------------
 // Expansion
 
-fn expand(source: &str, events: Vec<Event>, window: Window, out: &mut Parsed) {
+fn expand(source: &str, events: &[Event], window: Window, out: &mut Parsed) {
     // Masters by UID (a repeated UID keeps the highest SEQUENCE, then the later one), overrides by
     // (UID, original start): pairing ignores SEQUENCE on purpose (Google bumps it on overrides).
-    let mut masters: HashMap<String, Event> = HashMap::new();
-    let mut overrides: HashMap<(String, DateTime<Utc>), Event> = HashMap::new();
-    for event in events {
-        match event.recurrence_id {
-            Some(rid) => {
-                let key = (event.uid.clone(), rid);
-                let keep_old = overrides
-                    .get(&key)
-                    .is_some_and(|old| old.sequence > event.sequence);
-                if !keep_old {
-                    overrides.insert(key, event);
-                }
-            }
+    // The maps hold indices, not events: an Event is a few hundred bytes and a hash table keeps
+    // spare capacity, which in a 10,000-event export is megabytes.
+    let mut masters: HashMap<&str, usize> = HashMap::new();
+    let mut overrides: HashMap<(&str, DateTime<Utc>), usize> = HashMap::new();
+    for (i, event) in events.iter().enumerate() {
+        let slot = match event.recurrence_id {
+            Some(rid) => overrides.entry((event.uid.as_str(), rid)),
             None => {
                 let keep_old = masters
-                    .get(&event.uid)
-                    .is_some_and(|old| old.sequence > event.sequence);
+                    .get(event.uid.as_str())
+                    .is_some_and(|&old| events[old].sequence > event.sequence);
                 if !keep_old {
-                    masters.insert(event.uid.clone(), event);
+                    masters.insert(event.uid.as_str(), i);
                 }
+                continue;
+            }
+        };
+        match slot {
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                if events[*o.get()].sequence <= event.sequence {
+                    o.insert(i);
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(i);
             }
         }
     }
-    let overridden: HashSet<(&str, DateTime<Utc>)> = overrides
-        .keys()
-        .map(|(uid, rid)| (uid.as_str(), *rid))
-        .collect();
+    let overridden = &overrides;
+    let mut planned: Vec<Planned<'_>> = Vec::new();
 
-    let uids_with_overrides: HashSet<&str> = overridden.iter().map(|(uid, _)| *uid).collect();
-
-    for master in masters.values() {
-        let has_overrides = uids_with_overrides.contains(master.uid.as_str());
-        if !master.is_series() && !has_overrides {
+    for master in masters.values().map(|&i| &events[i]) {
+        if !master.is_series() {
             // One-off meeting: the id does not depend on its start, so moving it keeps answers.
+            // (An override of a one-off, which some servers write, replaces it.)
+            let replaced = master
+                .start
+                .utc()
+                .is_some_and(|s| overridden.contains_key(&(master.uid.as_str(), s)));
             if let Some((start, end)) = one_span(master, master.start.utc())
+                && !replaced
                 && overlaps(window, start, end)
             {
-                out.meetings
-                    .push(master.meeting(source, start, end, None, false));
+                planned.push(Planned {
+                    start,
+                    end,
+                    event: master,
+                    original: None,
+                });
             }
             continue;
         }
         for (original, explicit_end) in occurrences(master, window, &mut out.warnings) {
-            if overridden.contains(&(master.uid.as_str(), original)) {
+            if overridden.contains_key(&(master.uid.as_str(), original)) {
                 continue;
             }
             let end = match explicit_end {
@@ -869,20 +1217,54 @@ fn expand(source: &str, events: Vec<Event>, window: Window, out: &mut Parsed) {
             };
             let Some(end) = end else { continue };
             if overlaps(window, original, end) {
-                out.meetings
-                    .push(master.meeting(source, original, end, Some(original), true));
+                planned.push(Planned {
+                    start: original,
+                    end,
+                    event: master,
+                    original: Some(original),
+                });
             }
         }
     }
 
-    for ((_, rid), event) in &overrides {
+    for (&(_, rid), &i) in &overrides {
+        let event = &events[i];
         if let Some((start, end)) = one_span(event, event.start.utc())
             && overlaps(window, start, end)
         {
-            out.meetings
-                .push(event.meeting(source, start, end, Some(*rid), true));
+            planned.push(Planned {
+                start,
+                end,
+                event,
+                original: Some(rid),
+            });
         }
     }
+
+    // Sorting the small plan and building each Meeting once, into a vector of the exact size,
+    // keeps the peak memory of a big export down (a Meeting is ~300 bytes plus its strings).
+    planned.sort_unstable_by(|a, b| {
+        a.start
+            .cmp(&b.start)
+            .then_with(|| a.event.uid.cmp(&b.event.uid))
+            .then_with(|| a.original.cmp(&b.original))
+    });
+    out.meetings.reserve_exact(planned.len());
+    for p in planned {
+        let recurring = p.original.is_some();
+        out.meetings.push(
+            p.event
+                .meeting(source, p.start, p.end, p.original, recurring),
+        );
+    }
+}
+
+/// One occurrence to build.
+struct Planned<'a> {
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    event: &'a Event,
+    original: Option<DateTime<Utc>>,
 }
 
 /// Like [`Window::overlaps`], but a zero-length meeting counts when it starts inside the window.
@@ -1000,6 +1382,15 @@ fn rule_starts(
     }
     let until = until_local.map_or(hi_local, |u| u.min(hi_local));
 
+    if let Some((locals, truncated)) = simple_rule_starts(master.start.local, rule, lo_local, until)
+    {
+        let locals = locals
+            .into_iter()
+            .filter(|l| *l >= lo_local && *l < hi_local)
+            .collect();
+        return Ok((locals, truncated));
+    }
+
     let start = if rule.count.is_none() {
         skip_ahead(master.start.local, rule, lo_local)
     } else {
@@ -1009,8 +1400,14 @@ fn rule_starts(
         return Ok((Vec::new(), false));
     }
 
+    if rule.count == Some(0) {
+        return Ok((Vec::new(), false));
+    }
     let mut floating_rule = rule.clone();
     floating_rule.until = Some(naive_to_partial(until));
+    // INTERVAL=0 is invalid (RFC 5545 wants a positive integer) and sends calcard's iterator
+    // into long empty searches; read it as 1, like the direct path does.
+    floating_rule.interval = rule.interval.map(|i| i.max(1));
     let cal = ICalendar {
         components: vec![ICalendarComponent {
             component_type: ICalendarComponentType::VEvent,
@@ -1043,6 +1440,101 @@ fn rule_starts(
         .filter(|l| *l >= lo_local && *l < hi_local)
         .collect();
     Ok((locals, truncated))
+}
+
+/// The starts of the most common rules, computed directly: DAILY or WEEKLY with INTERVAL, UNTIL,
+/// WKST and plain weekdays in BYDAY, and nothing else. Calcard's general iterator builds a year
+/// table per series, which for thousands of weekly series is most of the parse time. `None` for
+/// any other rule (calcard then expands it). Yields wall-clock starts from `lo` to `until`,
+/// never before `start`, at most [`MAX_OCCURRENCES_PER_SERIES`] (then `true`: cut off); tested
+/// against calcard on random rules.
+fn simple_rule_starts(
+    start: NaiveDateTime,
+    rule: &ICalendarRecurrenceRule,
+    lo: NaiveDateTime,
+    until: NaiveDateTime,
+) -> Option<(Vec<NaiveDateTime>, bool)> {
+    use chrono::Weekday;
+    let plain = rule.count.is_none()
+        && rule.bysecond.is_empty()
+        && rule.byminute.is_empty()
+        && rule.byhour.is_empty()
+        && rule.bymonthday.is_empty()
+        && rule.byyearday.is_empty()
+        && rule.byweekno.is_empty()
+        && rule.bymonth.is_empty()
+        && rule.bysetpos.is_empty()
+        && rule.rscale.is_none()
+        && rule.skip.is_none()
+        && rule.byday.iter().all(|d| d.ordwk.is_none());
+    if !plain {
+        return None;
+    }
+    let interval = i64::from(rule.interval.unwrap_or(1).max(1));
+    let mut days: Vec<Weekday> = rule.byday.iter().map(|d| d.weekday.into()).collect();
+    let time = start.time();
+    let first = start.date();
+    let from = lo.date().max(first);
+    let mut out = Vec::new();
+    let mut truncated = false;
+    let mut push = |date: NaiveDate| -> bool {
+        let t = date.and_time(time);
+        if t > until {
+            return false;
+        }
+        if out.len() >= MAX_OCCURRENCES_PER_SERIES {
+            truncated = true;
+            return false;
+        }
+        if t >= start && t >= lo {
+            out.push(t);
+        }
+        true
+    };
+    match rule.freq {
+        ICalendarFrequency::Daily => {
+            let k0 = (from - first).num_days() / interval;
+            // A BYDAY that never meets the interval's phase matches nothing: bound the search.
+            for k in (k0..).take(8 * MAX_OCCURRENCES_PER_SERIES) {
+                let date =
+                    first.checked_add_signed(TimeDelta::try_days(k.checked_mul(interval)?)?)?;
+                if !days.is_empty() && !days.contains(&date.weekday()) {
+                    if date.and_time(time) > until {
+                        break;
+                    }
+                } else if !push(date) {
+                    break;
+                }
+            }
+        }
+        ICalendarFrequency::Weekly => {
+            if days.is_empty() {
+                days.push(first.weekday());
+            }
+            let wkst = rule.wkst.map_or(Weekday::Mon, Into::into);
+            let offset = |d: Weekday| {
+                i64::from((d.num_days_from_monday() + 7 - wkst.num_days_from_monday()) % 7)
+            };
+            days.sort_by_key(|d| offset(*d));
+            days.dedup();
+            let week0 = first.checked_sub_signed(TimeDelta::try_days(offset(first.weekday()))?)?;
+            let period = 7 * interval;
+            let mut k = (from - week0).num_days() / period;
+            'weeks: loop {
+                let week =
+                    week0.checked_add_signed(TimeDelta::try_days(k.checked_mul(period)?)?)?;
+                for d in &days {
+                    let date = week.checked_add_signed(TimeDelta::try_days(offset(*d))?)?;
+                    if !push(date) {
+                        break 'weeks;
+                    }
+                }
+                k += 1;
+            }
+        }
+        _ => return None,
+    }
+    Some((out, truncated))
 }
 
 /// Moves a series' DTSTART forward by whole recurrence periods to shortly before `lo`, so the
@@ -1706,6 +2198,213 @@ mod tests {
                 cut += 13;
             }
         }
+    }
+
+    /// Random events around December 2026 of every shape the quick skip looks at.
+    fn random_calendar(seed: u64) -> String {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut body = String::from(
+            "BEGIN:VTIMEZONE\nTZID:Europe/Berlin\nX-LIC-LOCATION:Europe/Berlin\nEND:VTIMEZONE\n",
+        );
+        let base = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        for i in 0..400u32 {
+            let day = base + TimeDelta::days(rng.i64(-60..90));
+            let d = day.format("%Y%m%d");
+            let zone = [
+                "",
+                ";TZID=Europe/Berlin",
+                ";TZID=\"(UTC+01:00) Amsterdam, Berlin\"",
+            ][rng.usize(0..3)];
+            let z = if zone.is_empty() { "Z" } else { "" };
+            let hour = rng.u32(0..24);
+            let start = if rng.u8(0..8) == 0 {
+                format!("DTSTART;VALUE=DATE:{d}")
+            } else {
+                format!("DTSTART{zone}:{d}T{hour:02}0000{z}")
+            };
+            let end_day = (day + TimeDelta::days(rng.i64(0..4))).format("%Y%m%d");
+            let end = match rng.u8(0..4) {
+                0 => String::new(),
+                1 => format!("DURATION:PT{}H", rng.u32(1..80)),
+                _ if start.contains("VALUE=DATE") => format!("DTEND;VALUE=DATE:{end_day}"),
+                _ => format!("DTEND{zone}:{end_day}T{:02}3000{z}", rng.u32(0..24)),
+            };
+            // Unique UIDs for series and one-offs; overrides point at an earlier one. (Two masters
+            // with one UID are invalid data where "the later one wins" depends on what is read.)
+            let mut uid = i;
+            let extra = match rng.u8(0..6) {
+                0 => format!(
+                    "RRULE:FREQ=WEEKLY;UNTIL={}T000000Z",
+                    (day + TimeDelta::days(rng.i64(0..60))).format("%Y%m%d")
+                ),
+                1 => "RRULE:FREQ=DAILY;COUNT=5".into(),
+                2 => {
+                    uid = rng.u32(0..i.max(1));
+                    format!(
+                        "RECURRENCE-ID{zone}:{}T{hour:02}0000{z}",
+                        (day + TimeDelta::days(rng.i64(-10..10))).format("%Y%m%d")
+                    )
+                }
+                3 => format!("RDATE:{}T100000Z", end_day),
+                _ => String::new(),
+            };
+            body.push_str(&format!(
+                "BEGIN:VEVENT\nUID:u{uid}\nSUMMARY:e{i}\n{start}\n{end}\n{extra}\n\
+                 BEGIN:VALARM\nTRIGGER:-PT5M\nEND:VALARM\nEND:VEVENT\n"
+            ));
+        }
+        calendar(&body)
+    }
+
+    #[test]
+    fn the_quick_skip_of_far_away_events_never_changes_the_result() {
+        let mut texts: Vec<String> = [
+            "google.ics",
+            "outlook.ics",
+            "icloud.ics",
+            "fastmail.ics",
+            "messy.ics",
+        ]
+        .iter()
+        .map(|f| fixture(f))
+        .collect();
+        texts.extend((0..20).map(random_calendar));
+        let windows = [
+            december(),
+            Window {
+                start: utc(2026, 12, 14, 23, 0),
+                end: utc(2026, 12, 15, 1, 0),
+            },
+        ];
+        for text in &texts {
+            for window in windows {
+                let slow = parse_with("cal", text, window, false).unwrap();
+                let quick = parse_with("cal", text, window, true).unwrap();
+                let only_slow: Vec<_> = slow
+                    .meetings
+                    .iter()
+                    .filter(|m| !quick.meetings.contains(m))
+                    .collect();
+                let only_quick: Vec<_> = quick
+                    .meetings
+                    .iter()
+                    .filter(|m| !slow.meetings.contains(m))
+                    .collect();
+                assert!(
+                    only_slow.is_empty() && only_quick.is_empty(),
+                    "lost by the skip: {only_slow:#?}\ngained: {only_quick:#?}"
+                );
+                assert_eq!(quick.meetings, slow.meetings);
+            }
+        }
+    }
+
+    #[test]
+    fn the_direct_daily_and_weekly_expansion_agrees_with_calcard() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let days = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
+        for case in 0..300 {
+            let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()
+                + TimeDelta::days(rng.i64(0..1100))
+                + TimeDelta::zero();
+            let start = start
+                .and_hms_opt(rng.u32(0..24), [0, 30][rng.usize(0..2)], 0)
+                .unwrap();
+            let mut rule = format!(
+                "FREQ={};INTERVAL={}",
+                ["DAILY", "WEEKLY"][rng.usize(0..2)],
+                rng.u16(1..4)
+            );
+            if rng.bool() {
+                let n = rng.usize(1..4);
+                let picked: Vec<_> = (0..n).map(|_| days[rng.usize(0..7)]).collect();
+                rule.push_str(&format!(";BYDAY={}", picked.join(",")));
+            }
+            if rng.bool() {
+                rule.push_str(&format!(";WKST={}", days[rng.usize(0..7)]));
+            }
+            if rng.bool() {
+                let until = start + TimeDelta::days(rng.i64(0..1200));
+                rule.push_str(&format!(";UNTIL={}", until.format("%Y%m%dT%H%M%S")));
+            }
+            let text = calendar(&format!(
+                "BEGIN:VEVENT\nUID:r\nDTSTART:{}\nRRULE:{rule}\nEND:VEVENT",
+                start.format("%Y%m%dT%H%M%S")
+            ));
+            let cal = read_test_calendar(&text);
+            let comp = &cal.components[1];
+            let Some(ICalendarValue::RecurrenceRule(r)) = comp
+                .property(&ICalendarProperty::Rrule)
+                .and_then(|e| e.values.first())
+            else {
+                panic!("case {case}: {rule}");
+            };
+            let lo = NaiveDate::from_ymd_opt(2026, 11, 20)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap();
+            let hi = lo + TimeDelta::days(45);
+            let until_local = r
+                .until
+                .as_ref()
+                .and_then(|u| u.to_date_time())
+                .map_or(hi, |u| u.date_time.min(hi));
+            let (direct, _) = simple_rule_starts(start, r, lo, until_local).unwrap();
+            // calcard, from the real DTSTART (no skipping ahead), same UNTIL, same range.
+            let mut floating = (**r).clone();
+            floating.until = Some(naive_to_partial(until_local));
+            let synthetic = ICalendar {
+                components: vec![ICalendarComponent {
+                    component_type: ICalendarComponentType::VEvent,
+                    entries: vec![
+                        ICalendarEntry {
+                            name: ICalendarProperty::Dtstart,
+                            params: Vec::new(),
+                            values: vec![ICalendarValue::PartialDateTime(Box::new(
+                                naive_to_partial(start),
+                            ))],
+                        },
+                        ICalendarEntry {
+                            name: ICalendarProperty::Rrule,
+                            params: Vec::new(),
+                            values: vec![ICalendarValue::RecurrenceRule(Box::new(floating))],
+                        },
+                    ],
+                    component_ids: Vec::new(),
+                }],
+            };
+            let via_calcard: Vec<_> = if until_local < start {
+                Vec::new()
+            } else {
+                synthetic
+                    .expand_dates(CalTz::Floating, 100_000)
+                    .events
+                    .iter()
+                    .map(|e| e.start.naive_local())
+                    .filter(|t| *t >= lo && *t <= until_local)
+                    .collect()
+            };
+            assert_eq!(
+                direct, via_calcard,
+                "case {case}: DTSTART {start} RRULE {rule}"
+            );
+        }
+    }
+
+    fn read_test_calendar(text: &str) -> ICalendar {
+        match Parser::new(text).entry() {
+            Entry::ICalendar(c) => c,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn folded_dates_and_quoted_colons_are_read_by_the_quick_look() {
+        let block = "BEGIN:VEVENT\nDTSTART;TZID=\"(UTC+01:00) Amsterdam, Berlin\":2026\n 0101T100000\nEND:VEVENT\n";
+        let line = logical_lines(block, |_| true).nth(1).unwrap();
+        let (name, value) = split_property(&line).unwrap();
+        assert_eq!((name, value), ("DTSTART", "20260101T100000"));
+        assert!(cannot_matter(block, december()));
     }
 
     #[test]
