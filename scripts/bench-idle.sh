@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Idle footprint of `nextstep run` after the first poll of a 2,000-event calendar:
+# resident memory (VmRSS, and the peak VmHWM) and CPU time used while idle.
+# Usage: scripts/bench-idle.sh [EVENTS] [IDLE_SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+events=${1:-2000}
+idle=${2:-30}
+cargo build --release -q
+work=$(mktemp -d)
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+python3 scripts/gen-calendar.py "$events" > "$work/cal.ics"
+cat > "$work/config.toml" <<TOML
+[identity]
+emails = ["me@mycorp.example"]
+internal_domains = ["mycorp.example"]
+[[calendars]]
+name = "bench"
+kind = "ics"
+path = "$work/cal.ics"
+poll = "1h"
+[ledger]
+path = "$work/ledger.sqlite3"
+TOML
+NEXTSTEP_DATA_DIR="$work/data" NEXTSTEP_LOG=info DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent \
+  target/release/nextstep --config "$work/config.toml" run 2> "$work/log" &
+pid=$!
+for _ in $(seq 1 600); do grep -q "polled" "$work/log" 2>/dev/null && break; sleep 0.1; done
+grep -q "polled" "$work/log" || { cat "$work/log"; echo "no poll"; exit 1; }
+sleep 2
+ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+before=$(ticks)
+sleep "$idle"
+after=$(ticks)
+hz=$(getconf CLK_TCK)
+echo "calendar: $events VEVENTs ($(grep -o 'meetings=[0-9]*' "$work/log" | tail -1) in the window)"
+grep -E 'VmRSS|VmHWM' "/proc/$pid/status"
+echo "CPU while idle for ${idle}s: $(( (after - before) * 1000 / hz )) ms"
