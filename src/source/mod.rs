@@ -12,8 +12,10 @@ use chrono::{DateTime, Utc};
 
 use crate::model::Meeting;
 
+pub mod caldav;
 pub mod ical;
 pub mod snapshot;
+pub mod webdav;
 
 /// The span of time a poll should cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
