@@ -140,7 +140,10 @@ impl Radicale {
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     let _ = child.kill();
-                    panic!("Radicale did not start within 30 s; its log:\n{}", seen.join("\n"));
+                    panic!(
+                        "Radicale did not start within 30 s; its log:\n{}",
+                        seen.join("\n")
+                    );
                 }
             }
         }
@@ -167,9 +170,10 @@ impl Radicale {
         let body = format!(
             "<?xml version=\"1.0\" encoding=\"utf-8\"?>\
              <C:mkcalendar xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\"><D:set><D:prop>\
-             <D:displayname>{display}</D:displayname>\
+             <D:displayname>{}</D:displayname>\
              <C:supported-calendar-component-set>{comps}</C:supported-calendar-component-set>\
-             </D:prop></D:set></C:mkcalendar>"
+             </D:prop></D:set></C:mkcalendar>",
+            nextstep::source::webdav::escape(display)
         );
         let r = self
             .http
@@ -183,7 +187,12 @@ impl Radicale {
             .send()
             .await
             .expect("MKCALENDAR");
-        assert_eq!(r.status().as_u16(), 201, "MKCALENDAR {path}: {:?}", r.text().await);
+        assert_eq!(
+            r.status().as_u16(),
+            201,
+            "MKCALENDAR {path}: {:?}",
+            r.text().await
+        );
         path
     }
 
@@ -205,7 +214,11 @@ impl Radicale {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
-        assert!(matches!(status, 201 | 204), "PUT {path}: {status} {:?}", r.text().await);
+        assert!(
+            matches!(status, 201 | 204),
+            "PUT {path}: {status} {:?}",
+            r.text().await
+        );
         etag
     }
 
