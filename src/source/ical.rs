@@ -1,7 +1,63 @@
-//! iCalendar text -> meetings (pure). Placeholder: the ICS work replaces this file.
+//! iCalendar text -> meeting occurrences inside a window (pure: no I/O, no clock).
+//!
+//! Parsing, Windows/Outlook zone names and RRULE arithmetic come from calcard (DESIGN §8); this
+//! module owns everything around them, because calcard's `expand_dates` has two gaps that real
+//! feeds hit:
+//!
+//! - it pairs an override with its series only when SEQUENCE matches, and Google bumps SEQUENCE on
+//!   overrides, so a moved occurrence would show twice. Here an override (a VEVENT with
+//!   RECURRENCE-ID) replaces the series slot with the same UID and original start, whatever its
+//!   SEQUENCE.
+//! - it stops after a number of occurrences, not at a time. Here each series is expanded on its own
+//!   with an UNTIL at the window's end, after moving DTSTART forward by whole recurrence periods to
+//!   just before the window (when the rule has no COUNT), so a weekly series that began in 2015
+//!   costs a handful of occurrences, not five hundred. Every expansion is capped at
+//!   [`MAX_OCCURRENCES_PER_SERIES`], so FREQ=SECONDLY cannot loop for long.
+//!
+//! What the caller can rely on:
+//! - The whole text fails only when it holds no VCALENDAR at all ([`NotICalendar`]). A broken event
+//!   (no DTSTART, an unparseable date, a zone that cannot be mapped, an RRULE calcard refuses) is
+//!   skipped with one warning that names it by UID (or SUMMARY when it has no UID); the rest counts.
+//! - Never panics, on any input (tested on garbage and on every prefix of a real-looking export).
+//! - Only VEVENTs count; VTODO, VJOURNAL, VFREEBUSY are ignored.
+//! - Ids: `MeetingId::new(source, uid, None)` for a one-off event; for an occurrence of a series the
+//!   original start (RECURRENCE-ID for an override), so a moved occurrence keeps its id.
+//!
+//! Time decisions:
+//! - Floating times (no `Z`, no TZID) are read in the zone of the machine (`chrono::Local`): a
+//!   floating "09:00" is meant as 09:00 wherever the user is, and the user runs this daemon.
+//! - All-day events (`VALUE=DATE`) span whole days in the event's TZID when it has one, else in UTC
+//!   (DATE values carry no zone; `classify` skips all-day events by default anyway).
+//! - A local time that does not exist (inside a DST gap) moves forward by the gap, as RFC 5545
+//!   §3.3.5 says; an ambiguous one takes the earlier instant.
+//! - A DATE-TIME event without DTEND or DURATION lasts zero seconds (RFC 5545 §3.6.1); a DATE one
+//!   lasts one day.
+//! - Custom VTIMEZONEs that calcard cannot map (Outlook's "Customized Time Zone") are matched to an
+//!   IANA zone with the same standard/daylight offsets and switch months; a custom zone without
+//!   daylight time becomes its fixed offset.
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+
+use calcard::common::PartialDateTime;
+use calcard::common::timezone::Tz as CalTz;
+use calcard::icalendar::{
+    ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarFrequency,
+    ICalendarParameterName, ICalendarPeriod, ICalendarProperty, ICalendarRecurrenceRule,
+    ICalendarValue,
+};
+use calcard::{Entry, Parser};
+use chrono::{
+    DateTime, Datelike, FixedOffset, LocalResult, Months, NaiveDate, NaiveDateTime, NaiveTime,
+    Offset, TimeDelta, TimeZone, Utc,
+};
 
 use super::Window;
-use crate::model::Meeting;
+use crate::model::{Attendee, Meeting, MeetingId, MeetingStatus, PartStat, ParticipantKind, Role};
+
+/// The most occurrences one series may produce in one parse (a bound on work, not a feature: a
+/// 30-day window of a minutely meeting is 43,200). A series that hits it is cut off with a warning.
+pub const MAX_OCCURRENCES_PER_SERIES: usize = 20_000;
 
 /// What one calendar text yielded.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -17,8 +73,1644 @@ pub struct Parsed {
 pub struct NotICalendar(pub String);
 
 /// Parses iCalendar text into meeting occurrences overlapping `window`, expanding recurrences.
-/// `source` is the calendar name that prefixes each meeting id.
+/// `source` is the calendar name that prefixes each meeting id. Meetings come sorted by start,
+/// then id.
 pub fn parse_calendar(source: &str, text: &str, window: Window) -> Result<Parsed, NotICalendar> {
-    let _ = (source, text, window);
-    Err(NotICalendar("not implemented yet".into()))
+    let window = clamp_window(window);
+    let calendars = read_calendars(text);
+    if calendars.is_empty() {
+        return Err(NotICalendar(describe_non_calendar(text)));
+    }
+
+    let mut out = Parsed::default();
+    let mut events = Vec::new();
+    for cal in &calendars {
+        let zones = ZoneTable::build(cal, window);
+        for (index, comp) in cal.components.iter().enumerate() {
+            if comp.component_type != ICalendarComponentType::VEvent {
+                continue;
+            }
+            match Event::read(comp, &zones, index) {
+                Ok(event) => events.push(event),
+                Err(warning) => out.warnings.push(warning),
+            }
+        }
+    }
+
+    expand(source, events, window, &mut out);
+    out.meetings
+        .sort_by(|a, b| a.start.cmp(&b.start).then_with(|| a.id.cmp(&b.id)));
+    Ok(out)
+}
+
+/// Keeps the window inside the years iCalendar can write (0001–9999), so zone arithmetic on its
+/// bounds cannot leave chrono's range.
+fn clamp_window(window: Window) -> Window {
+    let min = Utc.with_ymd_and_hms(1, 1, 2, 0, 0, 0).single();
+    let max = Utc.with_ymd_and_hms(9999, 12, 30, 0, 0, 0).single();
+    let clamp = |t: DateTime<Utc>| match (min, max) {
+        (Some(min), Some(max)) => t.clamp(min, max),
+        _ => t,
+    };
+    Window {
+        start: clamp(window.start),
+        end: clamp(window.end),
+    }
+}
+
+/// Every top-level VCALENDAR in the text. calcard's non-strict parser skips garbage lines and
+/// closes unterminated components at the end of the text.
+fn read_calendars(text: &str) -> Vec<ICalendar> {
+    let mut parser = Parser::new(text);
+    let mut calendars = Vec::new();
+    // INVARIANT: every entry consumes at least one byte or returns Eof, so `len + 1` rounds is
+    // enough; the bound only guards against a parser bug turning into an endless loop.
+    for _ in 0..=text.len() {
+        match parser.entry() {
+            Entry::ICalendar(cal) => {
+                let is_calendar = cal
+                    .components
+                    .first()
+                    .is_some_and(|c| c.component_type == ICalendarComponentType::VCalendar);
+                if is_calendar {
+                    calendars.push(cal);
+                }
+            }
+            Entry::Eof => break,
+            _ => {}
+        }
+    }
+    calendars
+}
+
+/// A short description of a body that is not iCalendar, without quoting it (it may be a login
+/// page with personal data).
+fn describe_non_calendar(text: &str) -> String {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.is_empty() {
+        return "the body is empty".into();
+    }
+    let head: String = trimmed
+        .chars()
+        .take(64)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let kind = if head.starts_with("<!doctype html") || head.starts_with("<html") {
+        "an HTML page (a login or error page?)"
+    } else if head.starts_with('<') {
+        "XML or HTML"
+    } else if head.starts_with('{') || head.starts_with('[') {
+        "JSON"
+    } else {
+        "text"
+    };
+    format!(
+        "no BEGIN:VCALENDAR in {} bytes of {kind}; check that the URL or file is the calendar's iCal export",
+        text.len()
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zones
+
+/// Where a local (wall-clock) time is anchored.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Zone {
+    Utc,
+    Fixed(FixedOffset),
+    Iana(chrono_tz::Tz),
+    /// Floating time: the machine's zone.
+    Local,
+}
+
+impl Zone {
+    fn from_calcard(tz: CalTz) -> Zone {
+        match tz {
+            CalTz::Floating => Zone::Local,
+            CalTz::Fixed(o) if o.local_minus_utc() == 0 => Zone::Utc,
+            CalTz::Fixed(o) => Zone::Fixed(o),
+            CalTz::Tz(t) => Zone::Iana(t),
+        }
+    }
+
+    fn from_offset(offset: FixedOffset) -> Zone {
+        if offset.local_minus_utc() == 0 {
+            Zone::Utc
+        } else {
+            Zone::Fixed(offset)
+        }
+    }
+
+    /// The instant of a wall-clock time in this zone. `None` only on arithmetic overflow.
+    fn to_utc(self, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+        match self {
+            Zone::Utc => Some(local.and_utc()),
+            Zone::Fixed(o) => resolve_local(&o, local),
+            Zone::Iana(tz) => resolve_local(&tz, local),
+            Zone::Local => resolve_local(&chrono::Local, local),
+        }
+    }
+
+    /// The wall-clock time of an instant in this zone.
+    fn to_local(self, t: DateTime<Utc>) -> NaiveDateTime {
+        match self {
+            Zone::Utc => t.naive_utc(),
+            Zone::Fixed(o) => t.with_timezone(&o).naive_local(),
+            Zone::Iana(tz) => t.with_timezone(&tz).naive_local(),
+            Zone::Local => t.with_timezone(&chrono::Local).naive_local(),
+        }
+    }
+
+    /// The IANA name, for display.
+    fn name(self) -> Option<String> {
+        match self {
+            Zone::Iana(tz) => Some(tz.name().to_string()),
+            _ => None,
+        }
+    }
+}
+
+fn resolve_local<Z: TimeZone>(zone: &Z, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    match zone.from_local_datetime(&local) {
+        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(earlier, _) => Some(earlier.with_timezone(&Utc)),
+        LocalResult::None => {
+            // In a DST gap: RFC 5545 §3.3.5 reads the time with the offset from before the gap,
+            // which for the usual one-hour gap is the wall time one hour later. Longer historic
+            // gaps take the first valid wall time after (bounded: no gap is longer than a day).
+            let mut probe = local.checked_add_signed(TimeDelta::hours(1))?;
+            for _ in 0..48 {
+                if let Some(t) = zone.from_local_datetime(&probe).earliest() {
+                    return Some(t.with_timezone(&Utc));
+                }
+                probe = probe.checked_add_signed(TimeDelta::minutes(30))?;
+            }
+            None
+        }
+    }
+}
+
+/// TZID -> zone for one VCALENDAR.
+struct ZoneTable {
+    by_tzid: HashMap<String, Zone>,
+}
+
+impl ZoneTable {
+    fn build(cal: &ICalendar, window: Window) -> ZoneTable {
+        let mut by_tzid = HashMap::new();
+        for comp in cal.timezones() {
+            let Some(name) = comp
+                .property(&ICalendarProperty::Tzid)
+                .and_then(|e| e.values.first())
+                .and_then(|v| v.as_text())
+            else {
+                continue;
+            };
+            let zone = match comp.timezone() {
+                Some((_, tz)) => Some(Zone::from_calcard(tz)),
+                None => guess_custom_zone(cal, comp, window.start.year()),
+            };
+            if let Some(zone) = zone {
+                by_tzid.insert(name.to_string(), zone);
+            }
+        }
+        ZoneTable { by_tzid }
+    }
+
+    /// The zone of a TZID: the calendar's own VTIMEZONE, or a name calcard knows (IANA, Windows,
+    /// "(UTC+01:00) Amsterdam, Berlin…", "/mozilla.org/…/Europe/Berlin").
+    fn resolve(&self, tzid: &str) -> Option<Zone> {
+        if let Some(z) = self.by_tzid.get(tzid) {
+            return Some(*z);
+        }
+        let tz = CalTz::from_str(tzid.trim_matches('"')).ok()?;
+        match tz {
+            CalTz::Floating => None,
+            other => Some(Zone::from_calcard(other)),
+        }
+    }
+}
+
+/// Zones tried first when matching a custom VTIMEZONE by its rules, so the display name is the
+/// familiar one rather than the alphabetically first zone with the same rules (Africa/Ceuta).
+const PREFERRED_ZONES: &[chrono_tz::Tz] = &[
+    chrono_tz::Europe::Berlin,
+    chrono_tz::Europe::London,
+    chrono_tz::Europe::Helsinki,
+    chrono_tz::Europe::Moscow,
+    chrono_tz::America::New_York,
+    chrono_tz::America::Chicago,
+    chrono_tz::America::Denver,
+    chrono_tz::America::Phoenix,
+    chrono_tz::America::Los_Angeles,
+    chrono_tz::America::Anchorage,
+    chrono_tz::America::Halifax,
+    chrono_tz::America::Sao_Paulo,
+    chrono_tz::Australia::Sydney,
+    chrono_tz::Australia::Adelaide,
+    chrono_tz::Australia::Brisbane,
+    chrono_tz::Australia::Perth,
+    chrono_tz::Pacific::Auckland,
+    chrono_tz::Asia::Tokyo,
+    chrono_tz::Asia::Shanghai,
+    chrono_tz::Asia::Kolkata,
+    chrono_tz::Asia::Dubai,
+    chrono_tz::Asia::Singapore,
+];
+
+/// Matches a VTIMEZONE calcard could not name (no IANA TZID, no X-LIC-LOCATION, no Outlook CDO id)
+/// to a zone by its rules: the STANDARD and DAYLIGHT offsets and the months they start in.
+fn guess_custom_zone(cal: &ICalendar, tz: &ICalendarComponent, year: i32) -> Option<Zone> {
+    let mut standard: Option<(i32, Option<u32>)> = None;
+    let mut daylight: Option<(i32, Option<u32>)> = None;
+    for id in &tz.component_ids {
+        let Some(obs) = cal.components.get(*id as usize) else {
+            continue;
+        };
+        let Some(offset) = observance_offset(obs) else {
+            continue;
+        };
+        let month = observance_month(obs);
+        match obs.component_type {
+            ICalendarComponentType::Standard => standard = Some((offset, month)),
+            ICalendarComponentType::Daylight => daylight = Some((offset, month)),
+            _ => {}
+        }
+    }
+    let (std_offset, std_month) = standard.or(daylight)?;
+    let Some((dst_offset, dst_month)) = daylight.filter(|(o, _)| *o != std_offset) else {
+        return FixedOffset::east_opt(std_offset).map(Zone::from_offset);
+    };
+    let (std_month, dst_month) = (std_month?, dst_month?);
+    if std_month == dst_month || !(1..=12).contains(&std_month) || !(1..=12).contains(&dst_month) {
+        return None;
+    }
+    // Months strictly after the switch to daylight time and before the switch back are daylight;
+    // the switch months themselves are not checked (the day within them varies).
+    let expected = |m: u32| -> Option<i32> {
+        let after = |from: u32, m: u32| (m + 12 - from) % 12;
+        let (to_dst, to_std) = (after(dst_month, m), after(std_month, m));
+        if to_dst == 0 || to_std == 0 {
+            None
+        } else if to_dst < after(dst_month, std_month) {
+            Some(dst_offset)
+        } else {
+            Some(std_offset)
+        }
+    };
+    let matches = |candidate: &chrono_tz::Tz| {
+        (1..=12u32).all(|m| match expected(m) {
+            None => true,
+            Some(want) => NaiveDate::from_ymd_opt(year, m, 15)
+                .and_then(|d| d.and_hms_opt(12, 0, 0))
+                .map(|t| {
+                    candidate
+                        .offset_from_utc_datetime(&t)
+                        .fix()
+                        .local_minus_utc()
+                        == want
+                })
+                .unwrap_or(false),
+        })
+    };
+    PREFERRED_ZONES
+        .iter()
+        .chain(chrono_tz::TZ_VARIANTS.iter())
+        .find(|c| matches(c))
+        .map(|tz| Zone::Iana(*tz))
+}
+
+fn observance_offset(obs: &ICalendarComponent) -> Option<i32> {
+    let value = obs
+        .property(&ICalendarProperty::Tzoffsetto)?
+        .values
+        .first()?;
+    let p = value.as_partial_date_time()?;
+    let secs = i32::from(p.tz_hour?) * 3600 + i32::from(p.tz_minute.unwrap_or(0)) * 60;
+    Some(if p.tz_minus { -secs } else { secs })
+}
+
+fn observance_month(obs: &ICalendarComponent) -> Option<u32> {
+    let from_rule = obs
+        .property(&ICalendarProperty::Rrule)
+        .and_then(|e| e.values.first())
+        .and_then(|v| match v {
+            ICalendarValue::RecurrenceRule(r) => r.bymonth.first().map(|m| u32::from(m.month())),
+            _ => None,
+        });
+    from_rule.or_else(|| {
+        obs.property(&ICalendarProperty::Dtstart)
+            .and_then(|e| e.values.first())
+            .and_then(|v| v.as_partial_date_time())
+            .and_then(|p| p.month)
+            .map(u32::from)
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// One VEVENT
+
+/// A point in time as written: wall-clock time plus the zone it is in.
+#[derive(Debug, Clone, Copy)]
+struct When {
+    local: NaiveDateTime,
+    zone: Zone,
+    all_day: bool,
+}
+
+impl When {
+    fn utc(&self) -> Option<DateTime<Utc>> {
+        self.zone.to_utc(self.local)
+    }
+}
+
+/// How long an occurrence lasts.
+#[derive(Debug, Clone, Copy)]
+enum Span {
+    Exact(TimeDelta),
+    /// Whole days, for all-day events: ends at local midnight, whatever DST does in between.
+    Days(i64),
+}
+
+impl Span {
+    fn end(self, start: DateTime<Utc>, zone: Zone) -> Option<DateTime<Utc>> {
+        match self {
+            Span::Exact(d) => start.checked_add_signed(d),
+            Span::Days(n) => {
+                let day = zone.to_local(start).date();
+                let end = day.checked_add_signed(TimeDelta::try_days(n)?)?;
+                zone.to_utc(end.and_time(NaiveTime::MIN))
+            }
+        }
+    }
+
+    /// An upper bound of the length, to widen the window when looking for occurrences.
+    fn upper_bound(self) -> TimeDelta {
+        match self {
+            Span::Exact(d) => d,
+            Span::Days(n) => TimeDelta::try_days(n.saturating_add(1)).unwrap_or(TimeDelta::MAX),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Event {
+    uid: String,
+    /// UID, or the summary when there is no UID: what warnings call this event.
+    label: String,
+    summary: Option<String>,
+    start: When,
+    span: Span,
+    rrule: Option<ICalendarRecurrenceRule>,
+    /// Extra occurrences, with an explicit end for PERIOD values.
+    rdates: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>,
+    exdates: HashSet<DateTime<Utc>>,
+    /// EXDATEs given as dates (some producers do that for timed series): every occurrence on that
+    /// local date goes.
+    exdate_days: HashSet<NaiveDate>,
+    /// The original start this override replaces.
+    recurrence_id: Option<DateTime<Utc>>,
+    sequence: i64,
+    status: MeetingStatus,
+    organizer: Option<Attendee>,
+    attendees: Vec<Attendee>,
+    location: Option<String>,
+    description: Option<String>,
+}
+
+impl Event {
+    /// Reads one VEVENT, or says (naming it) why it is skipped.
+    fn read(comp: &ICalendarComponent, zones: &ZoneTable, index: usize) -> Result<Event, String> {
+        let uid = comp
+            .uid()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_string);
+        let summary = first_text(comp, &ICalendarProperty::Summary);
+        let label = match (&uid, &summary) {
+            (Some(u), _) => format!("event UID {u}"),
+            (None, Some(s)) => format!("event \"{s}\" (no UID)"),
+            (None, None) => format!("event #{index} (no UID, no SUMMARY)"),
+        };
+        let fail = |why: String| format!("{label}: {why}; skipped");
+
+        let dtstart = comp
+            .property(&ICalendarProperty::Dtstart)
+            .ok_or_else(|| fail("no DTSTART".into()))?;
+        let start = read_when(dtstart, zones, None).map_err(|e| fail(format!("DTSTART {e}")))?;
+        start
+            .utc()
+            .ok_or_else(|| fail("DTSTART is out of range".into()))?;
+
+        let span = read_span(comp, &start, zones).map_err(fail)?;
+
+        let rrule = comp
+            .property(&ICalendarProperty::Rrule)
+            .map(|e| match e.values.first() {
+                Some(ICalendarValue::RecurrenceRule(r)) => Ok((**r).clone()),
+                _ => Err(fail("unreadable RRULE".into())),
+            })
+            .transpose()?;
+
+        let mut rdates = Vec::new();
+        for entry in comp.properties(&ICalendarProperty::Rdate) {
+            let zone = entry_zone(entry, zones, start.zone).map_err(&fail)?;
+            for value in &entry.values {
+                match value {
+                    ICalendarValue::PartialDateTime(p) => {
+                        if let Some(t) = partial_to_when(p, zone).and_then(|w| w.utc()) {
+                            rdates.push((t, None));
+                        }
+                    }
+                    ICalendarValue::Period(ICalendarPeriod::Range { start: s, end: e }) => {
+                        let s = partial_to_when(s, zone).and_then(|w| w.utc());
+                        let e = partial_to_when(e, zone).and_then(|w| w.utc());
+                        if let (Some(s), Some(e)) = (s, e) {
+                            rdates.push((s, Some(e.max(s))));
+                        }
+                    }
+                    ICalendarValue::Period(ICalendarPeriod::Duration { start: s, duration }) => {
+                        let s = partial_to_when(s, zone).and_then(|w| w.utc());
+                        if let Some(s) = s {
+                            let end = duration
+                                .to_time_delta()
+                                .filter(|d| *d >= TimeDelta::zero())
+                                .and_then(|d| s.checked_add_signed(d));
+                            rdates.push((s, end));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+
+        let mut exdates = HashSet::new();
+        let mut exdate_days = HashSet::new();
+        for entry in comp.properties(&ICalendarProperty::Exdate) {
+            // An EXDATE in a zone we cannot map cannot match anything; ignore it rather than
+            // dropping the whole series.
+            let Ok(zone) = entry_zone(entry, zones, start.zone) else {
+                continue;
+            };
+            for value in &entry.values {
+                if let ICalendarValue::PartialDateTime(p) = value
+                    && let Some(w) = partial_to_when(p, zone)
+                {
+                    if w.all_day && !start.all_day {
+                        exdate_days.insert(w.local.date());
+                    } else if let Some(t) = w.utc() {
+                        exdates.insert(t);
+                    }
+                }
+            }
+        }
+
+        let recurrence_id = match comp.property(&ICalendarProperty::RecurrenceId) {
+            None => None,
+            Some(entry) => {
+                let w = read_when(entry, zones, Some(start.zone))
+                    .map_err(|e| fail(format!("RECURRENCE-ID {e}")))?;
+                Some(
+                    w.utc()
+                        .ok_or_else(|| fail("RECURRENCE-ID is out of range".into()))?,
+                )
+            }
+        };
+
+        let sequence = comp
+            .property(&ICalendarProperty::Sequence)
+            .and_then(|e| e.values.first())
+            .and_then(|v| v.as_integer())
+            .unwrap_or(0);
+
+        let status = match first_text(comp, &ICalendarProperty::Status) {
+            Some(s) if s.eq_ignore_ascii_case("CANCELLED") => MeetingStatus::Cancelled,
+            Some(s) if s.eq_ignore_ascii_case("TENTATIVE") => MeetingStatus::Tentative,
+            _ => MeetingStatus::Confirmed,
+        };
+
+        let organizer = comp
+            .property(&ICalendarProperty::Organizer)
+            .and_then(read_person)
+            .map(|mut o| {
+                // The organizer rarely carries ROLE or PARTSTAT; they run the meeting.
+                o.role = Role::Chair;
+                o.partstat = PartStat::Accepted;
+                o
+            });
+        let attendees = comp
+            .properties(&ICalendarProperty::Attendee)
+            .filter_map(read_person)
+            .collect();
+
+        Ok(Event {
+            uid: uid.unwrap_or_else(|| synthetic_uid(summary.as_deref(), dtstart)),
+            label,
+            summary,
+            start,
+            span,
+            rrule,
+            rdates,
+            exdates,
+            exdate_days,
+            recurrence_id,
+            sequence,
+            status,
+            organizer,
+            attendees,
+            location: first_text(comp, &ICalendarProperty::Location),
+            description: first_text(comp, &ICalendarProperty::Description),
+        })
+    }
+
+    fn is_series(&self) -> bool {
+        self.rrule.is_some() || !self.rdates.is_empty()
+    }
+
+    fn meeting(
+        &self,
+        source: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        original_start: Option<DateTime<Utc>>,
+        recurring: bool,
+    ) -> Meeting {
+        Meeting {
+            id: MeetingId::new(source, &self.uid, original_start),
+            source: source.to_string(),
+            title: self.summary.clone().unwrap_or_else(|| "(no title)".into()),
+            start,
+            end,
+            tz: self.start.zone.name(),
+            all_day: self.start.all_day,
+            status: self.status,
+            organizer: self.organizer.clone(),
+            attendees: self.attendees.clone(),
+            location: self.location.clone(),
+            description: self.description.clone(),
+            recurring,
+        }
+    }
+}
+
+fn first_text(comp: &ICalendarComponent, prop: &ICalendarProperty) -> Option<String> {
+    comp.property(prop)
+        .and_then(|e| e.values.first())
+        .and_then(|v| v.as_text())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// A stable stand-in for a missing UID, so the event still gets the same id on every poll.
+fn synthetic_uid(summary: Option<&str>, dtstart: &ICalendarEntry) -> String {
+    // FNV-1a: stable across runs and Rust versions, unlike `DefaultHasher`.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let dt = format!("{:?}", dtstart.values.first());
+    for b in summary.unwrap_or("").bytes().chain([0]).chain(dt.bytes()) {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("no-uid-{hash:016x}")
+}
+
+/// The zone an entry's TZID names; `default` when it has none (also for `Z` or DATE values, which
+/// [`partial_to_when`] handles).
+fn entry_zone(entry: &ICalendarEntry, zones: &ZoneTable, default: Zone) -> Result<Zone, String> {
+    match entry.tz_id() {
+        None => Ok(default),
+        Some(tzid) => zones
+            .resolve(tzid)
+            .ok_or_else(|| format!("unknown time zone `{tzid}`")),
+    }
+}
+
+/// Reads a DTSTART/DTEND/RECURRENCE-ID. Without TZID a time is floating (the machine's zone),
+/// unless `floating_default` says otherwise (a RECURRENCE-ID follows its event's DTSTART).
+fn read_when(
+    entry: &ICalendarEntry,
+    zones: &ZoneTable,
+    floating_default: Option<Zone>,
+) -> Result<When, String> {
+    let Some(ICalendarValue::PartialDateTime(p)) = entry.values.first() else {
+        return Err("is not a date or date-time".into());
+    };
+    let is_date = !p.has_time();
+    let zone = match entry.tz_id() {
+        Some(tzid) => match zones.resolve(tzid) {
+            Some(z) => z,
+            // A DATE value does not need its zone much; fall back like one without TZID.
+            None if is_date => Zone::Utc,
+            None => return Err(format!("has an unknown time zone `{tzid}`")),
+        },
+        None if is_date => Zone::Utc,
+        None => floating_default.unwrap_or(Zone::Local),
+    };
+    partial_to_when(p, zone).ok_or_else(|| "is not a valid date".into())
+}
+
+/// A parsed value in `zone`; a `Z` or explicit offset wins over the zone; a DATE is midnight.
+fn partial_to_when(p: &PartialDateTime, zone: Zone) -> Option<When> {
+    let dt = p.to_date_time()?;
+    let all_day = !p.has_time();
+    let zone = match dt.offset {
+        Some(o) => Zone::from_offset(o),
+        None => zone,
+    };
+    Some(When {
+        local: dt.date_time,
+        zone,
+        all_day,
+    })
+}
+
+fn read_span(comp: &ICalendarComponent, start: &When, zones: &ZoneTable) -> Result<Span, String> {
+    if let Some(entry) = comp.property(&ICalendarProperty::Dtend) {
+        let end = read_when(entry, zones, Some(start.zone)).map_err(|e| format!("DTEND {e}"))?;
+        if start.all_day {
+            let days = (end.local.date() - start.local.date()).num_days();
+            return Ok(Span::Days(days.max(1)));
+        }
+        let (Some(s), Some(e)) = (start.utc(), end.utc()) else {
+            return Err("DTEND is out of range".into());
+        };
+        // An end before the start is a producer bug; keep the event as a zero-length one.
+        return Ok(Span::Exact((e - s).max(TimeDelta::zero())));
+    }
+    if let Some(entry) = comp.property(&ICalendarProperty::Duration) {
+        let delta = match entry.values.first() {
+            Some(ICalendarValue::Duration(d)) => d.to_time_delta(),
+            _ => None,
+        }
+        .ok_or_else(|| "unreadable DURATION".to_string())?
+        .max(TimeDelta::zero());
+        if start.all_day {
+            return Ok(Span::Days(delta.num_days().max(1)));
+        }
+        return Ok(Span::Exact(delta));
+    }
+    Ok(if start.all_day {
+        Span::Days(1)
+    } else {
+        Span::Exact(TimeDelta::zero())
+    })
+}
+
+fn read_person(entry: &ICalendarEntry) -> Option<Attendee> {
+    let param = |name: ICalendarParameterName| {
+        entry
+            .parameter(&name)
+            .and_then(|v| v.as_text())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    let address = entry.calendar_address().map(str::trim).unwrap_or("");
+    // Some producers put `urn:uuid:…` or a bare name in the value and the address in EMAIL=.
+    let email = if address.contains('@') {
+        address
+    } else {
+        param(ICalendarParameterName::Email)
+            .map(|e| e.strip_prefix("mailto:").unwrap_or(e))
+            .unwrap_or(address)
+    };
+    let email = email.to_ascii_lowercase();
+    let name = param(ICalendarParameterName::Cn)
+        .map(|n| n.trim_matches('"').to_string())
+        .filter(|n| !n.is_empty());
+    if email.is_empty() && name.is_none() {
+        return None;
+    }
+    let upper = |name| param(name).map(str::to_ascii_uppercase);
+    let role = match upper(ICalendarParameterName::Role).as_deref() {
+        Some("CHAIR") => Role::Chair,
+        Some("OPT-PARTICIPANT") => Role::Optional,
+        Some("NON-PARTICIPANT") => Role::NonParticipant,
+        _ => Role::Required,
+    };
+    let partstat = match upper(ICalendarParameterName::Partstat).as_deref() {
+        Some("ACCEPTED") => PartStat::Accepted,
+        Some("DECLINED") => PartStat::Declined,
+        Some("TENTATIVE") => PartStat::Tentative,
+        Some("DELEGATED") => PartStat::Delegated,
+        _ => PartStat::NeedsAction,
+    };
+    let kind = match upper(ICalendarParameterName::Cutype).as_deref() {
+        None | Some("INDIVIDUAL") => ParticipantKind::Individual,
+        Some("GROUP") => ParticipantKind::Group,
+        Some("RESOURCE") => ParticipantKind::Resource,
+        Some("ROOM") => ParticipantKind::Room,
+        Some(_) => ParticipantKind::Unknown,
+    };
+    Some(Attendee {
+        email,
+        name,
+        role,
+        partstat,
+        kind,
+        is_self: false,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expansion
+
+fn expand(source: &str, events: Vec<Event>, window: Window, out: &mut Parsed) {
+    // Masters by UID (a repeated UID keeps the highest SEQUENCE, then the later one), overrides by
+    // (UID, original start): pairing ignores SEQUENCE on purpose (Google bumps it on overrides).
+    let mut masters: HashMap<String, Event> = HashMap::new();
+    let mut overrides: HashMap<(String, DateTime<Utc>), Event> = HashMap::new();
+    for event in events {
+        match event.recurrence_id {
+            Some(rid) => {
+                let key = (event.uid.clone(), rid);
+                let keep_old = overrides
+                    .get(&key)
+                    .is_some_and(|old| old.sequence > event.sequence);
+                if !keep_old {
+                    overrides.insert(key, event);
+                }
+            }
+            None => {
+                let keep_old = masters
+                    .get(&event.uid)
+                    .is_some_and(|old| old.sequence > event.sequence);
+                if !keep_old {
+                    masters.insert(event.uid.clone(), event);
+                }
+            }
+        }
+    }
+    let overridden: HashSet<(&str, DateTime<Utc>)> = overrides
+        .keys()
+        .map(|(uid, rid)| (uid.as_str(), *rid))
+        .collect();
+
+    let uids_with_overrides: HashSet<&str> = overridden.iter().map(|(uid, _)| *uid).collect();
+
+    for master in masters.values() {
+        let has_overrides = uids_with_overrides.contains(master.uid.as_str());
+        if !master.is_series() && !has_overrides {
+            // One-off meeting: the id does not depend on its start, so moving it keeps answers.
+            if let Some((start, end)) = one_span(master, master.start.utc())
+                && overlaps(window, start, end)
+            {
+                out.meetings
+                    .push(master.meeting(source, start, end, None, false));
+            }
+            continue;
+        }
+        for (original, explicit_end) in occurrences(master, window, &mut out.warnings) {
+            if overridden.contains(&(master.uid.as_str(), original)) {
+                continue;
+            }
+            let end = match explicit_end {
+                Some(e) => Some(e),
+                None => master.span.end(original, master.start.zone),
+            };
+            let Some(end) = end else { continue };
+            if overlaps(window, original, end) {
+                out.meetings
+                    .push(master.meeting(source, original, end, Some(original), true));
+            }
+        }
+    }
+
+    for ((_, rid), event) in &overrides {
+        if let Some((start, end)) = one_span(event, event.start.utc())
+            && overlaps(window, start, end)
+        {
+            out.meetings
+                .push(event.meeting(source, start, end, Some(*rid), true));
+        }
+    }
+}
+
+/// Like [`Window::overlaps`], but a zero-length meeting counts when it starts inside the window.
+fn overlaps(window: Window, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+    window.overlaps(start, end) || (start == end && start >= window.start && start < window.end)
+}
+
+fn one_span(event: &Event, start: Option<DateTime<Utc>>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let start = start?;
+    Some((start, event.span.end(start, event.start.zone)?))
+}
+
+/// The original starts of a series that may overlap the window (DTSTART, RRULE, RDATE, minus
+/// EXDATE), each with an explicit end when an RDATE PERIOD gave one.
+fn occurrences(
+    master: &Event,
+    window: Window,
+    warnings: &mut Vec<String>,
+) -> Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> {
+    // Capped so the arithmetic stays far from chrono's limits on absurd durations.
+    let longest = master.span.upper_bound().min(TimeDelta::days(3660));
+    let lo = window
+        .start
+        .checked_sub_signed(longest)
+        .unwrap_or(window.start);
+    let hi = window.end;
+    let zone = master.start.zone;
+
+    let mut starts: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = Vec::new();
+    // RFC 5545: DTSTART is always the first occurrence, whether or not the rule matches it.
+    if let Some(s) = master.start.utc() {
+        starts.push((s, None));
+    }
+    if let Some(rule) = &master.rrule {
+        match rule_starts(master, rule, lo, hi) {
+            Ok((locals, truncated)) => {
+                if truncated {
+                    warnings.push(format!(
+                        "{}: the recurrence has more than {MAX_OCCURRENCES_PER_SERIES} occurrences near the window; later ones are left out",
+                        master.label
+                    ));
+                }
+                starts.extend(
+                    locals
+                        .into_iter()
+                        .filter_map(|l| zone.to_utc(l))
+                        .map(|t| (t, None)),
+                );
+            }
+            Err(why) => warnings.push(format!(
+                "{}: cannot expand its RRULE ({why}); only its first occurrence counts",
+                master.label
+            )),
+        }
+    }
+    starts.extend(master.rdates.iter().copied());
+
+    starts.retain(|(s, _)| *s >= lo && *s < hi);
+    starts.sort();
+    starts.dedup_by_key(|(s, _)| *s);
+    starts.retain(|(s, _)| {
+        !master.exdates.contains(s)
+            && (master.exdate_days.is_empty()
+                || !master.exdate_days.contains(&zone.to_local(*s).date()))
+    });
+    starts
+}
+
+/// The wall-clock starts the RRULE yields in `[lo, hi)` (with a day's slack either side for zone
+/// offsets), and whether the cap cut them off.
+fn rule_starts(
+    master: &Event,
+    rule: &ICalendarRecurrenceRule,
+    lo: DateTime<Utc>,
+    hi: DateTime<Utc>,
+) -> Result<(Vec<NaiveDateTime>, bool), String> {
+    let zone = master.start.zone;
+    // The conversions are exact; the slack only absorbs DST folds at the edges.
+    let slack = TimeDelta::hours(3);
+    let lo_local = zone
+        .to_local(lo)
+        .checked_sub_signed(slack)
+        .unwrap_or(NaiveDateTime::MIN);
+    let hi_local = zone
+        .to_local(hi)
+        .checked_add_signed(slack)
+        .unwrap_or(NaiveDateTime::MAX);
+
+    // UNTIL as wall-clock time in the event's zone (calcard compares floating times).
+    let until_local = match &rule.until {
+        None => None,
+        Some(p) => {
+            let dt = p.to_date_time().ok_or("UNTIL is not a valid date")?;
+            Some(match (p.has_time(), dt.offset) {
+                (true, Some(o)) => dt
+                    .date_time
+                    .and_utc()
+                    .checked_sub_signed(TimeDelta::seconds(i64::from(o.local_minus_utc())))
+                    .map(|u| zone.to_local(u))
+                    .ok_or("UNTIL is out of range")?,
+                (true, None) => dt.date_time,
+                // A DATE UNTIL includes that whole day.
+                (false, _) => dt
+                    .date_time
+                    .date()
+                    .and_hms_opt(23, 59, 59)
+                    .unwrap_or(dt.date_time),
+            })
+        }
+    };
+    if until_local.is_some_and(|u| u < lo_local) {
+        // The series ended before the window: nothing to expand (the common case for old
+        // series in big exports, so this check is worth having).
+        return Ok((Vec::new(), false));
+    }
+    let until = until_local.map_or(hi_local, |u| u.min(hi_local));
+
+    let start = if rule.count.is_none() {
+        skip_ahead(master.start.local, rule, lo_local)
+    } else {
+        master.start.local
+    };
+    if until < start {
+        return Ok((Vec::new(), false));
+    }
+
+    let mut floating_rule = rule.clone();
+    floating_rule.until = Some(naive_to_partial(until));
+    let cal = ICalendar {
+        components: vec![ICalendarComponent {
+            component_type: ICalendarComponentType::VEvent,
+            entries: vec![
+                ICalendarEntry {
+                    name: ICalendarProperty::Dtstart,
+                    params: Vec::new(),
+                    values: vec![ICalendarValue::PartialDateTime(Box::new(naive_to_partial(
+                        start,
+                    )))],
+                },
+                ICalendarEntry {
+                    name: ICalendarProperty::Rrule,
+                    params: Vec::new(),
+                    values: vec![ICalendarValue::RecurrenceRule(Box::new(floating_rule))],
+                },
+            ],
+            component_ids: Vec::new(),
+        }],
+    };
+    let expanded = cal.expand_dates(CalTz::Floating, MAX_OCCURRENCES_PER_SERIES);
+    if let Some(err) = expanded.errors.first() {
+        return Err(err.error.to_string());
+    }
+    let truncated = expanded.events.len() >= MAX_OCCURRENCES_PER_SERIES;
+    let locals = expanded
+        .events
+        .iter()
+        .map(|e| e.start.naive_local())
+        .filter(|l| *l >= lo_local && *l < hi_local)
+        .collect();
+    Ok((locals, truncated))
+}
+
+/// Moves a series' DTSTART forward by whole recurrence periods to shortly before `lo`, so the
+/// expansion does not walk through years of past occurrences. Only for rules without COUNT (a
+/// COUNT needs every occurrence from the real start) and only where whole periods keep the rule's
+/// phase: any sub-monthly frequency, and monthly/yearly when the day exists in every month.
+fn skip_ahead(
+    start: NaiveDateTime,
+    rule: &ICalendarRecurrenceRule,
+    lo: NaiveDateTime,
+) -> NaiveDateTime {
+    if lo <= start {
+        return start;
+    }
+    let interval = i64::from(rule.interval.unwrap_or(1).max(1));
+    let unit = match rule.freq {
+        ICalendarFrequency::Secondly => Some(1),
+        ICalendarFrequency::Minutely => Some(60),
+        ICalendarFrequency::Hourly => Some(3600),
+        ICalendarFrequency::Daily => Some(86_400),
+        ICalendarFrequency::Weekly => Some(7 * 86_400),
+        ICalendarFrequency::Monthly | ICalendarFrequency::Yearly => None,
+    };
+    match unit {
+        Some(unit) => {
+            let period = unit * interval;
+            let periods = (lo - start).num_seconds() / period - 1;
+            if periods <= 0 {
+                return start;
+            }
+            periods
+                .checked_mul(period)
+                .and_then(TimeDelta::try_seconds)
+                .and_then(|d| start.checked_add_signed(d))
+                .unwrap_or(start)
+        }
+        None => {
+            if start.day() > 28 {
+                return start;
+            }
+            let months_per = if rule.freq == ICalendarFrequency::Yearly {
+                12 * interval
+            } else {
+                interval
+            };
+            let months = i64::from(lo.year() - start.year()) * 12 + i64::from(lo.month())
+                - i64::from(start.month());
+            let periods = months / months_per - 1;
+            if periods <= 0 {
+                return start;
+            }
+            u32::try_from(periods * months_per)
+                .ok()
+                .and_then(|m| start.checked_add_months(Months::new(m)))
+                .unwrap_or(start)
+        }
+    }
+}
+
+fn naive_to_partial(t: NaiveDateTime) -> PartialDateTime {
+    use chrono::Timelike;
+    // Years outside 0..=9999 cannot be written in iCalendar; clamp (callers only pass window
+    // bounds and real DTSTARTs, which are in range).
+    let year = u16::try_from(t.year().clamp(0, 9999)).unwrap_or(9999);
+    PartialDateTime {
+        year: Some(year),
+        month: Some(t.month() as u8),
+        day: Some(t.day() as u8),
+        hour: Some(t.hour() as u8),
+        minute: Some(t.minute() as u8),
+        second: Some(t.second().min(59) as u8),
+        tz_hour: None,
+        tz_minute: None,
+        tz_minus: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+    }
+
+    /// December 2026, the month the fixtures are written around.
+    fn december() -> Window {
+        Window {
+            start: utc(2026, 12, 1, 0, 0),
+            end: utc(2027, 1, 1, 0, 0),
+        }
+    }
+
+    fn fixture(name: &str) -> String {
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn parse(name: &str) -> Parsed {
+        parse_calendar("cal", &fixture(name), december()).unwrap()
+    }
+
+    fn by_title<'a>(p: &'a Parsed, title: &str) -> Vec<&'a Meeting> {
+        p.meetings.iter().filter(|m| m.title == title).collect()
+    }
+
+    fn ids(ms: &[&Meeting]) -> Vec<String> {
+        ms.iter().map(|m| m.id.to_string()).collect()
+    }
+
+    /// A minimal calendar around some VEVENT lines, LF endings.
+    fn calendar(body: &str) -> String {
+        format!("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//EN\n{body}\nEND:VCALENDAR\n")
+    }
+
+    const GOOGLE_SERIES: &str = "cal/7kukuqrfedlm2f9t2a4b5k3u0e@google.com";
+
+    #[test]
+    fn a_weekly_series_started_last_year_yields_this_months_occurrences_without_its_exdate() {
+        let p = parse("google.ics");
+        let series: Vec<_> = p
+            .meetings
+            .iter()
+            .filter(|m| m.id.series() == GOOGLE_SERIES)
+            .collect();
+        // Mondays in December 2026: 7 (EXDATE), 14 (moved), 21 (cancelled), 28.
+        assert_eq!(
+            ids(&series),
+            [
+                format!("{GOOGLE_SERIES}/20261214T090000Z"),
+                format!("{GOOGLE_SERIES}/20261221T090000Z"),
+                format!("{GOOGLE_SERIES}/20261228T090000Z"),
+            ]
+        );
+        let last = series[2];
+        assert_eq!(
+            last.start,
+            utc(2026, 12, 28, 9, 0),
+            "10:00 Berlin is 09:00 UTC in winter"
+        );
+        assert_eq!(last.end, utc(2026, 12, 28, 10, 0));
+        assert!(last.recurring);
+        assert_eq!(last.tz.as_deref(), Some("Europe/Berlin"));
+        assert_eq!(last.organizer.as_ref().unwrap().email, "alex@mycorp.com");
+    }
+
+    #[test]
+    fn a_google_override_with_a_newer_sequence_replaces_its_slot_and_keeps_its_id() {
+        let p = parse("google.ics");
+        let moved: Vec<_> = p
+            .meetings
+            .iter()
+            .filter(|m| m.id.as_str() == format!("{GOOGLE_SERIES}/20261214T090000Z"))
+            .collect();
+        assert_eq!(
+            moved.len(),
+            1,
+            "the override must not duplicate the series slot"
+        );
+        assert_eq!(moved[0].title, "Acme weekly sync (moved to Tuesday)");
+        assert_eq!(moved[0].start, utc(2026, 12, 15, 13, 0));
+        assert!(
+            !p.meetings
+                .iter()
+                .any(|m| m.start == utc(2026, 12, 14, 9, 0)),
+            "the original Monday slot is gone"
+        );
+    }
+
+    #[test]
+    fn a_cancelled_override_is_kept_as_a_cancelled_occurrence() {
+        let p = parse("google.ics");
+        let m = p
+            .meetings
+            .iter()
+            .find(|m| m.id.as_str() == format!("{GOOGLE_SERIES}/20261221T090000Z"))
+            .unwrap();
+        assert_eq!(m.status, MeetingStatus::Cancelled);
+        assert_eq!(
+            p.meetings.iter().filter(|x| x.start == m.start).count(),
+            1,
+            "no confirmed copy from the series"
+        );
+    }
+
+    #[test]
+    fn attendees_keep_their_kind_role_and_answer_with_lower_cased_addresses() {
+        let p = parse("google.ics");
+        let m = &by_title(&p, "Acme renewal pricing")[0];
+        assert_eq!(
+            m.id.as_str(),
+            "cal/040000008200E00074C5B7101A82E00800000000B0B4@google.com/single"
+        );
+        assert!(!m.recurring);
+        let got: Vec<_> = m
+            .attendees
+            .iter()
+            .map(|a| (a.email.as_str(), a.kind, a.role, a.partstat))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "alex@mycorp.com",
+                    ParticipantKind::Individual,
+                    Role::Required,
+                    PartStat::NeedsAction
+                ),
+                (
+                    "bob@acme.com",
+                    ParticipantKind::Individual,
+                    Role::Optional,
+                    PartStat::Tentative
+                ),
+                (
+                    "c_1888abcdef@resource.calendar.google.com",
+                    ParticipantKind::Room,
+                    Role::NonParticipant,
+                    PartStat::Accepted
+                ),
+                (
+                    "c_projector@resource.calendar.google.com",
+                    ParticipantKind::Resource,
+                    Role::NonParticipant,
+                    PartStat::Accepted
+                ),
+                (
+                    "sales-team@mycorp.com",
+                    ParticipantKind::Group,
+                    Role::Required,
+                    PartStat::Declined
+                ),
+            ]
+        );
+        assert_eq!(m.attendees[1].name.as_deref(), Some("Bob Buyer"));
+        assert_eq!(m.organizer.as_ref().unwrap().email, "jane.doe@acme.com");
+        assert_eq!(
+            m.location.as_deref(),
+            Some("Berlin-3-Alexanderplatz (8) [Beamer]")
+        );
+        // The description was folded over two lines in the file.
+        assert!(
+            m.description
+                .as_deref()
+                .unwrap()
+                .ends_with("usage numbers from Q3 and Q4.")
+        );
+
+        let series = p
+            .meetings
+            .iter()
+            .find(|m| m.id.as_str() == format!("{GOOGLE_SERIES}/20261228T090000Z"))
+            .unwrap();
+        assert_eq!(
+            series.attendees[0].email, "jane.doe@acme.com",
+            "mailto: stripped, lower-cased"
+        );
+    }
+
+    #[test]
+    fn an_all_day_event_covers_its_whole_utc_days() {
+        let p = parse("google.ics");
+        let m = &by_title(&p, "Office closed")[0];
+        assert!(m.all_day);
+        assert_eq!(
+            (m.start, m.end),
+            (utc(2026, 12, 24, 0, 0), utc(2026, 12, 25, 0, 0))
+        );
+
+        let p = parse("icloud.ics");
+        let m = &by_title(&p, "Offsite")[0];
+        assert!(m.all_day);
+        assert_eq!(
+            (m.start, m.end),
+            (utc(2026, 12, 28, 0, 0), utc(2026, 12, 31, 0, 0))
+        );
+    }
+
+    #[test]
+    fn an_event_that_began_before_the_window_and_overlaps_it_counts_and_an_older_one_does_not() {
+        let p = parse("google.ics");
+        let m = &by_title(&p, "Late-night call with Sydney")[0];
+        assert_eq!(m.start, utc(2026, 11, 30, 23, 0));
+        assert_eq!(m.status, MeetingStatus::Tentative);
+        assert!(by_title(&p, "Last month's call").is_empty());
+    }
+
+    #[test]
+    fn todos_and_journals_are_not_meetings() {
+        assert!(by_title(&parse("google.ics"), "Not a meeting").is_empty());
+        assert!(by_title(&parse("fastmail.ics"), "A journal entry, not a meeting").is_empty());
+    }
+
+    #[test]
+    fn outlook_windows_zone_names_and_a_customized_vtimezone_are_mapped() {
+        let p = parse("outlook.ics");
+        let globex = by_title(&p, "Globex standing call");
+        // Tuesdays 09:00 Pacific (17:00 UTC in winter); the 15th moved to Wednesday 13:00.
+        let starts: Vec<_> = globex.iter().map(|m| m.start).collect();
+        assert_eq!(
+            starts,
+            [
+                utc(2026, 12, 1, 17, 0),
+                utc(2026, 12, 8, 17, 0),
+                utc(2026, 12, 16, 21, 0),
+                utc(2026, 12, 22, 17, 0),
+                utc(2026, 12, 29, 17, 0),
+            ]
+        );
+        assert!(globex[2].id.as_str().ends_with("/20261215T170000Z"));
+        assert_eq!(globex[0].tz.as_deref(), Some("America/Los_Angeles"));
+        assert_eq!(globex[0].attendees[0].email, "pat@globex.example");
+
+        let custom = &by_title(&p, "Initech Workshop (Berlin)")[0];
+        assert_eq!(
+            custom.start,
+            utc(2026, 12, 8, 14, 0),
+            "15:00 with Berlin rules"
+        );
+        assert_eq!(custom.end, utc(2026, 12, 8, 15, 30));
+
+        let bare = &by_title(&p, "Hooli follow-up (zone without VTIMEZONE)")[0];
+        assert_eq!(bare.start, utc(2026, 12, 9, 9, 0));
+    }
+
+    #[test]
+    fn an_event_in_an_unknown_zone_is_skipped_with_a_warning_naming_its_uid() {
+        let p = parse("outlook.ics");
+        assert!(by_title(&p, "Call in an unknown zone").is_empty());
+        assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+        assert!(p.warnings[0].contains("DEADBEEF"), "{}", p.warnings[0]);
+        assert!(
+            p.warnings[0].contains("Olympus Mons Standard Time"),
+            "{}",
+            p.warnings[0]
+        );
+    }
+
+    #[test]
+    fn an_rdate_adds_an_occurrence_to_a_monthly_series_from_2023() {
+        let p = parse("icloud.ics");
+        let review = by_title(&p, "Umbrella Corp account review");
+        let starts: Vec<_> = review.iter().map(|m| m.start).collect();
+        // Second Tuesday of December (the 8th) and the extra date, both 10:00 New York.
+        assert_eq!(starts, [utc(2026, 12, 8, 15, 0), utc(2026, 12, 17, 15, 0)]);
+        assert!(review[1].id.as_str().ends_with("/20261217T150000Z"));
+        assert_eq!(review[0].attendees[0].email, "ada@umbrella.example");
+        assert_eq!(review[0].attendees[1].role, Role::Chair);
+    }
+
+    #[test]
+    fn duration_stands_in_for_dtend_and_no_dtend_means_zero_length() {
+        let p = parse("icloud.ics");
+        let m = &by_title(&p, "Quick sync with Vandelay")[0];
+        assert_eq!(
+            (m.start, m.end),
+            (utc(2026, 12, 2, 18, 30), utc(2026, 12, 2, 19, 15))
+        );
+
+        let p = parse("fastmail.ics");
+        let m = &by_title(&p, "Reminder-style entry without DTEND")[0];
+        assert_eq!(
+            (m.start, m.end),
+            (utc(2026, 12, 14, 16, 0), utc(2026, 12, 14, 16, 0))
+        );
+    }
+
+    #[test]
+    fn a_daily_series_with_count_stops_after_its_count_and_an_override_with_equal_sequence_replaces_its_slot()
+     {
+        let p = parse("fastmail.ics");
+        let standups: Vec<_> = p
+            .meetings
+            .iter()
+            .filter(|m| m.title.starts_with("Stand-up"))
+            .collect();
+        // COUNT=10 weekdays from Monday 30 November: 9 of them in December, the last on the 11th.
+        assert_eq!(standups.len(), 9);
+        assert_eq!(standups.last().unwrap().start, utc(2026, 12, 11, 8, 30));
+        let moved = standups
+            .iter()
+            .find(|m| m.title.ends_with("(long one)"))
+            .unwrap();
+        assert!(moved.id.as_str().ends_with("/20261203T083000Z"));
+        assert_eq!(
+            (moved.start, moved.end),
+            (utc(2026, 12, 3, 9, 30), utc(2026, 12, 3, 10, 0))
+        );
+    }
+
+    #[test]
+    fn floating_times_are_read_in_the_machines_zone() {
+        let p = parse("icloud.ics");
+        let m = &by_title(&p, "Floating-time breakfast")[0];
+        let naive = NaiveDate::from_ymd_opt(2026, 12, 11)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap();
+        let expected = chrono::Local
+            .from_local_datetime(&naive)
+            .earliest()
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(m.start, expected);
+        assert_eq!(m.tz, None);
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_either_line_ending_parse_the_same() {
+        let original = fixture("icloud.ics");
+        let body: String = original
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let expected = parse_calendar("cal", &original, december()).unwrap();
+        assert_eq!(expected.meetings.len(), 5);
+        for variant in [
+            format!("\u{feff}{body}"),
+            body.replace('\n', "\r\n"),
+            format!("\u{feff}{}", body.replace('\n', "\r\n")),
+        ] {
+            assert_eq!(
+                parse_calendar("cal", &variant, december()).unwrap(),
+                expected
+            );
+        }
+    }
+
+    #[test]
+    fn a_damaged_file_keeps_its_good_event_and_names_each_broken_one() {
+        let p = parse("messy.ics");
+        assert_eq!(p.meetings.len(), 1);
+        let good = &p.meetings[0];
+        assert_eq!(good.title, "Still counts: Soylent Corp kickoff");
+        assert_eq!(good.start, utc(2026, 12, 6, 9, 0));
+        assert_eq!(good.attendees[0].email, "sol@soylent.example");
+        assert_eq!(good.attendees[0].partstat, PartStat::Accepted);
+        assert_eq!(p.warnings.len(), 3, "{:?}", p.warnings);
+        for (w, uid) in p
+            .warnings
+            .iter()
+            .zip(["no-start@", "bad-date@", "bad-zone@"])
+        {
+            assert!(w.contains(uid) && w.ends_with("skipped"), "{w}");
+        }
+    }
+
+    #[test]
+    fn an_event_without_uid_is_named_by_its_summary_and_gets_a_stable_id() {
+        let text = calendar(
+            "BEGIN:VEVENT\nSUMMARY:Anonymous\nDTSTART:20261202T100000Z\nDTEND:20261202T110000Z\nEND:VEVENT\n\
+             BEGIN:VEVENT\nSUMMARY:Broken anonymous\nEND:VEVENT",
+        );
+        let a = parse_calendar("cal", &text, december()).unwrap();
+        let b = parse_calendar("cal", &text, december()).unwrap();
+        assert_eq!(a.meetings.len(), 1);
+        assert!(a.meetings[0].id.as_str().starts_with("cal/no-uid-"));
+        assert_eq!(a.meetings[0].id, b.meetings[0].id);
+        assert_eq!(
+            a.warnings,
+            ["event \"Broken anonymous\" (no UID): no DTSTART; skipped"]
+        );
+    }
+
+    #[test]
+    fn text_without_a_vcalendar_is_not_icalendar() {
+        for text in [
+            "",
+            "   \n",
+            "<!DOCTYPE html><html><body>Sign in</body></html>",
+            "{\"error\": \"not found\"}",
+            "BEGIN:VEVENT\nUID:x\nDTSTART:20261202T100000Z\nEND:VEVENT\n",
+        ] {
+            let err = parse_calendar("cal", text, december()).unwrap_err();
+            assert!(
+                err.to_string().starts_with("not an iCalendar file"),
+                "{err}"
+            );
+        }
+        let err = parse_calendar("cal", "<html>secret-token-123</html>", december()).unwrap_err();
+        assert!(err.to_string().contains("HTML"), "{err}");
+        assert!(
+            !err.to_string().contains("secret-token"),
+            "the body is not quoted: {err}"
+        );
+    }
+
+    #[test]
+    fn an_empty_calendar_has_no_meetings_and_no_warnings() {
+        let p = parse_calendar("cal", &calendar(""), december()).unwrap();
+        assert_eq!(p, Parsed::default());
+    }
+
+    #[test]
+    fn a_daily_series_from_2010_with_an_interval_keeps_its_phase_in_the_window() {
+        let text = calendar(
+            "BEGIN:VEVENT\nUID:every-third-day\nDTSTART;TZID=Europe/Berlin:20100101T080000\n\
+             DTEND;TZID=Europe/Berlin:20100101T081500\nRRULE:FREQ=DAILY;INTERVAL=3\nEND:VEVENT",
+        );
+        let p = parse_calendar("cal", &text, december()).unwrap();
+        let first = NaiveDate::from_ymd_opt(2010, 1, 1).unwrap();
+        let expected: Vec<_> = (1..=31)
+            .map(|d| NaiveDate::from_ymd_opt(2026, 12, d).unwrap())
+            .filter(|d| (*d - first).num_days() % 3 == 0)
+            .map(|d| Utc.from_utc_datetime(&d.and_hms_opt(7, 0, 0).unwrap()))
+            .collect();
+        let got: Vec<_> = p.meetings.iter().map(|m| m.start).collect();
+        assert_eq!(got, expected);
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    }
+
+    #[test]
+    fn a_summer_started_weekly_series_keeps_its_wall_clock_time_in_winter() {
+        let text = calendar(
+            "BEGIN:VEVENT\nUID:summer\nDTSTART;TZID=Europe/Berlin:20180702T100000\n\
+             DURATION:PT1H\nRRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH\nEND:VEVENT",
+        );
+        let p = parse_calendar("cal", &text, december()).unwrap();
+        assert!(!p.meetings.is_empty());
+        for m in &p.meetings {
+            assert_eq!(m.tz.as_deref(), Some("Europe/Berlin"));
+            assert_eq!(m.start.format("%H:%M").to_string(), "09:00", "{}", m.start);
+            assert_eq!(m.end - m.start, TimeDelta::hours(1));
+        }
+        // Every other week from 2 July 2018: the weeks of 7 and 21 December 2026 are "on".
+        let days: Vec<_> = p.meetings.iter().map(|m| m.start.day()).collect();
+        assert_eq!(days, [7, 10, 21, 24]);
+    }
+
+    #[test]
+    fn a_monthly_series_on_the_last_day_and_a_yearly_one_still_reach_the_window() {
+        let text = calendar(
+            "BEGIN:VEVENT\nUID:month-end\nDTSTART:20150131T160000Z\nDTEND:20150131T170000Z\n\
+             RRULE:FREQ=MONTHLY;BYMONTHDAY=-1\nEND:VEVENT\n\
+             BEGIN:VEVENT\nUID:yearly\nDTSTART:19990315T100000Z\nDTEND:19990315T110000Z\n\
+             RRULE:FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=15\nEND:VEVENT",
+        );
+        let p = parse_calendar("cal", &text, december()).unwrap();
+        let got: Vec<_> = p
+            .meetings
+            .iter()
+            .map(|m| (m.id.to_string(), m.start))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "cal/yearly/20261215T100000Z".to_string(),
+                    utc(2026, 12, 15, 10, 0)
+                ),
+                (
+                    "cal/month-end/20261231T160000Z".to_string(),
+                    utc(2026, 12, 31, 16, 0)
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_series_that_ended_before_the_window_yields_nothing() {
+        let text = calendar(
+            "BEGIN:VEVENT\nUID:old\nDTSTART;TZID=Europe/Berlin:20200106T100000\nDURATION:PT1H\n\
+             RRULE:FREQ=WEEKLY;UNTIL=20211231T235959Z\nEND:VEVENT",
+        );
+        let p = parse_calendar("cal", &text, december()).unwrap();
+        assert_eq!(p, Parsed::default());
+    }
+
+    #[test]
+    fn dense_rules_from_years_ago_are_bounded_and_say_so() {
+        let day = Window {
+            start: utc(2026, 12, 2, 0, 0),
+            end: utc(2026, 12, 3, 0, 0),
+        };
+        let text = calendar(
+            "BEGIN:VEVENT\nUID:minutely\nDTSTART:20150101T000000Z\nDURATION:PT1M\n\
+             RRULE:FREQ=MINUTELY\nEND:VEVENT",
+        );
+        let p = parse_calendar("cal", &text, day).unwrap();
+        assert_eq!(
+            p.meetings.len(),
+            24 * 60,
+            "skipping ahead reaches the window exactly"
+        );
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+
+        let text = calendar(
+            "BEGIN:VEVENT\nUID:secondly\nDTSTART:20200101T000000Z\nRRULE:FREQ=SECONDLY\nEND:VEVENT\n\
+             BEGIN:VEVENT\nUID:counted\nDTSTART:20200101T000000Z\nRRULE:FREQ=SECONDLY;COUNT=999999999\nEND:VEVENT",
+        );
+        let p = parse_calendar("cal", &text, december()).unwrap();
+        let secondly = p
+            .meetings
+            .iter()
+            .filter(|m| m.id.series() == "cal/secondly")
+            .count();
+        assert!(
+            secondly > 0 && secondly <= MAX_OCCURRENCES_PER_SERIES,
+            "{secondly}"
+        );
+        assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
+        assert!(
+            p.warnings.iter().all(|w| w.contains("more than")),
+            "{:?}",
+            p.warnings
+        );
+    }
+
+    #[test]
+    fn an_invalid_rrule_keeps_the_first_occurrence_and_warns() {
+        let text = calendar(
+            "BEGIN:VEVENT\nUID:odd-rule\nDTSTART:20261202T100000Z\nDURATION:PT1H\n\
+             RRULE:FREQ=MONTHLY;BYMONTHDAY=40\nEND:VEVENT",
+        );
+        let p = parse_calendar("cal", &text, december()).unwrap();
+        assert_eq!(p.meetings.len(), 1);
+        assert!(p.warnings[0].contains("odd-rule"), "{:?}", p.warnings);
+    }
+
+    #[test]
+    fn assorted_garbage_never_panics() {
+        let cases = [
+            "BEGIN:VCALENDAR",
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\n",
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:99999999T999999Z\nEND:VEVENT\nEND:VCALENDAR",
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:00010101T000000Z\nDTEND:99991231T235959Z\nRRULE:FREQ=YEARLY\nEND:VEVENT\nEND:VCALENDAR",
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:99991231T235959Z\nRRULE:FREQ=SECONDLY\nDURATION:P99999999W\nEND:VEVENT\nEND:VCALENDAR",
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART;VALUE=DATE:20261202\nDURATION:-P5D\nRRULE:FREQ=DAILY;INTERVAL=0;COUNT=0\nEND:VEVENT\nEND:VCALENDAR",
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:20261202T100000Z\nRRULE:FREQ=WEEKLY;UNTIL=1900\nEXDATE:garbage\nRDATE;VALUE=PERIOD:20261203T100000Z/20261202T100000Z\nEND:VEVENT\nEND:VCALENDAR",
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART;TZID=:20261202T100000\nRECURRENCE-ID:x\nEND:VEVENT\nEND:VCALENDAR",
+            "BEGIN:VCALENDAR\nBEGIN:VTIMEZONE\nTZID:X\nBEGIN:DAYLIGHT\nTZOFFSETTO:+9999\nEND:DAYLIGHT\nEND:VTIMEZONE\nBEGIN:VEVENT\nDTSTART;TZID=X:20261202T100000\nEND:VEVENT\nEND:VCALENDAR",
+            "BEGIN:VCALENDAR\nEND:VEVENT\nEND:VEVENT\nEND:VCALENDAR\nEND:VCALENDAR",
+            "BEGIN:VCALENDAR\n:\n;\n;;;:::\nATTENDEE;CN=\"unterminated:mailto:\nEND:VCALENDAR",
+            "\u{feff}\u{feff}BEGIN:VCALENDAR\r\r\n\t\n BEGIN:VEVENT\0\nEND:VCALENDAR",
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:20261202T100000Z\nRRULE:FREQ=YEARLY;BYWEEKNO=53;BYDAY=MO;BYSETPOS=-1\nEND:VEVENT\nEND:VCALENDAR",
+        ];
+        for text in cases {
+            let _ = parse_calendar("cal", text, december());
+        }
+        let huge = Window {
+            start: DateTime::<Utc>::MIN_UTC,
+            end: DateTime::<Utc>::MAX_UTC,
+        };
+        for text in cases {
+            let _ = parse_calendar("cal", text, huge);
+        }
+        let _ = parse_calendar("cal", &fixture("google.ics"), huge);
+    }
+
+    #[test]
+    fn every_prefix_of_a_real_export_parses_without_panicking() {
+        for name in ["outlook.ics", "google.ics"] {
+            let text = fixture(name);
+            let mut cut = 0;
+            while cut < text.len() {
+                if text.is_char_boundary(cut) {
+                    let _ = parse_calendar("cal", &text[..cut], december());
+                }
+                cut += 13;
+            }
+        }
+    }
+
+    #[test]
+    fn meetings_come_sorted_by_start() {
+        let p = parse("fastmail.ics");
+        assert!(p.meetings.windows(2).all(|w| w[0].start <= w[1].start));
+    }
 }

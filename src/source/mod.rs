@@ -14,6 +14,7 @@ use crate::model::Meeting;
 
 pub mod caldav;
 pub mod ical;
+pub mod ics;
 pub mod snapshot;
 pub mod webdav;
 

@@ -1,0 +1,440 @@
+//! An ICS calendar: a local file or a published URL (`kind = "ics"`).
+//!
+//! The I/O around [`super::ical::parse_calendar`]:
+//! - A file is read again only when its modification time or size changed.
+//! - A URL is fetched with a conditional GET (`If-None-Match` / `If-Modified-Since` from the last
+//!   200); a 304 reuses the text already held.
+//! - When nothing new arrived, the held text is only re-expanded if the window moved, and the poll
+//!   says `changed = false` unless that changed the meetings (a new occurrence entering the window
+//!   must still reach the planner).
+//! - Parsing runs on the blocking pool, so a 10 MB export does not stall the runtime.
+//!
+//! Private calendar URLs carry a secret (Google's "secret address in iCal format" has it in the
+//! path, others in the query or as `user:password@`). Errors and logs therefore show only
+//! [`redact_url`]'s form: scheme, host, port and the first path segment, then `…`.
+//!
+//! Nothing is kept on disk here: the daemon's snapshot keeps the last good meetings, and a restart
+//! costs one unconditional GET.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use reqwest::StatusCode;
+use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER};
+
+use super::ical::{Parsed, parse_calendar};
+use super::{CalendarSource, Fetched, PollFuture, SourceContext, SourceError, Window};
+use crate::config::{CalendarConfig, CalendarKind, IcsConfig};
+
+/// The largest calendar body accepted. Real exports of many years stay below 20 MB; this guards
+/// memory against a misconfigured URL that streams without end.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Debug)]
+enum Location {
+    Path(PathBuf),
+    Url { url: url::Url, shown: String },
+}
+
+/// What identifies the version of the text we hold.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Validator {
+    etag: Option<String>,
+    last_modified: Option<String>,
+    /// For files: modification time and size.
+    file: Option<(Option<SystemTime>, u64)>,
+}
+
+#[derive(Debug)]
+struct Held {
+    text: Arc<str>,
+    validator: Validator,
+    window: Window,
+    parsed: Parsed,
+}
+
+/// One `[[calendars]] kind = "ics"` entry.
+#[derive(Debug)]
+pub struct IcsSource {
+    name: String,
+    location: Location,
+    http: reqwest::Client,
+    timeout: Duration,
+    held: Option<Held>,
+}
+
+impl IcsSource {
+    /// Builds the source for an ICS calendar entry; refuses any other kind (a wiring mistake).
+    pub fn new(ctx: SourceContext, cfg: &CalendarConfig) -> Result<IcsSource, SourceError> {
+        let CalendarKind::Ics(ics) = &cfg.kind else {
+            return Err(SourceError::Setup {
+                source_name: ctx.name,
+                detail: format!(
+                    "an ICS source was built for a `{}` calendar; this is a bug in nextstep",
+                    cfg.kind.as_str()
+                ),
+            });
+        };
+        let location = match ics {
+            IcsConfig::Path(p) => Location::Path(p.clone()),
+            IcsConfig::Url(url) => {
+                let shown = redact_url(url);
+                if url.scheme() == "http" && !is_loopback(url) {
+                    // Published feeds are often public and some hosts only speak http, so this is
+                    // allowed; but a private feed's secret then travels in clear text.
+                    tracing::warn!(
+                        source = %ctx.name,
+                        url = %shown,
+                        "the ICS URL uses plain http: anyone on the network path can read the calendar and any secret in its URL; use https if the host offers it"
+                    );
+                }
+                Location::Url {
+                    url: url.clone(),
+                    shown,
+                }
+            }
+        };
+        Ok(IcsSource {
+            name: ctx.name,
+            location,
+            http: ctx.http,
+            timeout: cfg.timeout,
+            held: None,
+        })
+    }
+
+    /// What a new poll brought: fresh text and its validator, or "the held text is current".
+    async fn fetch(&self) -> Result<Option<(String, Validator)>, SourceError> {
+        match &self.location {
+            Location::Path(path) => self.fetch_file(path).await,
+            Location::Url { url, shown } => self.fetch_url(url, shown).await,
+        }
+    }
+
+    async fn fetch_file(&self, path: &PathBuf) -> Result<Option<(String, Validator)>, SourceError> {
+        let io_err = |e: std::io::Error| SourceError::Io {
+            source_name: self.name.clone(),
+            path: path.clone(),
+            detail: match e.kind() {
+                std::io::ErrorKind::NotFound => {
+                    "no such file; check `path` in the config".to_string()
+                }
+                _ => e.to_string(),
+            },
+        };
+        let meta = tokio::fs::metadata(path).await.map_err(io_err)?;
+        let validator = Validator {
+            file: Some((meta.modified().ok(), meta.len())),
+            ..Validator::default()
+        };
+        if self.held.as_ref().is_some_and(|h| {
+            h.validator == validator && validator.file.is_some_and(|f| f.0.is_some())
+        }) {
+            return Ok(None);
+        }
+        let bytes = tokio::fs::read(path).await.map_err(io_err)?;
+        Ok(Some((decode(bytes), validator)))
+    }
+
+    async fn fetch_url(
+        &self,
+        url: &url::Url,
+        shown: &str,
+    ) -> Result<Option<(String, Validator)>, SourceError> {
+        let mut req = self.http.get(url.clone()).timeout(self.timeout);
+        if let Some(held) = &self.held {
+            if let Some(etag) = &held.validator.etag {
+                req = req.header(IF_NONE_MATCH, etag);
+            }
+            if let Some(lm) = &held.validator.last_modified {
+                req = req.header(IF_MODIFIED_SINCE, lm);
+            }
+        }
+        let network = |e: reqwest::Error| SourceError::Network {
+            source_name: self.name.clone(),
+            url: shown.to_string(),
+            detail: describe_reqwest_error(e, self.timeout),
+        };
+        let mut resp = req.send().await.map_err(network)?;
+        let status = resp.status();
+        tracing::debug!(source = %self.name, url = %shown, status = status.as_u16(), "ICS fetched");
+
+        if status == StatusCode::NOT_MODIFIED && self.held.is_some() {
+            return Ok(None);
+        }
+        match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                return Err(SourceError::Unauthorized {
+                    source_name: self.name.clone(),
+                    fix: format!(
+                        "{shown} answered HTTP {}: the calendar address may have been reset or \
+                         made private; copy the current iCal address into `url`",
+                        status.as_u16()
+                    ),
+                });
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                let retry_after = resp
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                return Err(SourceError::RateLimited {
+                    source_name: self.name.clone(),
+                    retry_after,
+                });
+            }
+            s if !s.is_success() => {
+                return Err(SourceError::HttpStatus {
+                    source_name: self.name.clone(),
+                    url: shown.to_string(),
+                    status: s.as_u16(),
+                });
+            }
+            _ => {}
+        }
+
+        let header = |name| {
+            resp.headers()
+                .get(name)
+                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let validator = Validator {
+            etag: header(ETAG),
+            last_modified: header(LAST_MODIFIED),
+            file: None,
+        };
+
+        let too_big = || SourceError::Data {
+            source_name: self.name.clone(),
+            location: shown.to_string(),
+            detail: format!(
+                "the body is larger than {} MiB; is this really one calendar?",
+                MAX_BODY_BYTES / (1024 * 1024)
+            ),
+        };
+        if resp
+            .content_length()
+            .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+        {
+            return Err(too_big());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(network)? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(too_big());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Some((decode(body), validator)))
+    }
+
+    async fn parse(&self, text: Arc<str>, window: Window) -> Result<Parsed, SourceError> {
+        let name = self.name.clone();
+        let location = self.shown_location();
+        let result =
+            tokio::task::spawn_blocking(move || parse_calendar(&name, &text, window)).await;
+        let data = |detail: String| SourceError::Data {
+            source_name: self.name.clone(),
+            location: location.clone(),
+            detail,
+        };
+        match result {
+            Ok(Ok(parsed)) => Ok(parsed),
+            Ok(Err(not_ical)) => Err(data(not_ical.to_string())),
+            // The parser promises not to panic; if it does anyway, this source fails this poll
+            // instead of taking the daemon down.
+            Err(join) => Err(data(format!("the calendar parser failed: {join}"))),
+        }
+    }
+
+    fn shown_location(&self) -> String {
+        match &self.location {
+            Location::Path(p) => p.display().to_string(),
+            Location::Url { shown, .. } => shown.clone(),
+        }
+    }
+
+    async fn poll_inner(&mut self, window: Window) -> Result<Fetched, SourceError> {
+        let fresh = self.fetch().await?;
+        let (text, validator, is_new) = match (fresh, &self.held) {
+            (Some((text, validator)), _) => (Arc::<str>::from(text), validator, true),
+            (None, Some(held)) => {
+                if held.window == window {
+                    return Ok(Fetched {
+                        meetings: held.parsed.meetings.clone(),
+                        warnings: held.parsed.warnings.clone(),
+                        changed: false,
+                    });
+                }
+                (held.text.clone(), held.validator.clone(), false)
+            }
+            (None, None) => {
+                // Only reachable if a server answers 304 to an unconditional GET; treat it as
+                // the broken answer it is.
+                return Err(SourceError::Data {
+                    source_name: self.name.clone(),
+                    location: self.shown_location(),
+                    detail: "answered 304 Not Modified to a first request".into(),
+                });
+            }
+        };
+        let parsed = self.parse(text.clone(), window).await?;
+        let changed = is_new
+            || self
+                .held
+                .as_ref()
+                .is_none_or(|h| h.parsed.meetings != parsed.meetings);
+        tracing::info!(
+            source = %self.name,
+            meetings = parsed.meetings.len(),
+            skipped = parsed.warnings.len(),
+            changed,
+            "ICS calendar read"
+        );
+        let fetched = Fetched {
+            meetings: parsed.meetings.clone(),
+            warnings: parsed.warnings.clone(),
+            changed,
+        };
+        self.held = Some(Held {
+            text,
+            validator,
+            window,
+            parsed,
+        });
+        Ok(fetched)
+    }
+}
+
+impl CalendarSource for IcsSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn poll(&mut self, window: Window) -> PollFuture<'_> {
+        Box::pin(self.poll_inner(window))
+    }
+
+    fn describe(&self) -> String {
+        let what = match &self.location {
+            Location::Path(p) => format!("ICS file {}", p.display()),
+            Location::Url { shown, .. } => format!("ICS feed {shown}"),
+        };
+        match &self.held {
+            Some(h) => format!(
+                "{what}: {} meetings in the window, {} events skipped",
+                h.parsed.meetings.len(),
+                h.parsed.warnings.len()
+            ),
+            None => what,
+        }
+    }
+}
+
+/// Calendar bytes as text: UTF-8, or Latin-1 for the old exports that still use it (every byte
+/// maps to a character, so nothing is lost and nothing fails).
+fn decode(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => e.into_bytes().iter().map(|&b| char::from(b)).collect(),
+    }
+}
+
+/// A URL as it may appear in logs and errors: scheme, host and port, and the first path segment
+/// only when more follows; no user info, no query, no fragment. Secret calendar addresses keep
+/// their secret further down the path (Google: `/calendar/ical/<id>/private-<token>/basic.ics`)
+/// or in the query, and a lone path segment may itself be the token, so it is not shown either.
+pub fn redact_url(url: &url::Url) -> String {
+    let mut out = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
+    if let Some(port) = url.port() {
+        out.push_str(&format!(":{port}"));
+    }
+    let segments: Vec<&str> = url
+        .path_segments()
+        .map(|s| s.filter(|p| !p.is_empty()).collect())
+        .unwrap_or_default();
+    match segments.as_slice() {
+        [] if url.query().is_none() => out.push('/'),
+        [first, _, ..] => out.push_str(&format!("/{first}/…")),
+        _ => out.push_str("/…"),
+    }
+    out
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// A network failure in words, without the URL reqwest would put in (it may hold a secret).
+fn describe_reqwest_error(e: reqwest::Error, timeout: Duration) -> String {
+    if e.is_timeout() {
+        return format!(
+            "no answer within {} s (the calendar's `timeout`)",
+            timeout.as_secs_f64()
+        );
+    }
+    let kind = if e.is_connect() {
+        "cannot connect"
+    } else if e.is_body() || e.is_decode() {
+        "the response broke off"
+    } else {
+        "request failed"
+    };
+    let e = e.without_url();
+    let mut detail = kind.to_string();
+    let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+    // The innermost causes say what really happened ("Connection refused", "dns error").
+    let mut depth = 0;
+    while let Some(c) = cause {
+        detail.push_str(": ");
+        detail.push_str(&c.to_string());
+        cause = c.source();
+        depth += 1;
+        if depth > 4 {
+            break;
+        }
+    }
+    detail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shown(u: &str) -> String {
+        redact_url(&url::Url::parse(u).unwrap())
+    }
+
+    #[test]
+    fn a_google_secret_address_shows_only_host_and_first_segment() {
+        let s = shown(
+            "https://calendar.google.com/calendar/ical/alex%40mycorp.com/private-0123abcd/basic.ics",
+        );
+        assert_eq!(s, "https://calendar.google.com/calendar/…");
+    }
+
+    #[test]
+    fn user_info_query_and_a_lone_segment_are_never_shown() {
+        assert_eq!(
+            shown("https://user:pw@cal.example.com:8443/feed.ics?token=s3cret#x"),
+            "https://cal.example.com:8443/…"
+        );
+        assert_eq!(shown("http://example.com/"), "http://example.com/");
+        assert_eq!(shown("http://example.com/?k=v"), "http://example.com/…");
+    }
+
+    #[test]
+    fn latin1_bodies_are_read_without_loss() {
+        assert_eq!(decode(b"caf\xe9".to_vec()), "café");
+        assert_eq!(decode("café".as_bytes().to_vec()), "café");
+    }
+}
