@@ -12,11 +12,13 @@ use chrono::{DateTime, Utc};
 
 use crate::model::Meeting;
 
+pub mod caldav;
 pub mod google;
 pub mod google_json;
 pub mod ical;
 pub mod ics;
 pub mod snapshot;
+pub mod webdav;
 
 /// The span of time a poll should cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,12 +146,6 @@ pub fn build(
     match &cfg.kind {
         CalendarKind::Google(_) => Ok(Box::new(google::GoogleSource::new(cfg, ctx, data_dir)?)),
         CalendarKind::Ics(_) => Ok(Box::new(ics::IcsSource::new(ctx, cfg)?)),
-        CalendarKind::Caldav(_) => Err(SourceError::Setup {
-            source_name: cfg.name.clone(),
-            detail: format!(
-                "kind = \"{}\" is not available in this build yet",
-                cfg.kind.as_str()
-            ),
-        }),
+        CalendarKind::Caldav(_) => Ok(Box::new(caldav::CaldavSource::new(ctx, cfg)?)),
     }
 }
