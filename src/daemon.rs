@@ -298,6 +298,10 @@ impl Core<'_> {
             .map(|m| m.id.clone())
             .collect();
         self.states = lock(&self.ledger).states(&ids, self.opts.config.prompts.snooze)?;
+        // A meeting the ledger knows nothing about needs no entry: `plan` reads a missing state
+        // as the default one.
+        let blank = MeetingState::default();
+        self.states.retain(|_, s| *s != blank);
         self.reclassify_only();
         let now = self.opts.clock.now();
         let customers: Vec<(Meeting, Verdict)> = self
@@ -319,9 +323,17 @@ impl Core<'_> {
         let cfg = &self.opts.config;
         let mut out: Vec<(Meeting, Verdict)> = Vec::with_capacity(self.classified.len());
         for m in self.by_source.values().flatten() {
-            let ov = self.states.get(&m.id).and_then(|s| s.override_customer);
+            let state = self.states.get(&m.id);
+            let ov = state.and_then(|s| s.override_customer);
             let v = classify(m, &cfg.identity, &cfg.classify, &cfg.accounts, ov);
-            out.push((m.clone(), v));
+            // Only what `plan` can act on is kept (customer meetings, and cancelled ones that
+            // had an objective): most of a big calendar is neither, and this copy is the
+            // daemon's largest resident structure.
+            let cancelled_with_objective = m.status == crate::model::MeetingStatus::Cancelled
+                && state.is_some_and(|s| s.objective.is_some());
+            if v.customer || cancelled_with_objective {
+                out.push((m.clone(), v));
+            }
         }
         self.classified = out;
     }
