@@ -252,8 +252,10 @@ impl Core<'_> {
             }
             Event::Answered { key, meeting } => {
                 self.in_flight.remove(&key);
-                self.refresh_states(std::slice::from_ref(&meeting))?;
-                self.reclassify_only();
+                debug!(meeting = %meeting, "answer in; re-planning");
+                // Not just this meeting: "not a sales meeting" on a recurring meeting covers
+                // every occurrence of its series.
+                self.reclassify()?;
             }
         }
         Ok(())

@@ -254,6 +254,11 @@ async fn wait_for_ledger<F: Fn(&Ledger) -> bool>(setup: &Setup, what: &str, chec
     }
 }
 
+/// `t` without its fraction of a second, as iCalendar times (and so meeting ids) have it.
+fn now_secs(t: DateTime<Utc>) -> DateTime<Utc> {
+    chrono::DateTime::from_timestamp(t.timestamp(), 0).unwrap()
+}
+
 fn secs(n: i64) -> chrono::Duration {
     chrono::Duration::seconds(n)
 }
@@ -551,4 +556,45 @@ async fn the_demo_asks_before_and_after_its_meeting_and_prints_the_ledger() {
     );
     // Only the customer meeting was prompted; the internal "Team sync" never.
     assert_eq!(server.recorded().len(), 2, "{:?}", server.recorded());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_a_sales_meeting_silences_the_whole_series() {
+    let bus = PrivateBus::start();
+    let server = FakeNotificationServer::start(bus.address()).await;
+    let setup = Setup::new("path");
+    let now = Utc::now();
+    let f = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+    // One series, two occurrences 8 s apart (DTSTART and an RDATE).
+    let cal = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:series-1\r\nDTSTAMP:{s}\r\nDTSTART:{a}\r\nDTEND:{a_end}\r\nRDATE:{b}\r\nSUMMARY:Weekly partner sync\r\nATTENDEE:mailto:me@mycorp.example\r\nATTENDEE:mailto:lee@partner.example\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        s = f(now),
+        a = f(now + secs(6)),
+        a_end = f(now + secs(8)),
+        b = f(now + secs(14)),
+    );
+    write_atomically(&setup.calendar, &cal);
+    let daemon = setup.start(&bus);
+    let n = expect_notification(&server, &daemon, Duration::from_secs(15)).await;
+    assert!(
+        n.label_of("not_sales")
+            .is_some_and(|l| l.contains("series")),
+        "{n:?}"
+    );
+    server.click(n.id, "not_sales").await;
+    // The second occurrence's prompt would be due at +11 s; give it until +18 s.
+    let more = server
+        .next_notification(Duration::from_secs(
+            ((now + secs(18)) - Utc::now()).num_seconds().max(1) as u64,
+        ))
+        .await;
+    assert!(more.is_none(), "the series was prompted again: {more:?}");
+    let first = MeetingId::new("work", "series-1", Some(now_secs(now + secs(6))));
+    let row = setup
+        .ledger()
+        .find(&first)
+        .unwrap()
+        .expect("the first occurrence is in the ledger");
+    assert!(!row.customer, "the override shows in the ledger: {row:?}");
+    daemon.stop();
 }
