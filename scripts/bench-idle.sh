@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idle footprint of `nextstep run` after the first poll of a 2,000-event calendar:
 # resident memory (VmRSS, and the peak VmHWM) and CPU time used while idle.
-# Usage: scripts/bench-idle.sh [EVENTS] [IDLE_SECONDS]
+# Usage: [SHAPE=history] scripts/bench-idle.sh [EVENTS] [IDLE_SECONDS]  (SHAPE: see gen-calendar.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-2000}

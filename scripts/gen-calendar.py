@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
 """Writes a synthetic calendar for benchmarks: N VEVENTs, mostly weekly series in Europe/Berlin
 with EXDATEs and moved occurrences, folded lines and 2-6 attendees each, a fifth of them with a
-customer domain. Usage: gen-calendar.py N > calendar.ics"""
+customer domain. Usage: gen-calendar.py N > calendar.ics
+
+With SHAPE=history the calendar looks like a real work calendar of two years instead: one-off
+meetings spread over the past two years and the next month, and a few weekly series, most of them
+ended. The default shape is a stress case: every series still runs, so the 30-day window holds
+about three occurrences per VEVENT."""
+import os
 import random
 import sys
 from datetime import datetime, timedelta, timezone
@@ -39,7 +45,10 @@ while i < n:
     attendees = [f"me@mycorp.example"] + [
         f"person{rnd.randint(0, 999)}@{'acme%d.example' % rnd.randint(0, 40) if customer and k == 0 else 'mycorp.example'}"
         for k in range(rnd.randint(1, 5))]
-    recurring = rnd.random() < 0.7
+    history = os.environ.get("SHAPE") == "history"
+    recurring = rnd.random() < (0.05 if history else 0.7)
+    if history:
+        start = (now - timedelta(days=rnd.randint(-30, 730))).replace(hour=rnd.randint(8, 17))
     ev = ["BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20260101T000000Z",
           f"DTSTART;TZID=Europe/Berlin:{local(start)}",
           f"DTEND;TZID=Europe/Berlin:{local(start + timedelta(minutes=45))}",
@@ -47,7 +56,10 @@ while i < n:
           f"ORGANIZER;CN=Me:mailto:me@mycorp.example"]
     ev += [fold(f"ATTENDEE;CN=Person {a};ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=TRUE:mailto:{a}") for a in attendees]
     if recurring:
-        ev.append("RRULE:FREQ=WEEKLY;BYDAY=" + ["MO", "TU", "WE", "TH", "FR"][start.weekday() % 5])
+        until = ""
+        if history and rnd.random() < 0.7:
+            until = ";UNTIL=" + (start + timedelta(weeks=rnd.randint(4, 40))).strftime("%Y%m%dT%H%M%SZ")
+        ev.append("RRULE:FREQ=WEEKLY;BYDAY=" + ["MO", "TU", "WE", "TH", "FR"][start.weekday() % 5] + until)
         ex = start + timedelta(weeks=rnd.randint(1, 90))
         ev.append(f"EXDATE;TZID=Europe/Berlin:{local(ex)}")
     ev.append("END:VEVENT")
