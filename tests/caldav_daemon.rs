@@ -1,0 +1,471 @@
+//! The whole daemon against a real CalDAV server: the `nextstep run` binary discovers and polls a
+//! Radicale server (tests/support_radicale), prompts over a private D-Bus session bus to a fake
+//! notification server (tests/support) and writes a real SQLite ledger. The test edits the
+//! calendar on the server the way another client would and plays the user at the notifications.
+//!
+//! Meetings are seconds away (`before = "3s"`, `poll = "1s"`); each test has its own Radicale, bus,
+//! notification server, files and daemon, so they run in parallel.
+//!
+//! Needs Radicale: `NEXTSTEP_RADICALE_PYTHON=/path/to/python cargo test --test caldav_daemon`.
+
+mod support;
+mod support_radicale;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use nextstep::ledger::Ledger;
+use nextstep::model::{MeetingId, Via};
+use support::dbus::PrivateBus;
+use support::notifications::{FakeNotificationServer, Recorded};
+use support_radicale::Radicale;
+
+const BIN: &str = env!("CARGO_BIN_EXE_nextstep");
+const ALICE: (&str, &str) = ("alice", "alice-pw");
+const PASSWORD_ENV: &str = "NEXTSTEP_TEST_DAV_PASSWORD";
+/// The config's `[[calendars]] name`: the first part of every meeting id.
+const SOURCE: &str = "dav";
+
+/// One event, stored as its own CalDAV object (`<calendar>/<uid>.ics`).
+struct Event<'a> {
+    uid: &'a str,
+    title: &'a str,
+    start: DateTime<Utc>,
+    length: chrono::Duration,
+    /// Extra attendees after the organizer (me), as full `ATTENDEE` parameter+value tails, e.g.
+    /// `PARTSTAT=NEEDS-ACTION:mailto:jane@acme.example`.
+    attendees: &'a [&'a str],
+}
+
+impl Event<'_> {
+    fn ics(&self) -> String {
+        let f = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+        let mut s = format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//nextstep tests//EN\r\n\
+             BEGIN:VEVENT\r\nUID:{}\r\nDTSTAMP:{}\r\nDTSTART:{}\r\nDTEND:{}\r\nSUMMARY:{}\r\n\
+             ORGANIZER:mailto:me@mycorp.example\r\n\
+             ATTENDEE;PARTSTAT=ACCEPTED:mailto:me@mycorp.example\r\n",
+            self.uid,
+            f(Utc::now()),
+            f(self.start),
+            f(self.start + self.length),
+            self.title
+        );
+        for a in self.attendees {
+            s.push_str(&format!("ATTENDEE;{a}\r\n"));
+        }
+        s.push_str("END:VEVENT\r\nEND:VCALENDAR\r\n");
+        s
+    }
+}
+
+/// A Radicale server with alice's calendars, and the daemon's config and files around it.
+struct Setup {
+    radicale: Radicale,
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    ledger: PathBuf,
+    /// The password the daemon is given (the server knows `ALICE.1`).
+    password: String,
+}
+
+impl Setup {
+    /// `calendars`: the config's `calendars = [...]` selection (none: every calendar).
+    fn new(password: &str, calendars: &[&str]) -> Setup {
+        let radicale = Radicale::start(&[ALICE]);
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = dir.path().join("ledger.sqlite3");
+        let config = dir.path().join("config.toml");
+        let selection = if calendars.is_empty() {
+            String::new()
+        } else {
+            format!("calendars = {calendars:?}\n")
+        };
+        std::fs::write(
+            &config,
+            format!(
+                r#"[identity]
+emails = ["me@mycorp.example"]
+internal_domains = ["mycorp.example"]
+
+[prompts]
+before = "3s"
+after = "1s"
+snooze = "2s"
+reask = "1h"
+timeout = "20s"
+dialog = "none"
+
+[[calendars]]
+name = "{SOURCE}"
+kind = "caldav"
+url = "http://127.0.0.1:{port}/"
+username = "{user}"
+password_env = "{PASSWORD_ENV}"
+{selection}poll = "1s"
+timeout = "5s"
+
+[ledger]
+path = {ledger:?}
+"#,
+                port = radicale.port,
+                user = ALICE.0,
+                ledger = ledger.display().to_string()
+            ),
+        )
+        .unwrap();
+        Setup {
+            radicale,
+            dir,
+            config,
+            ledger,
+            password: password.to_string(),
+        }
+    }
+
+    /// Creates alice's calendar `name` shown as `display`; returns its path.
+    async fn calendar(&self, name: &str, display: &str) -> String {
+        self.radicale
+            .mkcalendar(ALICE, name, display, &["VEVENT"])
+            .await
+    }
+
+    /// Stores (or replaces) an event in `calendar`; returns the object's path.
+    async fn put(&self, calendar: &str, event: &Event<'_>) -> String {
+        let path = format!("{calendar}{}.ics", event.uid);
+        self.radicale.put(ALICE, &path, &event.ics()).await;
+        path
+    }
+
+    fn start(&self, bus: &PrivateBus) -> Daemon {
+        Daemon::start(
+            &self.config,
+            &self.dir.path().join("data"),
+            bus.address(),
+            &self.password,
+        )
+    }
+
+    fn ledger(&self) -> Ledger {
+        Ledger::open(&self.ledger).unwrap()
+    }
+}
+
+/// The daemon process, its stderr collected for `wait_for_log`.
+struct Daemon {
+    child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl Daemon {
+    fn start(config: &Path, data_dir: &Path, bus: &str, password: &str) -> Daemon {
+        let mut child = Command::new(BIN)
+            .arg("--config")
+            .arg(config)
+            .arg("run")
+            .env("DBUS_SESSION_BUS_ADDRESS", bus)
+            .env("NEXTSTEP_DATA_DIR", data_dir)
+            .env("NEXTSTEP_LOG", "nextstep=debug")
+            .env(PASSWORD_ENV, password)
+            .env_remove("JOURNAL_STREAM")
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = log.clone();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        Daemon { child, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the daemon logged `needle` `count` times.
+    async fn wait_for_log(&self, needle: &str, count: usize, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.log().matches(needle).count() < count {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the daemon did not log {needle:?} {count} times within {timeout:?}; its log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// SIGTERM, and wait for a clean exit; returns the log.
+    fn stop(mut self) -> String {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(
+            status.success(),
+            "daemon exited with {status}; log:\n{}",
+            self.log()
+        );
+        self.log()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn expect_notification(
+    server: &FakeNotificationServer,
+    daemon: &Daemon,
+    within: Duration,
+) -> Recorded {
+    match server.next_notification(within).await {
+        Some(n) => n,
+        None => panic!(
+            "no notification within {within:?}; daemon log:\n{}",
+            daemon.log()
+        ),
+    }
+}
+
+/// Waits until `check` holds for the ledger, or fails with what it saw.
+async fn wait_for_ledger<F: Fn(&Ledger) -> bool>(setup: &Setup, what: &str, check: F) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if check(&setup.ledger()) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the ledger never showed: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn secs(n: i64) -> chrono::Duration {
+    chrono::Duration::seconds(n)
+}
+
+const CUSTOMER: &str = "PARTSTAT=NEEDS-ACTION:mailto:jane@acme.example";
+const OUR_ROOM: &str = "CUTYPE=ROOM;PARTSTAT=ACCEPTED:mailto:room-1@mycorp.example";
+/// A room booked at another company's address: a room, not a customer.
+const FOREIGN_ROOM: &str = "CUTYPE=ROOM;PARTSTAT=ACCEPTED:mailto:board-room@rooms.partner.example";
+const COLLEAGUE: &str = "PARTSTAT=ACCEPTED:mailto:sam@mycorp.example";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caldav_customer_meeting_is_prompted_and_answered_and_an_internal_one_is_not() {
+    let bus = PrivateBus::start();
+    let server = FakeNotificationServer::start(bus.address()).await;
+    let setup = Setup::new(ALICE.1, &["Sales"]);
+    let sales = setup.calendar("sales", "Sales").await;
+    // A second calendar the config does not select: its customer meeting must stay silent.
+    let private = setup.calendar("private", "Private").await;
+    let now = Utc::now();
+    setup
+        .put(
+            &sales,
+            &Event {
+                uid: "dav-cust-1",
+                title: "Pilot scoping with Acme",
+                start: now + secs(6),
+                length: secs(60),
+                attendees: &[CUSTOMER, OUR_ROOM],
+            },
+        )
+        .await;
+    setup
+        .put(
+            &sales,
+            &Event {
+                uid: "dav-internal-1",
+                title: "Team sync",
+                start: now + secs(5),
+                length: secs(60),
+                attendees: &[COLLEAGUE, FOREIGN_ROOM],
+            },
+        )
+        .await;
+    setup
+        .put(
+            &private,
+            &Event {
+                uid: "dav-unselected-1",
+                title: "Dentist with Acme",
+                start: now + secs(5),
+                length: secs(60),
+                attendees: &[CUSTOMER],
+            },
+        )
+        .await;
+    let daemon = setup.start(&bus);
+
+    let n = expect_notification(&server, &daemon, Duration::from_secs(20)).await;
+    let shown_at = Utc::now();
+    assert!(n.summary.contains("Pilot scoping with Acme"), "{n:?}");
+    assert!(n.body.contains("commit"), "{n:?}");
+    let keys = n.action_keys();
+    for k in ["objective:0", "objective:1", "open", "snooze", "not_sales"] {
+        assert!(keys.contains(&k), "missing {k} in {keys:?}");
+    }
+    assert_eq!(n.label_of("objective:0"), Some("Agree to a next meeting"));
+    // Due at start - 3 s; allow for the poll interval and startup.
+    assert!(
+        shown_at >= now + secs(2),
+        "shown too early: {shown_at} vs meeting at {}",
+        now + secs(6)
+    );
+
+    server.click(n.id, "objective:0").await;
+    let id = MeetingId::new(SOURCE, "dav-cust-1", None);
+    wait_for_ledger(&setup, "the objective via the notification", |l| {
+        l.find(&id)
+            .unwrap()
+            .and_then(|r| r.objective)
+            .is_some_and(|o| o.text == "Agree to a next meeting" && o.via == Via::Notification)
+    })
+    .await;
+
+    // The internal meeting (and the unselected calendar's) were due before the customer one; by
+    // now they would have been shown. Nothing else was.
+    assert_eq!(server.recorded().len(), 1, "{:?}", server.recorded());
+    let log = daemon.stop();
+    assert!(log.contains("caldav calendars discovered"), "{log}");
+    assert!(
+        setup
+            .ledger()
+            .find(&MeetingId::new(SOURCE, "dav-internal-1", None))
+            .unwrap()
+            .and_then(|r| r.objective)
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_moved_on_the_server_moves_its_prompt() {
+    let bus = PrivateBus::start();
+    let server = FakeNotificationServer::start(bus.address()).await;
+    let setup = Setup::new(ALICE.1, &[]);
+    let work = setup.calendar("work", "Work").await;
+    let now = Utc::now();
+    let moving = |start| Event {
+        uid: "dav-move",
+        title: "Demo for Initech",
+        start,
+        length: secs(60),
+        attendees: &["PARTSTAT=NEEDS-ACTION:mailto:peter@initech.example"],
+    };
+    setup.put(&work, &moving(now + secs(12))).await;
+    let deleted = setup
+        .put(
+            &work,
+            &Event {
+                uid: "dav-del",
+                title: "Call with Umbrella",
+                start: now + secs(12),
+                length: secs(60),
+                attendees: &["PARTSTAT=NEEDS-ACTION:mailto:alice@umbrella.example"],
+            },
+        )
+        .await;
+    let daemon = setup.start(&bus);
+    daemon
+        .wait_for_log("polled meetings=2", 1, Duration::from_secs(10))
+        .await;
+
+    // Another client moves one meeting 12 s later and deletes the other, before either is due.
+    setup.put(&work, &moving(now + secs(24))).await;
+    setup.radicale.delete(ALICE, &deleted).await;
+    daemon
+        .wait_for_log("polled meetings=1 changed=true", 1, Duration::from_secs(10))
+        .await;
+
+    let n = expect_notification(&server, &daemon, Duration::from_secs(30)).await;
+    let shown_at = Utc::now();
+    assert!(n.summary.contains("Demo for Initech"), "{n:?}");
+    assert!(
+        shown_at >= now + secs(20),
+        "the prompt kept the old time: shown at {shown_at}, moved meeting at {}",
+        now + secs(24)
+    );
+    assert!(
+        server
+            .recorded()
+            .iter()
+            .all(|r| !r.summary.contains("Umbrella")),
+        "{:?}",
+        server.recorded()
+    );
+    server.close(n.id, 2).await;
+    let log = daemon.stop();
+    assert!(log.contains("meeting removed from its calendar"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_stops_the_source_with_one_notification() {
+    let bus = PrivateBus::start();
+    let server = FakeNotificationServer::start(bus.address()).await;
+    let setup = Setup::new("not-alices-password", &[]);
+    let work = setup.calendar("work", "Work").await;
+    setup
+        .put(
+            &work,
+            &Event {
+                uid: "dav-locked",
+                title: "Review with Acme",
+                start: Utc::now() + secs(6),
+                length: secs(60),
+                attendees: &[CUSTOMER],
+            },
+        )
+        .await;
+    let mut daemon = setup.start(&bus);
+
+    let n = expect_notification(&server, &daemon, Duration::from_secs(10)).await;
+    assert!(n.summary.contains("calendar"), "{n:?}");
+    assert!(n.body.contains(SOURCE), "names the calendar: {n:?}");
+    assert!(n.body.contains("password"), "says what to check: {n:?}");
+    assert!(
+        !n.body.contains("not-alices-password"),
+        "the secret leaked: {n:?}"
+    );
+
+    // Over the next 3 s (three poll intervals; the meeting's prompt would be due too): no retry,
+    // no second notification, and the daemon is still up.
+    assert!(
+        server
+            .next_notification(Duration::from_secs(3))
+            .await
+            .is_none(),
+        "{:?}",
+        server.recorded()
+    );
+    assert!(daemon.is_running(), "{}", daemon.log());
+    let log = daemon.stop();
+    assert_eq!(log.matches("polling stopped").count(), 1, "{log}");
+    assert_eq!(log.matches("poll failed").count(), 0, "{log}");
+    assert_eq!(log.matches("polled").count(), 0, "{log}");
+    assert!(
+        !log.contains("not-alices-password"),
+        "the secret leaked: {log}"
+    );
+}
