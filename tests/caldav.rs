@@ -187,7 +187,7 @@ async fn a_wrong_password_is_unauthorized_after_one_request() {
         SourceError::Unauthorized { fix, .. } => {
             assert_eq!(
                 fix,
-                "check username and password_command for calendar `dav`"
+                "check the username and the password (password_command or password_env) of calendar `dav`"
             )
         }
         other => panic!("expected Unauthorized, got {other:?}"),

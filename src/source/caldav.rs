@@ -378,7 +378,7 @@ impl CaldavSource {
                     return Err(SourceError::Unauthorized {
                         source_name: self.name.clone(),
                         fix: format!(
-                            "check username and password_command for calendar `{}`",
+                            "check the username and the password (password_command or password_env) of calendar `{}`",
                             self.name
                         ),
                     });
