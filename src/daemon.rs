@@ -394,6 +394,9 @@ impl Core<'_> {
                 continue;
             }
             let Some(view) = self.view(p) else { continue };
+            // How late after its due time the prompt goes out (the target is under a second);
+            // scripts/bench-latency.sh reads this.
+            info!(prompt = %key, late_ms = (now - p.due).num_milliseconds(), "prompt due");
             self.in_flight.insert(key.clone());
             let task = PromptTask {
                 prompt: p.clone(),
