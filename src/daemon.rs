@@ -407,6 +407,7 @@ impl Core<'_> {
                 tx: self.tx.clone(),
                 gate: self.gate.clone(),
                 retry_for: self.opts.config.prompts.timeout,
+                shutdown: self.opts.shutdown.clone(),
             };
             let span = info_span!("prompt", key = %key, kind = %p.kind);
             self.tracker.spawn(task.run().instrument(span));
@@ -459,6 +460,7 @@ struct PromptTask {
     tx: mpsc::Sender<Event>,
     gate: Arc<Semaphore>,
     retry_for: Duration,
+    shutdown: CancellationToken,
 }
 
 impl PromptTask {
@@ -469,7 +471,15 @@ impl PromptTask {
             // the prompt anyway is better than losing it.
             let _permit = self.gate.acquire().await.ok();
             info!(meeting = %self.prompt.meeting, "showing prompt");
-            self.ask_until_shown().await
+            tokio::select! {
+                r = self.ask_until_shown() => r,
+                // Stopping does not wait for a person: the prompt stays recorded as shown and
+                // unanswered, and `nextstep pending` lists it.
+                _ = self.shutdown.cancelled() => {
+                    info!("stopping with the prompt unanswered");
+                    return;
+                }
+            }
         };
         let (answer, via) = match reply {
             Ok(r) => (r.answer, r.via),
