@@ -11,20 +11,18 @@
 mod support;
 mod support_radicale;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use nextstep::ledger::Ledger;
 use nextstep::model::{MeetingId, Via};
+use support::daemon::{BIN, Daemon, expect_notification};
 use support::dbus::PrivateBus;
-use support::notifications::{FakeNotificationServer, Recorded};
+use support::notifications::FakeNotificationServer;
 use support_radicale::Radicale;
 
-const BIN: &str = env!("CARGO_BIN_EXE_nextstep");
 const ALICE: (&str, &str) = ("alice", "alice-pw");
 const PASSWORD_ENV: &str = "NEXTSTEP_TEST_DAV_PASSWORD";
 /// The config's `[[calendars]] name`: the first part of every meeting id.
@@ -142,108 +140,18 @@ path = {ledger:?}
     }
 
     fn start(&self, bus: &PrivateBus) -> Daemon {
-        Daemon::start(
-            &self.config,
-            &self.dir.path().join("data"),
-            bus.address(),
-            &self.password,
-        )
+        let mut cmd = Command::new(BIN);
+        cmd.arg("--config")
+            .arg(&self.config)
+            .arg("run")
+            .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+            .env("NEXTSTEP_DATA_DIR", self.dir.path().join("data"))
+            .env(PASSWORD_ENV, &self.password);
+        Daemon::spawn(cmd)
     }
 
     fn ledger(&self) -> Ledger {
         Ledger::open(&self.ledger).unwrap()
-    }
-}
-
-/// The daemon process, its stderr collected for `wait_for_log`.
-struct Daemon {
-    child: Child,
-    log: Arc<Mutex<String>>,
-}
-
-impl Daemon {
-    fn start(config: &Path, data_dir: &Path, bus: &str, password: &str) -> Daemon {
-        let mut child = Command::new(BIN)
-            .arg("--config")
-            .arg(config)
-            .arg("run")
-            .env("DBUS_SESSION_BUS_ADDRESS", bus)
-            .env("NEXTSTEP_DATA_DIR", data_dir)
-            .env("NEXTSTEP_LOG", "nextstep=debug")
-            .env(PASSWORD_ENV, password)
-            .env_remove("JOURNAL_STREAM")
-            .env_remove("NOTIFY_SOCKET")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = log.clone();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut l = sink.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-        Daemon { child, log }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// Waits until the daemon logged `needle` `count` times.
-    async fn wait_for_log(&self, needle: &str, count: usize, timeout: Duration) {
-        let deadline = tokio::time::Instant::now() + timeout;
-        while self.log().matches(needle).count() < count {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the daemon did not log {needle:?} {count} times within {timeout:?}; its log:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn is_running(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-
-    /// SIGTERM, and wait for a clean exit; returns the log.
-    fn stop(mut self) -> String {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let status = self.child.wait().unwrap();
-        assert!(
-            status.success(),
-            "daemon exited with {status}; log:\n{}",
-            self.log()
-        );
-        self.log()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn expect_notification(
-    server: &FakeNotificationServer,
-    daemon: &Daemon,
-    within: Duration,
-) -> Recorded {
-    match server.next_notification(within).await {
-        Some(n) => n,
-        None => panic!(
-            "no notification within {within:?}; daemon log:\n{}",
-            daemon.log()
-        ),
     }
 }
 

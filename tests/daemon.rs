@@ -7,19 +7,16 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use nextstep::ledger::Ledger;
 use nextstep::model::{MeetingId, Outcome, Via};
+use support::daemon::{BIN, Daemon, expect_notification};
 use support::dbus::PrivateBus;
-use support::notifications::{FakeNotificationServer, Recorded};
-
-const BIN: &str = env!("CARGO_BIN_EXE_nextstep");
+use support::notifications::FakeNotificationServer;
 
 /// One calendar event for the test calendars.
 struct Event<'a> {
@@ -119,7 +116,13 @@ path = {ledger:?}
     }
 
     fn start(&self, bus: &PrivateBus) -> Daemon {
-        Daemon::start(&self.config, &self.data_dir(), bus.address())
+        let mut cmd = Command::new(BIN);
+        cmd.arg("--config")
+            .arg(&self.config)
+            .arg("run")
+            .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+            .env("NEXTSTEP_DATA_DIR", self.data_dir());
+        Daemon::spawn(cmd)
     }
 
     fn ledger(&self) -> Ledger {
@@ -135,107 +138,6 @@ path = {ledger:?}
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .output()
             .unwrap()
-    }
-}
-
-/// The daemon process, its stderr collected for `wait_for_log`.
-struct Daemon {
-    child: Child,
-    log: Arc<Mutex<String>>,
-}
-
-impl Daemon {
-    fn start(config: &Path, data_dir: &Path, bus: &str) -> Daemon {
-        let mut child = Command::new(BIN)
-            .arg("--config")
-            .arg(config)
-            .arg("run")
-            .env("DBUS_SESSION_BUS_ADDRESS", bus)
-            .env("NEXTSTEP_DATA_DIR", data_dir)
-            .env("NEXTSTEP_LOG", "nextstep=debug")
-            .env_remove("JOURNAL_STREAM")
-            .env_remove("NOTIFY_SOCKET")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = log.clone();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut l = sink.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-        Daemon { child, log }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// Waits until the daemon logged `needle` `count` times.
-    async fn wait_for_log(&self, needle: &str, count: usize, timeout: Duration) {
-        let deadline = tokio::time::Instant::now() + timeout;
-        while self.log().matches(needle).count() < count {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the daemon did not log {needle:?} {count} times within {timeout:?}; its log:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// SIGTERM, and wait for a clean exit.
-    fn stop(mut self) -> String {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let status = self.child.wait().unwrap();
-        assert!(
-            status.success(),
-            "daemon exited with {status}; log:\n{}",
-            self.log()
-        );
-        self.log()
-    }
-
-    /// For a command that ends by itself: waits for it and returns its status and stdout.
-    fn wait_exit(&mut self) -> (std::process::ExitStatus, String) {
-        let mut text = String::new();
-        if let Some(mut out) = self.child.stdout.take() {
-            std::io::Read::read_to_string(&mut out, &mut text).unwrap();
-        }
-        (self.child.wait().unwrap(), text)
-    }
-
-    fn kill9(mut self) {
-        self.child.kill().unwrap();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn expect_notification(
-    server: &FakeNotificationServer,
-    daemon: &Daemon,
-    within: Duration,
-) -> Recorded {
-    match server.next_notification(within).await {
-        Some(n) => n,
-        None => panic!(
-            "no notification within {within:?}; daemon log:\n{}",
-            daemon.log()
-        ),
     }
 }
 
@@ -518,20 +420,12 @@ async fn the_demo_asks_before_and_after_its_meeting_and_prints_the_ledger() {
     let bus = PrivateBus::start();
     let server = FakeNotificationServer::start(bus.address()).await;
     let data = tempfile::tempdir().unwrap();
-    let child = Command::new(BIN)
-        .args(["demo", "--starts-in", "4", "--lasts", "3"])
+    let mut cmd = Command::new(BIN);
+    cmd.args(["demo", "--starts-in", "4", "--lasts", "3"])
         .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
         .env("NEXTSTEP_DATA_DIR", data.path())
-        .env_remove("NEXTSTEP_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let daemon = Daemon {
-        child,
-        log: Arc::new(Mutex::new(String::new())),
-    };
+        .env_remove("NEXTSTEP_CONFIG");
+    let daemon = Daemon::spawn(cmd);
     let n = expect_notification(&server, &daemon, Duration::from_secs(15)).await;
     assert!(n.summary.contains("Discovery call with Acme"), "{n:?}");
     server.click(n.id, "objective:0").await;

@@ -9,22 +9,19 @@
 mod support;
 mod support_google;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use nextstep::ledger::Ledger;
 use nextstep::model::{MeetingId, Outcome, Via};
 use serde_json::json;
+use support::daemon::{BIN, Daemon, expect_notification};
 use support::dbus::PrivateBus;
-use support::notifications::{FakeNotificationServer, Recorded};
+use support::notifications::FakeNotificationServer;
 use support_google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle, event};
 use tokio::io::AsyncBufReadExt;
-
-const BIN: &str = env!("CARGO_BIN_EXE_nextstep");
 
 /// The variable the config names in `client_secret_env`; set only on the child processes.
 const SECRET_ENV: &str = "NEXTSTEP_TEST_GOOGLE_CLIENT_SECRET";
@@ -109,9 +106,8 @@ path = {ledger:?}
 
     fn start(&self, bus: &PrivateBus) -> Daemon {
         let mut cmd = self.command(&["run"]);
-        cmd.env("DBUS_SESSION_BUS_ADDRESS", bus.address())
-            .env("NEXTSTEP_LOG", "nextstep=debug");
-        Daemon::start(cmd)
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", bus.address());
+        Daemon::spawn(cmd)
     }
 
     fn ledger(&self) -> Ledger {
@@ -230,71 +226,6 @@ fn assert_signed_in_safely(setup: &Setup, fake: &FakeGoogle, stdout: &str) {
         "the client secret was printed"
     );
     assert_eq!(fake.lock().token_grants, ["authorization_code"]);
-}
-
-/// The daemon process, its stderr collected.
-struct Daemon {
-    child: Child,
-    log: Arc<Mutex<String>>,
-}
-
-impl Daemon {
-    fn start(mut cmd: Command) -> Daemon {
-        let mut child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = log.clone();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut l = sink.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-        Daemon { child, log }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// SIGTERM, and wait for a clean exit.
-    fn stop(mut self) -> String {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let status = self.child.wait().unwrap();
-        assert!(
-            status.success(),
-            "daemon exited with {status}; log:\n{}",
-            self.log()
-        );
-        self.log()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn expect_notification(
-    server: &FakeNotificationServer,
-    daemon: &Daemon,
-    within: Duration,
-) -> Recorded {
-    match server.next_notification(within).await {
-        Some(n) => n,
-        None => panic!(
-            "no notification within {within:?}; daemon log:\n{}",
-            daemon.log()
-        ),
-    }
 }
 
 /// Waits until `check` holds, or fails naming `what`.

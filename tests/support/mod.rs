@@ -20,5 +20,6 @@
 //! the protocol in `src/notify/dialog.rs`).
 #![allow(dead_code)] // each test binary uses a different subset of the helpers
 
+pub mod daemon;
 pub mod dbus;
 pub mod notifications;

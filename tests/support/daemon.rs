@@ -1,0 +1,116 @@
+//! The real `nextstep` binary as a child process, for end-to-end tests: its stderr (the log) is
+//! collected so tests can wait for a log line, and it is killed when the test ends, however it ends.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::notifications::{FakeNotificationServer, Recorded};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_nextstep");
+
+pub struct Daemon {
+    child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl Daemon {
+    /// Spawns `cmd` (already given its arguments and environment) with debug logs on a pipe,
+    /// stdin closed (so never the terminal notifier), and no systemd or journal around it.
+    pub fn spawn(mut cmd: Command) -> Daemon {
+        let mut child = cmd
+            .env("NEXTSTEP_LOG", "nextstep=debug")
+            .env_remove("JOURNAL_STREAM")
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {BIN}: {e}"));
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = log.clone();
+        let stderr = child.stderr.take().expect("stderr is piped");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        Daemon { child, log }
+    }
+
+    /// Everything logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the log holds `needle` `count` times, or fails showing the log.
+    pub async fn wait_for_log(&self, needle: &str, count: usize, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.log().matches(needle).count() < count {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the daemon did not log {needle:?} {count} times within {timeout:?}; its log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// SIGTERM, and a clean exit; returns the log.
+    pub fn stop(mut self) -> String {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(
+            status.success(),
+            "daemon exited with {status}; log:\n{}",
+            self.log()
+        );
+        self.log()
+    }
+
+    /// SIGKILL: no chance to flush or clean up.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        let _ = self.child.wait();
+    }
+
+    /// For a command that ends by itself: waits for it; returns its status and stdout.
+    pub fn wait_exit(&mut self) -> (ExitStatus, String) {
+        let mut text = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            std::io::Read::read_to_string(&mut out, &mut text).unwrap();
+        }
+        (self.child.wait().unwrap(), text)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The next notification the server was asked to show, or a failure showing the daemon's log.
+pub async fn expect_notification(
+    server: &FakeNotificationServer,
+    daemon: &Daemon,
+    within: Duration,
+) -> Recorded {
+    match server.next_notification(within).await {
+        Some(n) => n,
+        None => panic!(
+            "no notification within {within:?}; daemon log:\n{}",
+            daemon.log()
+        ),
+    }
+}
