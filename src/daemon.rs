@@ -496,7 +496,7 @@ impl PromptTask {
         };
         match written {
             Ok(_) => info!(
-                answer = answer_kind(&answer),
+                answer = answer.kind(),
                 via = via.as_str(),
                 "answer recorded"
             ),
@@ -536,17 +536,6 @@ impl PromptTask {
 
 /// How often a prompt looks for a notification server that did not answer.
 const UNAVAILABLE_RETRY: Duration = Duration::from_secs(15);
-
-fn answer_kind(a: &Answer) -> &'static str {
-    match a {
-        Answer::Objective { .. } => "objective",
-        Answer::ObjectiveMissed => "objective_missed",
-        Answer::Outcome { .. } => "outcome",
-        Answer::Snooze => "snooze",
-        Answer::NotSales => "not_sales",
-        Answer::Dismissed => "dismissed",
-    }
-}
 
 struct PollTask {
     source: Box<dyn CalendarSource>,

@@ -477,7 +477,7 @@ impl Ledger {
         via: Via,
         now: DateTime<Utc>,
     ) -> Result<bool, LedgerError> {
-        let kind = answer_kind(answer);
+        let kind = answer.kind();
         let _span = tracing::info_span!("ledger.write", op = "record_answer", key = %key, meeting = %meeting, kind)
             .entered();
         let new = self.write("record an answer", |tx| {
@@ -823,17 +823,6 @@ fn override_of(tx: &Transaction<'_>, id: &MeetingId) -> rusqlite::Result<Option<
         return Ok(Some(c));
     }
     stmt.query_row([id.series()], |r| r.get(0)).optional()
-}
-
-fn answer_kind(a: &Answer) -> &'static str {
-    match a {
-        Answer::Objective { .. } => "objective",
-        Answer::ObjectiveMissed => "objective_missed",
-        Answer::Outcome { .. } => "outcome",
-        Answer::Snooze => "snooze",
-        Answer::NotSales => "not_sales",
-        Answer::Dismissed => "dismissed",
-    }
 }
 
 /// The prompt kind of a key shaped like [`PlannedPrompt::key`] (`meeting#kind#attempt…`).

@@ -308,6 +308,20 @@ pub enum Answer {
     Dismissed,
 }
 
+impl Answer {
+    /// The answer's kind as the ledger stores it and logs show it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Answer::Objective { .. } => "objective",
+            Answer::ObjectiveMissed => "objective_missed",
+            Answer::Outcome { .. } => "outcome",
+            Answer::Snooze => "snooze",
+            Answer::NotSales => "not_sales",
+            Answer::Dismissed => "dismissed",
+        }
+    }
+}
+
 /// A recorded objective, as the ledger and export show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectiveRecord {
