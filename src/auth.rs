@@ -275,41 +275,9 @@ fn write_token_file(path: &Path, file: &TokenFile) -> Result<(), AuthError> {
         detail,
     };
     let dir = path.parent().unwrap_or(Path::new("."));
-    create_private_dir(dir).map_err(|e| err(e.to_string()))?;
+    crate::fsutil::create_private_dir(dir).map_err(|e| err(e.to_string()))?;
     let body = serde_json::to_vec_pretty(file).map_err(|e| err(e.to_string()))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("token"),
-        fastrand::u64(..)
-    ));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let result = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(&body)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|e| err(e.to_string()))
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        b.mode(0o700);
-    }
-    b.create(dir)
+    crate::fsutil::write_atomic_private(path, &body).map_err(|e| err(e.to_string()))
 }
 
 /// The keyring tool of this OS, if present.

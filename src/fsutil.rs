@@ -22,12 +22,12 @@ pub fn write_atomic_private(path: &Path, body: &[u8]) -> std::io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    // A random name, created exclusively: two writers never share a temporary file.
+    let tmp = dir.join(format!(".{name}.{:016x}.tmp", fastrand::u64(..)));
     let result = (|| {
         let mut f = OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(0o600)
             .open(&tmp)?;
         f.write_all(body)?;
@@ -42,4 +42,34 @@ pub fn write_atomic_private(path: &Path, body: &[u8]) -> std::io::Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn an_atomic_write_replaces_the_file_privately_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("a/b");
+        create_private_dir(&sub).unwrap();
+        assert_eq!(
+            fs::metadata(&sub).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        let p = sub.join("state.json");
+        write_atomic_private(&p, b"one").unwrap();
+        write_atomic_private(&p, b"two").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::read_dir(&sub).unwrap().count(),
+            1,
+            "a temporary file was left behind"
+        );
+    }
 }

@@ -769,7 +769,8 @@ fn prepare_file(path: &Path) -> Result<(), LedgerError> {
         }
     };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        create_private_dir(parent).map_err(io("create the ledger directory", parent))?;
+        crate::fsutil::create_private_dir(parent)
+            .map_err(io("create the ledger directory", parent))?;
     }
     let mut opts = fs::OpenOptions::new();
     opts.read(true).write(true).create(true);
@@ -781,18 +782,6 @@ fn prepare_file(path: &Path) -> Result<(), LedgerError> {
     opts.open(path)
         .map_err(io("create the ledger file", path))?;
     Ok(())
-}
-
-/// `mkdir -p` with mode 0700 for the directories it creates; existing ones keep their mode.
-pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut b = fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        b.mode(0o700);
-    }
-    b.create(dir)
 }
 
 fn insert_override(

@@ -61,7 +61,7 @@ impl InstanceLock {
             }
         };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            crate::ledger::create_private_dir(parent).map_err(io("create the directory of"))?;
+            crate::fsutil::create_private_dir(parent).map_err(io("create the directory of"))?;
         }
         let mut opts = OpenOptions::new();
         // Not truncated on open: the holder's pid must survive a failed attempt.

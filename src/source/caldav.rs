@@ -640,9 +640,8 @@ impl CaldavSource {
             detail: e.to_string(),
         };
         let json = serde_json::to_vec(&file).map_err(|e| io(std::io::Error::other(e)))?;
-        let tmp = self.state_dir.join(format!("{STATE_FILE}.tmp"));
-        std::fs::write(&tmp, json).map_err(io)?;
-        std::fs::rename(&tmp, self.state_path()).map_err(io)
+        // Titles and addresses are personal data: 0600, written atomically.
+        crate::fsutil::write_atomic_private(&self.state_path(), &json).map_err(io)
     }
 
     async fn poll_inner(&mut self, window: Window) -> Result<Fetched, SourceError> {

@@ -611,26 +611,8 @@ fn save_state(source: &str, path: &Path, state: &CalendarState) -> Result<(), So
         detail: e.to_string(),
     };
     let body = serde_json::to_vec(state).map_err(|e| io(std::io::Error::other(e)))?;
-    let tmp = path.with_extension(format!("{}.tmp", fastrand::u32(..)));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // Titles and addresses are personal data.
-        opts.mode(0o600);
-    }
-    let result = (|| {
-        use std::io::Write;
-        let mut f = opts.open(&tmp)?;
-        f.write_all(&body)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)
+    // Titles and addresses are personal data: 0600, written atomically.
+    crate::fsutil::write_atomic_private(path, &body).map_err(io)
 }
 
 #[cfg(test)]
