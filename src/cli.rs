@@ -301,14 +301,28 @@ impl Env {
     }
 
     fn context(&self, cal: &CalendarConfig) -> anyhow::Result<SourceContext> {
-        let state_dir = paths::source_state_dir(&self.data_dir, &cal.name);
-        crate::fsutil::create_private_dir(&state_dir)
-            .with_context(|| format!("cannot create {}", state_dir.display()))?;
-        Ok(SourceContext {
-            name: cal.name.clone(),
-            state_dir,
-            http: crate::http::client(matches!(cal.kind, crate::config::CalendarKind::Ics(_)))?,
-        })
+        SourceContext::for_calendar(&self.data_dir, cal)
+    }
+
+    /// Polls one calendar now (bounded by twice its request timeout) and keeps the result as its
+    /// snapshot; returns what came back and the source's description of itself.
+    async fn poll_once(
+        &self,
+        cal: &CalendarConfig,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(crate::source::Fetched, String)> {
+        let mut src = source::build(self.context(cal)?, cal, &self.data_dir)?;
+        let window = daemon::window(now, self.config.prompts.lookback);
+        let fetched = tokio::time::timeout(cal.timeout * 2, src.poll(window))
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!("{}: no answer within {:?}", cal.name, cal.timeout * 2)
+            })??;
+        let snap = snapshot::path(&self.data_dir, &cal.name);
+        if let Err(e) = snapshot::save(&snap, &cal.name, now, &fetched.meetings) {
+            eprintln!("warning: cannot save {}: {e}", snap.display());
+        }
+        Ok((fetched, src.describe()))
     }
 
     /// Every known meeting with its verdict: from each source's last snapshot, or, for a source
@@ -320,22 +334,10 @@ impl Env {
             let snap = snapshot::path(&self.data_dir, &cal.name);
             match snapshot::load(&snap) {
                 Ok(Some(s)) => all.extend(s.meetings),
-                _ => {
-                    let mut src = source::build(self.context(cal)?, cal, &self.data_dir)?;
-                    let window = daemon::window(now, self.config.prompts.lookback);
-                    match tokio::time::timeout(cal.timeout * 2, src.poll(window)).await {
-                        Ok(Ok(f)) => {
-                            let _ = snapshot::save(&snap, &cal.name, now, &f.meetings);
-                            all.extend(f.meetings)
-                        }
-                        Ok(Err(e)) => eprintln!("warning: {e}"),
-                        Err(_) => eprintln!(
-                            "warning: {}: no answer within {:?}",
-                            cal.name,
-                            cal.timeout * 2
-                        ),
-                    }
-                }
+                _ => match self.poll_once(cal, now).await {
+                    Ok((f, _)) => all.extend(f.meetings),
+                    Err(e) => eprintln!("warning: {e:#}"),
+                },
             }
         }
         let ids: Vec<MeetingId> = all.iter().map(|m| m.id.clone()).collect();
@@ -437,11 +439,7 @@ async fn check(env: &Env, cmd: CheckCmd) -> anyhow::Result<()> {
 }
 
 async fn check_one(env: &Env, cal: &CalendarConfig, now: DateTime<Utc>) -> anyhow::Result<String> {
-    let mut src = source::build(env.context(cal)?, cal, &env.data_dir)?;
-    let window = daemon::window(now, env.config.prompts.lookback);
-    let fetched = tokio::time::timeout(cal.timeout * 2, src.poll(window))
-        .await
-        .map_err(|_| anyhow::anyhow!("no answer within {:?}", cal.timeout * 2))??;
+    let (fetched, described) = env.poll_once(cal, now).await?;
     let c = &env.config;
     let customers = fetched
         .meetings
@@ -450,12 +448,6 @@ async fn check_one(env: &Env, cal: &CalendarConfig, now: DateTime<Utc>) -> anyho
             m.start >= now && classify(m, &c.identity, &c.classify, &c.accounts, None).customer
         })
         .count();
-    let _ = snapshot::save(
-        &snapshot::path(&env.data_dir, &cal.name),
-        &cal.name,
-        now,
-        &fetched.meetings,
-    );
     let mut detail = format!(
         "{} meetings in the window, {} coming customer meetings",
         fetched.meetings.len(),
@@ -467,7 +459,6 @@ async fn check_one(env: &Env, cal: &CalendarConfig, now: DateTime<Utc>) -> anyho
             fetched.warnings.len()
         ));
     }
-    let described = src.describe();
     if !described.is_empty() {
         detail.push_str("; ");
         detail.push_str(&described);

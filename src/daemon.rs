@@ -96,14 +96,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
                 warn!(source = %cal.name, path = %snap_path.display(), "ignoring an unreadable snapshot: {e}")
             }
         }
-        let ctx = SourceContext {
-            name: cal.name.clone(),
-            state_dir: crate::paths::source_state_dir(&opts.data_dir, &cal.name),
-            http: crate::http::client(matches!(cal.kind, crate::config::CalendarKind::Ics(_)))
-                .context("cannot build the HTTP client")?,
-        };
-        crate::fsutil::create_private_dir(&ctx.state_dir)
-            .with_context(|| format!("cannot create {}", ctx.state_dir.display()))?;
+        let ctx = SourceContext::for_calendar(&opts.data_dir, cal)?;
         match source::build(ctx, cal, &opts.data_dir) {
             Ok(src) => {
                 let task = PollTask {

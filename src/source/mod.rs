@@ -135,6 +135,27 @@ pub struct SourceContext {
     pub http: reqwest::Client,
 }
 
+impl SourceContext {
+    /// The context of one `[[calendars]]` entry: its private state directory under `data_dir`
+    /// (created 0700), and an HTTP client that follows redirects only for plain ICS feeds (WebDAV
+    /// and Google requests carry credentials, which must not follow a redirect elsewhere).
+    pub fn for_calendar(
+        data_dir: &std::path::Path,
+        cal: &crate::config::CalendarConfig,
+    ) -> anyhow::Result<SourceContext> {
+        use anyhow::Context as _;
+        let state_dir = crate::paths::source_state_dir(data_dir, &cal.name);
+        crate::fsutil::create_private_dir(&state_dir)
+            .with_context(|| format!("cannot create {}", state_dir.display()))?;
+        let follow = matches!(cal.kind, crate::config::CalendarKind::Ics(_));
+        Ok(SourceContext {
+            name: cal.name.clone(),
+            state_dir,
+            http: crate::http::client(follow).context("cannot build the HTTP client")?,
+        })
+    }
+}
+
 /// Builds the source for one `[[calendars]]` entry. `data_dir` holds what outlives one source's
 /// state (the Google sign-in's tokens).
 pub fn build(
