@@ -79,7 +79,10 @@ where
                 "Not a sales meeting"
             };
             actions.push(("not_sales".into(), not_sales.into()));
-            actions.push(("default".into(), "Answer…".into()));
+            // The body click. Its label is empty, as the specification's examples have it:
+            // servers that draw every action as a button (xfce4-notifyd) would otherwise show
+            // "Answer…" twice (seen in scripts/screenshot.sh).
+            actions.push(("default".into(), String::new()));
             NotificationText {
                 summary: format!("Before \"{title}\" at {at}"),
                 body: esc(&body),
@@ -102,7 +105,7 @@ where
                 ),
                 ("open".into(), "Other…".into()),
                 ("snooze".into(), "Later".into()),
-                ("default".into(), "Other…".into()),
+                ("default".into(), String::new()),
             ];
             NotificationText {
                 summary: format!("After \"{title}\""),
