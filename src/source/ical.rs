@@ -194,6 +194,14 @@ struct CalendarText<'a> {
 /// `BEGIN:X` / `END:X` on a line of its own (case-insensitive), else `None`. Folded continuation
 /// lines start with a space or tab, so they never match.
 fn marker(line: &str) -> Option<(bool, &str)> {
+    // Nearly every line is a property: one byte test passes over it before any trimming (0xEF
+    // starts a byte order mark).
+    if !matches!(
+        line.as_bytes().first(),
+        Some(b'B' | b'b' | b'E' | b'e' | 0xEF)
+    ) {
+        return None;
+    }
     let line = line
         .trim_end_matches(['\r', '\n'])
         .trim_start_matches('\u{feff}');
@@ -324,6 +332,13 @@ fn cannot_matter(block: &str, window: Window) -> bool {
             "RDATE",
             "EXRULE",
         ];
+        // Every wanted name starts with B, D, E or R: most lines (ATTENDEE, DESCRIPTION…) stop here.
+        if !matches!(
+            line.as_bytes().first().map(u8::to_ascii_uppercase),
+            Some(b'B' | b'D' | b'E' | b'R')
+        ) {
+            return false;
+        }
         let name = line.split([';', ':']).next().unwrap_or("");
         NAMES.iter().any(|n| name.eq_ignore_ascii_case(n))
     };
