@@ -989,7 +989,7 @@ impl Event {
         recurring: bool,
     ) -> Meeting {
         Meeting {
-            id: MeetingId::new(source, &self.uid, original_start),
+            id: meeting_id(source, &self.uid, original_start),
             source: source.to_string(),
             title: self.summary.clone().unwrap_or_else(|| "(no title)".into()),
             start,
@@ -1016,7 +1016,7 @@ impl Event {
         recurring: bool,
     ) -> Meeting {
         Meeting {
-            id: MeetingId::new(source, &self.uid, original_start),
+            id: meeting_id(source, &self.uid, original_start),
             source: source.to_string(),
             title: self.summary.take().unwrap_or_else(|| "(no title)".into()),
             start,
@@ -1031,6 +1031,45 @@ impl Event {
             recurring,
         }
     }
+}
+
+/// Exactly [`MeetingId::new`], without its `format!` and strftime parsing: building the ids of
+/// 20,000 occurrences that way cost a quarter of the expansion. Times it does not write as plain
+/// `YYYYMMDDTHHMMSSZ` (years outside 1–9999, a leap second) go to `MeetingId::new` itself.
+fn meeting_id(source: &str, uid: &str, original_start: Option<DateTime<Utc>>) -> MeetingId {
+    use chrono::Timelike;
+    let Some(t) =
+        original_start.filter(|t| (1..=9999).contains(&t.year()) && t.nanosecond() < 1_000_000_000)
+    else {
+        return MeetingId::new(source, uid, original_start);
+    };
+    let mut id = String::with_capacity(source.len() + uid.len() + 18);
+    id.push_str(source);
+    id.push('/');
+    id.push_str(uid);
+    id.push('/');
+    // The year is 1–9999 here, so `as u32` cannot wrap.
+    let fields = [
+        (t.year() as u32, 4),
+        (t.month(), 2),
+        (t.day(), 2),
+        (t.hour(), 2),
+        (t.minute(), 2),
+        (t.second(), 2),
+    ];
+    for (n, (value, width)) in fields.into_iter().enumerate() {
+        if n == 3 {
+            id.push('T');
+        }
+        let mut divisor = 10u32.pow(width - 1);
+        while divisor > 0 {
+            // `value / divisor % 10` is a single decimal digit.
+            id.push(char::from(b'0' + (value / divisor % 10) as u8));
+            divisor /= 10;
+        }
+    }
+    id.push('Z');
+    MeetingId(id)
 }
 
 fn first_text(comp: &ICalendarComponent, prop: &ICalendarProperty) -> Option<String> {
@@ -1712,6 +1751,32 @@ mod tests {
     }
 
     const GOOGLE_SERIES: &str = "cal/7kukuqrfedlm2f9t2a4b5k3u0e@google.com";
+
+    #[test]
+    fn the_fast_meeting_id_is_exactly_the_models_id() {
+        let leap = NaiveDate::from_ymd_opt(2026, 6, 30)
+            .and_then(|d| d.and_hms_milli_opt(23, 59, 59, 1_500))
+            .map(|t| t.and_utc());
+        let times = [
+            None,
+            Some(utc(2026, 12, 7, 9, 30)),
+            Some(utc(2026, 1, 1, 0, 0)),
+            Utc.with_ymd_and_hms(5, 3, 4, 5, 6, 7).single(),
+            Utc.with_ymd_and_hms(999, 12, 31, 23, 59, 58).single(),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).single(),
+            Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).single(),
+            Utc.with_ymd_and_hms(-44, 3, 15, 12, 0, 0).single(),
+            Utc.with_ymd_and_hms(12345, 1, 1, 0, 0, 0).single(),
+            leap,
+        ];
+        for t in times {
+            assert_eq!(
+                meeting_id("work", "uid-1@example.com", t),
+                MeetingId::new("work", "uid-1@example.com", t),
+                "{t:?}"
+            );
+        }
+    }
 
     #[test]
     fn a_weekly_series_started_last_year_yields_this_months_occurrences_without_its_exdate() {
