@@ -93,14 +93,20 @@ fn parse_with(
     }
 
     let mut out = Parsed::default();
-    let mut events = Vec::new();
+    let mut batches = Vec::new();
     for cal in &calendars {
         let zones = ZoneTable::from_blocks(&cal.timezones, window);
-        for result in read_events(&cal.events, &zones, window, quick_skip) {
-            match result {
-                Ok(event) => events.push(event),
-                Err(warning) => out.warnings.push(warning),
-            }
+        batches.extend(read_events(&cal.events, &zones, window, quick_skip));
+    }
+    // The events stay where the reading threads put them; expansion works through references.
+    // An Event is ~700 bytes, and moving thousands into one list would hold them twice, since
+    // memory a reading thread frees is not reused by this one.
+    let mut events: Vec<&mut Event> =
+        Vec::with_capacity(batches.iter().flatten().filter(|r| r.is_ok()).count());
+    for result in batches.iter_mut().flatten() {
+        match result {
+            Ok(event) => events.push(event),
+            Err(warning) => out.warnings.push(std::mem::take(warning)),
         }
     }
 
@@ -112,13 +118,13 @@ fn parse_with(
 /// machine's cores (they are independent, and reading them is most of the work).
 const PARALLEL_FROM: usize = 512;
 
-/// Reads the VEVENT blocks (skipping the ones that cannot matter), in file order.
+/// Reads the VEVENT blocks (skipping the ones that cannot matter), in file order, in batches.
 fn read_events(
     blocks: &[&str],
     zones: &ZoneTable,
     window: Window,
     quick_skip: bool,
-) -> Vec<Result<Event, String>> {
+) -> Vec<Vec<Result<Event, String>>> {
     let read_chunk = |offset: usize, chunk: &[&str]| -> Vec<Result<Event, String>> {
         let mut out = Vec::new();
         for (i, block) in chunk.iter().enumerate() {
@@ -143,31 +149,67 @@ fn read_events(
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     if threads < 2 || blocks.len() < PARALLEL_FROM {
-        return read_chunk(0, blocks);
+        return vec![read_chunk(0, blocks)];
     }
-    let size = blocks.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = blocks
-            .chunks(size)
-            .enumerate()
-            .map(|(n, chunk)| scope.spawn(move || read_chunk(n * size, chunk)))
+    // Threads take batches from a shared counter rather than a fixed half each: the work is
+    // uneven along a file (an export lists its long-running series first, and most of the past
+    // one-off events after them are skipped unparsed), so fixed halves left one core idle for
+    // most of the read.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let batches = blocks.len().div_ceil(BATCH);
+    let mut results: Vec<(usize, Vec<Result<Event, String>>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let batch = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if batch >= batches {
+                            break done;
+                        }
+                        let from = batch * BATCH;
+                        let to = (from + BATCH).min(blocks.len());
+                        let chunk = blocks.get(from..to).unwrap_or_default();
+                        // Reading must not panic; if it does, that batch is lost with a warning
+                        // instead of the whole poll, as it would be with one thread's share.
+                        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            read_chunk(from, chunk)
+                        }))
+                        .unwrap_or_else(|_| {
+                            vec![Err(format!(
+                                "events {from} to {}: the iCalendar reader failed; skipped",
+                                to.saturating_sub(1)
+                            ))]
+                        });
+                        done.push((batch, read));
+                    }
+                })
+            })
             .collect();
-        let mut all = Vec::new();
-        for (n, handle) in handles.into_iter().enumerate() {
-            match handle.join() {
-                Ok(events) => all.extend(events),
-                // Reading must not panic; if it does, that share of the file is lost with a
-                // warning instead of the whole poll.
-                Err(_) => all.push(Err(format!(
-                    "events {} to {}: the iCalendar reader failed; skipped",
-                    n * size,
-                    (n + 1) * size - 1
-                ))),
+        let mut all = Vec::with_capacity(batches);
+        for worker in workers {
+            match worker.join() {
+                Ok(done) => all.extend(done),
+                // Unreachable (each batch catches its panic), but a lost thread must not take
+                // the poll with it.
+                Err(_) => all.push((
+                    usize::MAX,
+                    vec![Err(
+                        "some events: the iCalendar reader failed; skipped".to_string()
+                    )],
+                )),
             }
         }
         all
-    })
+    });
+    // Back into file order: a repeated UID keeps the later event on equal SEQUENCE.
+    results.sort_unstable_by_key(|(batch, _)| *batch);
+    results.into_iter().map(|(_, events)| events).collect()
 }
+
+/// VEVENT blocks a reading thread takes at a time: small enough to even out the threads' work,
+/// large enough that the shared counter costs nothing.
+const BATCH: usize = 64;
 
 /// Keeps the window inside the years iCalendar can write (0001–9999), so zone arithmetic on its
 /// bounds cannot leave chrono's range.
@@ -1233,7 +1275,7 @@ fn read_person(entry: &ICalendarEntry) -> Option<Attendee> {
 // ---------------------------------------------------------------------------------------------
 // Expansion
 
-fn expand(source: &str, mut events: Vec<Event>, window: Window, out: &mut Parsed) {
+fn expand(source: &str, mut events: Vec<&mut Event>, window: Window, out: &mut Parsed) {
     // Masters by UID (a repeated UID keeps the highest SEQUENCE, then the later one), overrides by
     // (UID, original start): pairing ignores SEQUENCE on purpose (Google bumps it on overrides).
     // The maps hold indices, not events: an Event is a few hundred bytes and a hash table keeps
@@ -1267,7 +1309,7 @@ fn expand(source: &str, mut events: Vec<Event>, window: Window, out: &mut Parsed
     let overridden = &overrides;
     let mut planned: Vec<Planned<'_>> = Vec::new();
 
-    for (master, index) in masters.values().map(|&i| (&events[i], i)) {
+    for (master, index) in masters.values().map(|&i| (&*events[i], i)) {
         if !master.is_series() {
             // One-off meeting: the id does not depend on its start, so moving it keeps answers.
             // (An override of a one-off, which some servers write, replaces it.)
@@ -1336,7 +1378,7 @@ fn expand(source: &str, mut events: Vec<Event>, window: Window, out: &mut Parsed
     // The plan without its borrows of `events`, so the last occurrence of each event can take
     // the event's strings and attendee list instead of cloning them: in a big export that is a
     // fifth of all the copies (most series have four or five occurrences in a month).
-    let planned: Vec<(usize, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>)> = planned
+    let planned: Vec<_> = planned
         .into_iter()
         .map(|p| (p.index, p.start, p.end, p.original))
         .collect();
@@ -1347,7 +1389,7 @@ fn expand(source: &str, mut events: Vec<Event>, window: Window, out: &mut Parsed
     out.meetings.reserve_exact(planned.len());
     for (position, (index, start, end, original)) in planned.into_iter().enumerate() {
         let recurring = original.is_some();
-        let event = &mut events[index];
+        let event = &mut *events[index];
         out.meetings.push(if last_use[index] == position {
             event.take_meeting(source, start, end, original, recurring)
         } else {
