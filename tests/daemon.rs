@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use nextstep::ledger::Ledger;
 use nextstep::model::{MeetingId, Outcome, Via};
-use support::daemon::{BIN, Daemon, expect_notification};
+use support::daemon::{BIN, Daemon, QUICK_PROMPTS, expect_notification};
 use support::dbus::PrivateBus;
 use support::notifications::FakeNotificationServer;
 
@@ -81,14 +81,7 @@ impl Setup {
 emails = ["me@mycorp.example"]
 internal_domains = ["mycorp.example"]
 
-[prompts]
-before = "3s"
-after = "1s"
-snooze = "2s"
-reask = "1h"
-timeout = "20s"
-dialog = "none"
-
+{QUICK_PROMPTS}
 [[calendars]]
 name = "work"
 kind = "ics"

@@ -17,7 +17,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use nextstep::ledger::Ledger;
 use nextstep::model::{MeetingId, Outcome, Via};
 use serde_json::json;
-use support::daemon::{BIN, Daemon, expect_notification};
+use support::daemon::{BIN, Daemon, QUICK_PROMPTS, expect_notification};
 use support::dbus::PrivateBus;
 use support::notifications::FakeNotificationServer;
 use support_google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle, event};
@@ -44,14 +44,7 @@ impl Setup {
 emails = ["alex@mycorp.com"]
 internal_domains = ["mycorp.com"]
 
-[prompts]
-before = "3s"
-after = "1s"
-snooze = "2s"
-reask = "1h"
-timeout = "20s"
-dialog = "none"
-
+{QUICK_PROMPTS}
 [[calendars]]
 name = "work"
 kind = "google"

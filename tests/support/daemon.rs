@@ -11,6 +11,17 @@ use super::notifications::{FakeNotificationServer, Recorded};
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_nextstep");
 
+/// The `[prompts]` table of every end-to-end test: lead times of seconds, so a meeting a few
+/// seconds away goes through both prompts; no dialog, so `open` never waits for a person.
+pub const QUICK_PROMPTS: &str = r#"[prompts]
+before = "3s"
+after = "1s"
+snooze = "2s"
+reask = "1h"
+timeout = "20s"
+dialog = "none"
+"#;
+
 pub struct Daemon {
     child: Child,
     log: Arc<Mutex<String>>,
