@@ -18,7 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use nextstep::ledger::Ledger;
 use nextstep::model::{MeetingId, Via};
-use support::daemon::{BIN, Daemon, QUICK_PROMPTS, expect_notification};
+use support::daemon::{BIN, Daemon, QUICK_PROMPTS, expect_notification, wait_for_ledger};
 use support::dbus::PrivateBus;
 use support::notifications::FakeNotificationServer;
 use support_radicale::Radicale;
@@ -148,21 +148,6 @@ path = {ledger:?}
     }
 }
 
-/// Waits until `check` holds for the ledger, or fails with what it saw.
-async fn wait_for_ledger<F: Fn(&Ledger) -> bool>(setup: &Setup, what: &str, check: F) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if check(&setup.ledger()) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the ledger never showed: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn secs(n: i64) -> chrono::Duration {
     chrono::Duration::seconds(n)
 }
@@ -238,7 +223,7 @@ async fn a_caldav_customer_meeting_is_prompted_and_answered_and_an_internal_one_
 
     server.click(n.id, "objective:0").await;
     let id = MeetingId::new(SOURCE, "dav-cust-1", None);
-    wait_for_ledger(&setup, "the objective via the notification", |l| {
+    wait_for_ledger(&setup.ledger, "the objective via the notification", |l| {
         l.find(&id)
             .unwrap()
             .and_then(|r| r.objective)

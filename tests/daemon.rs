@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use nextstep::ledger::Ledger;
 use nextstep::model::{MeetingId, Outcome, Via};
-use support::daemon::{BIN, Daemon, QUICK_PROMPTS, expect_notification};
+use support::daemon::{BIN, Daemon, QUICK_PROMPTS, expect_notification, wait_for_ledger};
 use support::dbus::PrivateBus;
 use support::notifications::FakeNotificationServer;
 
@@ -134,21 +134,6 @@ path = {ledger:?}
     }
 }
 
-/// Waits until `check` holds for the ledger, or fails with what it saw.
-async fn wait_for_ledger<F: Fn(&Ledger) -> bool>(setup: &Setup, what: &str, check: F) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if check(&setup.ledger()) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the ledger never showed: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// `t` without its fraction of a second, as iCalendar times (and so meeting ids) have it.
 fn now_secs(t: DateTime<Utc>) -> DateTime<Utc> {
     chrono::DateTime::from_timestamp(t.timestamp(), 0).unwrap()
@@ -207,7 +192,7 @@ async fn a_customer_meeting_is_asked_about_before_and_after_and_the_answers_reac
 
     server.click(n.id, "objective:0").await;
     let id = MeetingId::new("work", "cust-1", None);
-    wait_for_ledger(&setup, "the objective", |l| {
+    wait_for_ledger(&setup.ledger, "the objective", |l| {
         l.find(&id)
             .unwrap()
             .and_then(|r| r.objective)
@@ -229,7 +214,7 @@ async fn a_customer_meeting_is_asked_about_before_and_after_and_the_answers_reac
         "outcome asked before the meeting ended"
     );
     server.click(n.id, "outcome:committed").await;
-    wait_for_ledger(&setup, "the outcome", |l| {
+    wait_for_ledger(&setup.ledger, "the outcome", |l| {
         l.find(&id)
             .unwrap()
             .and_then(|r| r.outcome)
@@ -289,7 +274,7 @@ async fn a_restart_does_not_show_the_same_prompt_again_and_keeps_the_answer() {
     let n = expect_notification(&server, &daemon, Duration::from_secs(15)).await;
     server.click(n.id, "objective:1").await;
     let id = MeetingId::new("work", "cust-2", None);
-    wait_for_ledger(&setup, "the objective", |l| {
+    wait_for_ledger(&setup.ledger, "the objective", |l| {
         l.find(&id).unwrap().and_then(|r| r.objective).is_some()
     })
     .await;

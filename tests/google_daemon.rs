@@ -17,7 +17,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use nextstep::ledger::Ledger;
 use nextstep::model::{MeetingId, Outcome, Via};
 use serde_json::json;
-use support::daemon::{BIN, Daemon, QUICK_PROMPTS, expect_notification};
+use support::daemon::{BIN, Daemon, QUICK_PROMPTS, expect_notification, wait_until};
 use support::dbus::PrivateBus;
 use support::notifications::FakeNotificationServer;
 use support_google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle, event};
@@ -219,18 +219,6 @@ fn assert_signed_in_safely(setup: &Setup, fake: &FakeGoogle, stdout: &str) {
         "the client secret was printed"
     );
     assert_eq!(fake.lock().token_grants, ["authorization_code"]);
-}
-
-/// Waits until `check` holds, or fails naming `what`.
-async fn wait_until<F: FnMut() -> bool>(what: &str, within: Duration, mut check: F) {
-    let deadline = tokio::time::Instant::now() + within;
-    while !check() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not within {within:?}: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {

@@ -2,9 +2,12 @@
 //! collected so tests can wait for a log line, and it is killed when the test ends, however it ends.
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use nextstep::ledger::Ledger;
 
 use super::notifications::{FakeNotificationServer, Recorded};
 
@@ -124,4 +127,24 @@ pub async fn expect_notification(
             daemon.log()
         ),
     }
+}
+
+/// Waits until `check` holds (polled every 50 ms), or fails naming `what`.
+pub async fn wait_until<F: FnMut() -> bool>(what: &str, within: Duration, mut check: F) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within {within:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits (up to 10 s) until `check` holds for the ledger at `path`, read afresh each time.
+pub async fn wait_for_ledger<F: Fn(&Ledger) -> bool>(path: &Path, what: &str, check: F) {
+    wait_until(what, Duration::from_secs(10), || {
+        check(&Ledger::open(path).unwrap())
+    })
+    .await
 }
