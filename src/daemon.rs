@@ -234,6 +234,8 @@ impl Core<'_> {
                 if fetched.changed || !gone.is_empty() {
                     self.reclassify()?;
                 }
+                // The poll's parse buffers are free now; hand them back before going idle.
+                crate::memory::release_free_pages();
             }
             Event::Stopped { source, message } => {
                 error!(source = %source, "polling stopped: {message}");

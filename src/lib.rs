@@ -30,6 +30,7 @@ pub mod fsutil;
 pub mod http;
 pub mod ledger;
 pub mod lock;
+pub mod memory;
 pub mod model;
 pub mod notify;
 pub mod paths;

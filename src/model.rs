@@ -48,7 +48,7 @@ impl fmt::Display for MeetingId {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MeetingStatus {
     #[default]
@@ -58,7 +58,7 @@ pub enum MeetingStatus {
 }
 
 /// iCalendar PARTSTAT / Google `responseStatus`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PartStat {
     #[default]
@@ -70,7 +70,7 @@ pub enum PartStat {
 }
 
 /// iCalendar CUTYPE / Google `resource`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ParticipantKind {
     #[default]
@@ -82,7 +82,7 @@ pub enum ParticipantKind {
 }
 
 /// iCalendar ROLE / Google `optional` and `organizer`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Chair,
@@ -92,7 +92,7 @@ pub enum Role {
     NonParticipant,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Attendee {
     /// Lower-cased address without `mailto:`.
     pub email: String,
@@ -116,7 +116,7 @@ impl Attendee {
 }
 
 /// One occurrence of a meeting, as a source sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Meeting {
     pub id: MeetingId,
     /// The configured `[[calendars]]` name this came from.

@@ -31,7 +31,7 @@ fn source(url: &str, calendars: &[&str], password: &str, state_dir: &Path) -> Ca
     let ctx = SourceContext {
         name: "dav".into(),
         state_dir: state_dir.to_path_buf(),
-        http: client(),
+        http: Some(client()),
     };
     CaldavSource::new(ctx, &cfg).unwrap()
 }

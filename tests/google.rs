@@ -162,7 +162,7 @@ fn source(fake: &FakeGoogle, dir: &std::path::Path, calendars: &[&str]) -> Googl
     let ctx = SourceContext {
         name: "work".into(),
         state_dir,
-        http: http(),
+        http: Some(http()),
     };
     let auth = GoogleAuth::new("work", g, http(), &dir.join("data"), TokenStoreChoice::File);
     GoogleSource::with_auth(&cfg, ctx, auth)

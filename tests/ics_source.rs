@@ -19,13 +19,14 @@ fn december() -> Window {
     }
 }
 
-fn source(kind: IcsConfig, timeout: Duration) -> IcsSource {
+/// A source with its own state directory, removed when the returned guard drops.
+fn source(kind: IcsConfig, timeout: Duration) -> (IcsSource, tempfile::TempDir) {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let dir = std::env::temp_dir();
+    let dir = tempfile::tempdir().unwrap();
     let ctx = SourceContext {
         name: "published".into(),
-        state_dir: dir,
-        http: reqwest::Client::builder().build().unwrap(),
+        state_dir: dir.path().to_path_buf(),
+        http: Some(reqwest::Client::builder().build().unwrap()),
     };
     let cfg = CalendarConfig {
         name: "published".into(),
@@ -33,10 +34,10 @@ fn source(kind: IcsConfig, timeout: Duration) -> IcsSource {
         timeout,
         kind: CalendarKind::Ics(kind),
     };
-    IcsSource::new(ctx, &cfg).unwrap()
+    (IcsSource::new(ctx, &cfg).unwrap(), dir)
 }
 
-fn url_source(server: &MockServer, timeout: Duration) -> IcsSource {
+fn url_source(server: &MockServer, timeout: Duration) -> (IcsSource, tempfile::TempDir) {
     let url = url::Url::parse(&format!("{}{SECRET_PATH}?key=qsecret", server.uri())).unwrap();
     source(IcsConfig::Url(url), timeout)
 }
@@ -70,7 +71,7 @@ async fn a_second_poll_sends_the_validators_and_a_304_keeps_the_meetings_unchang
         .mount(&server)
         .await;
 
-    let mut src = url_source(&server, Duration::from_secs(10));
+    let (mut src, _state) = url_source(&server, Duration::from_secs(10));
     let first = src.poll(december()).await.unwrap();
     assert!(first.changed);
     assert_eq!(first.meetings.len(), 6);
@@ -90,8 +91,8 @@ async fn a_second_poll_sends_the_validators_and_a_304_keeps_the_meetings_unchang
     assert!(src.describe().contains("6 meetings"), "{}", src.describe());
 }
 
-#[tokio::test]
-async fn a_304_with_a_moved_window_re_expands_the_held_calendar() {
+/// A server that sends the Google fixture with ETag "v1", and 304 to a request that has it.
+async fn etag_server() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(header("if-none-match", "\"v1\""))
@@ -108,7 +109,13 @@ async fn a_304_with_a_moved_window_re_expands_the_held_calendar() {
         .with_priority(2)
         .mount(&server)
         .await;
-    let mut src = url_source(&server, Duration::from_secs(10));
+    server
+}
+
+#[tokio::test]
+async fn a_304_with_a_moved_window_re_expands_the_held_calendar() {
+    let server = etag_server().await;
+    let (mut src, _state) = url_source(&server, Duration::from_secs(10));
     src.poll(december()).await.unwrap();
     let later = Window {
         start: Utc.with_ymd_and_hms(2026, 12, 20, 0, 0, 0).unwrap(),
@@ -125,13 +132,57 @@ async fn a_304_with_a_moved_window_re_expands_the_held_calendar() {
 }
 
 #[tokio::test]
+async fn the_body_a_304_needs_is_kept_on_disk_privately_and_refetched_when_lost() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let server = etag_server().await;
+    let (mut src, state) = url_source(&server, Duration::from_secs(10));
+    let first = src.poll(december()).await.unwrap();
+    let kept = state.path().join("feed.ics");
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), GOOGLE);
+    let mode = std::fs::metadata(&kept).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+
+    // The window moves and the server says 304: the meetings come from the kept body.
+    let mid = Window {
+        start: Utc.with_ymd_and_hms(2026, 12, 2, 0, 0, 0).unwrap(),
+        end: Utc.with_ymd_and_hms(2027, 1, 2, 0, 0, 0).unwrap(),
+    };
+    let second = src.poll(mid).await.unwrap();
+    let in_both: Vec<_> = first
+        .meetings
+        .iter()
+        .filter(|m| m.start >= mid.start)
+        .collect();
+    assert!(!in_both.is_empty());
+    for m in in_both {
+        assert!(
+            second.meetings.contains(m),
+            "{} lost after the 304",
+            m.title
+        );
+    }
+
+    // The kept body vanishes (a cleaned cache): the next moved window fetches it all again.
+    std::fs::remove_file(&kept).unwrap();
+    let third = src.poll(december()).await.unwrap();
+    assert_eq!(third.meetings, first.meetings);
+    assert!(kept.exists());
+    let requests = server.received_requests().await.unwrap();
+    let conditional: Vec<bool> = requests
+        .iter()
+        .map(|r| r.headers.get("if-none-match").is_some())
+        .collect();
+    assert_eq!(conditional, [false, true, true, false]);
+}
+
+#[tokio::test]
 async fn a_server_error_is_an_http_status_without_the_secret() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(500))
         .mount(&server)
         .await;
-    let mut src = url_source(&server, Duration::from_secs(10));
+    let (mut src, _state) = url_source(&server, Duration::from_secs(10));
     let err = src.poll(december()).await.unwrap_err();
     assert!(
         matches!(err, SourceError::HttpStatus { status: 500, .. }),
@@ -149,7 +200,7 @@ async fn a_refused_calendar_address_is_unauthorized() {
         .respond_with(ResponseTemplate::new(403))
         .mount(&server)
         .await;
-    let mut src = url_source(&server, Duration::from_secs(10));
+    let (mut src, _state) = url_source(&server, Duration::from_secs(10));
     let err = src.poll(december()).await.unwrap_err();
     assert!(matches!(err, SourceError::Unauthorized { .. }), "{err:?}");
     assert!(!err.is_transient());
@@ -165,7 +216,7 @@ async fn an_html_page_instead_of_a_calendar_is_a_data_error() {
         )
         .mount(&server)
         .await;
-    let mut src = url_source(&server, Duration::from_secs(10));
+    let (mut src, _state) = url_source(&server, Duration::from_secs(10));
     let err = src.poll(december()).await.unwrap_err();
     assert!(matches!(err, SourceError::Data { .. }), "{err:?}");
     assert!(err.to_string().contains("HTML"), "{err}");
@@ -182,7 +233,7 @@ async fn an_unreachable_port_is_a_network_error_at_once() {
         .port();
     let url =
         url::Url::parse(&format!("http://127.0.0.1:{port}{SECRET_PATH}?key=qsecret")).unwrap();
-    let mut src = source(IcsConfig::Url(url), Duration::from_secs(60));
+    let (mut src, _state) = source(IcsConfig::Url(url), Duration::from_secs(60));
     let began = Instant::now();
     let err = src.poll(december()).await.unwrap_err();
     assert!(matches!(err, SourceError::Network { .. }), "{err:?}");
@@ -206,7 +257,7 @@ async fn a_server_slower_than_the_timeout_is_a_network_error() {
         )
         .mount(&server)
         .await;
-    let mut src = url_source(&server, Duration::from_millis(300));
+    let (mut src, _state) = url_source(&server, Duration::from_millis(300));
     let err = src.poll(december()).await.unwrap_err();
     assert!(matches!(err, SourceError::Network { .. }), "{err:?}");
     assert!(err.to_string().contains("no answer within 0.3 s"), "{err}");
@@ -218,7 +269,7 @@ async fn a_file_is_read_again_only_when_it_changes() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("calendar.ics");
     std::fs::write(&file, GOOGLE).unwrap();
-    let mut src = source(IcsConfig::Path(file.clone()), Duration::from_secs(10));
+    let (mut src, _state) = source(IcsConfig::Path(file.clone()), Duration::from_secs(10));
 
     let first = src.poll(december()).await.unwrap();
     assert!(first.changed);
@@ -248,7 +299,7 @@ async fn a_file_is_read_again_only_when_it_changes() {
 async fn a_missing_file_says_which_path() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("nope.ics");
-    let mut src = source(IcsConfig::Path(file.clone()), Duration::from_secs(10));
+    let (mut src, _state) = source(IcsConfig::Path(file.clone()), Duration::from_secs(10));
     let err = src.poll(december()).await.unwrap_err();
     match &err {
         SourceError::Io { path, detail, .. } => {

@@ -269,11 +269,12 @@ impl CaldavSource {
                 )));
             }
         }
+        let http = ctx.require_http()?;
         Ok(CaldavSource {
             name: ctx.name,
             cfg: c.clone(),
             timeout: cfg.timeout,
-            http: ctx.http,
+            http,
             state_dir: ctx.state_dir,
             password: None,
             calendars: None,

@@ -126,7 +126,7 @@ impl GoogleSource {
         let auth = GoogleAuth::new(
             &cfg.name,
             g,
-            ctx.http.clone(),
+            ctx.require_http()?,
             data_dir,
             TokenStoreChoice::Auto,
         );
@@ -157,7 +157,7 @@ impl GoogleSource {
         Ok(GoogleSource {
             api: Api {
                 name: cfg.name.clone(),
-                http: ctx.http,
+                http: ctx.require_http()?,
                 api_url: g.api_url.clone(),
                 auth,
                 timeout: cfg.timeout,

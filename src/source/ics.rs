@@ -3,18 +3,20 @@
 //! The I/O around [`super::ical::parse_calendar`]:
 //! - A file is read again only when its modification time or size changed.
 //! - A URL is fetched with a conditional GET (`If-None-Match` / `If-Modified-Since` from the last
-//!   200); a 304 reuses the text already held.
-//! - When nothing new arrived, the held text is only re-expanded if the window moved, and the poll
+//!   200); a 304 reuses the last body, which is kept in the source's state directory (0600).
+//! - When nothing new arrived, the text is expanded again over the (moved) window, and the poll
 //!   says `changed = false` unless that changed the meetings (a new occurrence entering the window
 //!   must still reach the planner).
+//! - The text is not held in memory between polls (it is read again from the file or the kept
+//!   body): a 2,000-event export is 1.5 MB, more than everything else the idle daemon holds.
 //! - Parsing runs on the blocking pool, so a 10 MB export does not stall the runtime.
 //!
 //! Private calendar URLs carry a secret (Google's "secret address in iCal format" has it in the
 //! path, others in the query or as `user:password@`). Errors and logs therefore show only
 //! [`redact_url`]'s form: scheme, host, port and the first path segment, then `…`.
 //!
-//! Nothing is kept on disk here: the daemon's snapshot keeps the last good meetings, and a restart
-//! costs one unconditional GET.
+//! The kept body only serves the 304 case: the daemon's snapshot keeps the last good meetings, and
+//! a restart costs one unconditional GET.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -46,12 +48,26 @@ struct Validator {
     file: Option<(Option<SystemTime>, u64)>,
 }
 
+/// The kept body of a URL source, beside its other state.
+const BODY_FILE: &str = "feed.ics";
+
 #[derive(Debug)]
 struct Held {
-    text: Arc<str>,
+    /// The text, only when a URL's body could not be kept on disk; otherwise it is read again.
+    text: Option<Arc<str>>,
     validator: Validator,
-    window: Window,
-    parsed: Parsed,
+    /// What the last parse gave, as a hash: enough to tell whether the next one changed
+    /// anything, without a second copy of every meeting (the daemon holds the first).
+    fingerprint: u64,
+    meetings: usize,
+    skipped: usize,
+}
+
+fn fingerprint(parsed: &Parsed) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    parsed.meetings.hash(&mut h);
+    h.finish()
 }
 
 /// One `[[calendars]] kind = "ics"` entry.
@@ -59,8 +75,11 @@ struct Held {
 pub struct IcsSource {
     name: String,
     location: Location,
-    http: reqwest::Client,
+    /// `None` for a file.
+    http: Option<reqwest::Client>,
     timeout: Duration,
+    /// Where a URL's last body is kept for the next 304.
+    body_path: PathBuf,
     held: Option<Held>,
 }
 
@@ -75,6 +94,10 @@ impl IcsSource {
                     cfg.kind.as_str()
                 ),
             });
+        };
+        let http = match ics {
+            IcsConfig::Path(_) => None,
+            IcsConfig::Url(_) => Some(ctx.require_http()?),
         };
         let location = match ics {
             IcsConfig::Path(p) => Location::Path(p.clone()),
@@ -98,8 +121,9 @@ impl IcsSource {
         Ok(IcsSource {
             name: ctx.name,
             location,
-            http: ctx.http,
+            http,
             timeout: cfg.timeout,
+            body_path: ctx.state_dir.join(BODY_FILE),
             held: None,
         })
     }
@@ -142,7 +166,11 @@ impl IcsSource {
         url: &url::Url,
         shown: &str,
     ) -> Result<Option<(String, Validator)>, SourceError> {
-        let mut req = self.http.get(url.clone()).timeout(self.timeout);
+        let http = self.http.as_ref().ok_or_else(|| SourceError::Setup {
+            source_name: self.name.clone(),
+            detail: "an ICS feed has no HTTP client; this is a bug in nextstep".into(),
+        })?;
+        let mut req = http.get(url.clone()).timeout(self.timeout);
         if let Some(held) = &self.held {
             if let Some(etag) = &held.validator.etag {
                 req = req.header(IF_NONE_MATCH, etag);
@@ -258,21 +286,68 @@ impl IcsSource {
         }
     }
 
-    async fn poll_inner(&mut self, window: Window) -> Result<Fetched, SourceError> {
-        let fresh = self.fetch().await?;
-        let (text, validator, is_new) = match (fresh, &self.held) {
-            (Some((text, validator)), _) => (Arc::<str>::from(text), validator, true),
-            (None, Some(held)) => {
-                if held.window == window {
-                    return Ok(Fetched {
-                        meetings: held.parsed.meetings.clone(),
-                        warnings: held.parsed.warnings.clone(),
-                        changed: false,
-                    });
-                }
-                (held.text.clone(), held.validator.clone(), false)
+    /// Keeps a fresh URL body for the next 304; the text to hold in memory when that fails.
+    async fn keep_body(&self, text: &Arc<str>) -> Option<Arc<str>> {
+        let Location::Url { shown, .. } = &self.location else {
+            return None;
+        };
+        let path = self.body_path.clone();
+        let body = text.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            crate::fsutil::write_atomic_private(&path, body.as_bytes())
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => {
+                tracing::warn!(
+                    source = %self.name,
+                    url = %shown,
+                    path = %self.body_path.display(),
+                    "cannot keep the calendar body on disk ({e}); holding it in memory instead"
+                );
+                Some(text.clone())
             }
-            (None, None) => {
+            Err(_) => Some(text.clone()),
+        }
+    }
+
+    /// The text behind `held`, read again: the file itself, or the kept body of a URL. `None`
+    /// when it is gone (a deleted kept body), and a full fetch must replace it.
+    async fn reload(&self, held: &Held) -> Option<Arc<str>> {
+        if let Some(text) = &held.text {
+            return Some(text.clone());
+        }
+        let path = match &self.location {
+            Location::Path(p) => p,
+            Location::Url { .. } => &self.body_path,
+        };
+        match tokio::fs::read(path).await {
+            Ok(bytes) => Some(Arc::from(decode(bytes))),
+            Err(e) => {
+                tracing::warn!(source = %self.name, path = %path.display(), "cannot read the calendar text again ({e}); fetching it anew");
+                None
+            }
+        }
+    }
+
+    async fn poll_inner(&mut self, window: Window) -> Result<Fetched, SourceError> {
+        let mut fresh = self.fetch().await?;
+        let mut reloaded = None;
+        if fresh.is_none()
+            && let Some(held) = &self.held
+        {
+            reloaded = self.reload(held).await;
+            if reloaded.is_none() {
+                // Forget the validator so the server sends the whole calendar again.
+                self.held = None;
+                fresh = self.fetch().await?;
+            }
+        }
+        let (text, validator, is_new) = match (fresh, reloaded, &self.held) {
+            (Some((text, validator)), _, _) => (Arc::<str>::from(text), validator, true),
+            (None, Some(text), Some(held)) => (text, held.validator.clone(), false),
+            (None, _, _) => {
                 // Only reachable if a server answers 304 to an unconditional GET; treat it as
                 // the broken answer it is.
                 return Err(SourceError::Data {
@@ -283,11 +358,8 @@ impl IcsSource {
             }
         };
         let parsed = self.parse(text.clone(), window).await?;
-        let changed = is_new
-            || self
-                .held
-                .as_ref()
-                .is_none_or(|h| h.parsed.meetings != parsed.meetings);
+        let print = fingerprint(&parsed);
+        let changed = is_new || self.held.as_ref().is_none_or(|h| h.fingerprint != print);
         tracing::info!(
             source = %self.name,
             meetings = parsed.meetings.len(),
@@ -295,18 +367,23 @@ impl IcsSource {
             changed,
             "ICS calendar read"
         );
-        let fetched = Fetched {
-            meetings: parsed.meetings.clone(),
-            warnings: parsed.warnings.clone(),
-            changed,
+        let text = if is_new {
+            self.keep_body(&text).await
+        } else {
+            self.held.as_ref().and_then(|h| h.text.clone())
         };
         self.held = Some(Held {
             text,
             validator,
-            window,
-            parsed,
+            fingerprint: print,
+            meetings: parsed.meetings.len(),
+            skipped: parsed.warnings.len(),
         });
-        Ok(fetched)
+        Ok(Fetched {
+            meetings: parsed.meetings,
+            warnings: parsed.warnings,
+            changed,
+        })
     }
 }
 
@@ -327,8 +404,7 @@ impl CalendarSource for IcsSource {
         match &self.held {
             Some(h) => format!(
                 "{what}: {} meetings in the window, {} events skipped",
-                h.parsed.meetings.len(),
-                h.parsed.warnings.len()
+                h.meetings, h.skipped
             ),
             None => what,
         }

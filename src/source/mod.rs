@@ -131,8 +131,21 @@ pub struct SourceContext {
     pub name: String,
     /// A directory private to this source for sync state (created 0700 by the caller).
     pub state_dir: PathBuf,
-    /// The one HTTP client of the process (rustls, timeouts set).
-    pub http: reqwest::Client,
+    /// The HTTP client (rustls, timeouts set); `None` for a calendar that is a local file, which
+    /// then never loads the TLS stack and the system's root certificates (a few hundred KB the
+    /// idle daemon would carry for nothing).
+    pub http: Option<reqwest::Client>,
+}
+
+impl SourceContext {
+    /// The HTTP client, for a source that needs one; its absence is a wiring bug.
+    pub fn require_http(&self) -> Result<reqwest::Client, SourceError> {
+        self.http.clone().ok_or_else(|| SourceError::Setup {
+            source_name: self.name.clone(),
+            detail: "no HTTP client was given to a network calendar; this is a bug in nextstep"
+                .into(),
+        })
+    }
 }
 
 impl SourceContext {
@@ -147,11 +160,18 @@ impl SourceContext {
         let state_dir = crate::paths::source_state_dir(data_dir, &cal.name);
         crate::fsutil::create_private_dir(&state_dir)
             .with_context(|| format!("cannot create {}", state_dir.display()))?;
-        let follow = matches!(cal.kind, crate::config::CalendarKind::Ics(_));
+        use crate::config::{CalendarKind, IcsConfig};
+        let http = match &cal.kind {
+            CalendarKind::Ics(IcsConfig::Path(_)) => None,
+            kind => {
+                let follow = matches!(kind, CalendarKind::Ics(_));
+                Some(crate::http::client(follow).context("cannot build the HTTP client")?)
+            }
+        };
         Ok(SourceContext {
             name: cal.name.clone(),
             state_dir,
-            http: crate::http::client(follow).context("cannot build the HTTP client")?,
+            http,
         })
     }
 }
