@@ -64,19 +64,12 @@ fn run(path: &str) -> anyhow::Result<()> {
          [classify]\nignore_domains = [\"zoom.us\"]\nexclude_titles = [\"(?i)interview\"]\n\
          [[accounts]]\nname = \"Acme\"\ndomains = [\"acme.com\"]\n",
     )?;
+    let mut classifier =
+        nextstep::classify::Classifier::new(&config.identity, &config.classify, &config.accounts);
     let customers = parsed
         .meetings
         .iter()
-        .filter(|m| {
-            nextstep::classify::classify(
-                m,
-                &config.identity,
-                &config.classify,
-                &config.accounts,
-                None,
-            )
-            .customer
-        })
+        .filter(|m| classifier.classify(m, None).customer)
         .count();
     let total = began.elapsed();
     let cancelled = parsed

@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
 # Idle footprint of `nextstep run` after the first poll of a 2,000-event calendar:
 # resident memory (VmRSS, and the peak VmHWM) and CPU time used while idle.
-# Usage: [SHAPE=history] scripts/bench-idle.sh [EVENTS] [IDLE_SECONDS]  (SHAPE: see gen-calendar.py)
+# Usage: [SHAPE=history] [SOURCE=url] scripts/bench-idle.sh [EVENTS] [IDLE_SECONDS]
+#   SHAPE: see gen-calendar.py. SOURCE=url serves the file over loopback HTTP instead of reading
+#   it as a path, so the figure includes the HTTP/TLS stack a published feed needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-2000}
 idle=${2:-30}
 cargo build --release -q
 work=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 python3 scripts/gen-calendar.py "$events" > "$work/cal.ics"
+location="path = \"$work/cal.ics\""
+if [ "${SOURCE:-path}" = url ]; then
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  python3 -m http.server "$port" --bind 127.0.0.1 --directory "$work" >/dev/null 2>&1 &
+  server=$!
+  trap 'kill "${pid:-}" "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+  for _ in $(seq 1 50); do (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  location="url = \"http://127.0.0.1:$port/cal.ics\""
+fi
 cat > "$work/config.toml" <<TOML
 [identity]
 emails = ["me@mycorp.example"]
@@ -17,7 +28,7 @@ internal_domains = ["mycorp.example"]
 [[calendars]]
 name = "bench"
 kind = "ics"
-path = "$work/cal.ics"
+$location
 poll = "1h"
 [ledger]
 path = "$work/ledger.sqlite3"

@@ -26,11 +26,55 @@ pub fn classify(
     accounts: &[Account],
     override_customer: Option<bool>,
 ) -> Verdict {
+    classify_with(meeting, identity, rules, accounts, override_customer, None)
+}
+
+/// [`classify`] for the many meetings of one poll. A calendar has thousands of participants but
+/// few distinct domains, and what the rules say about a domain (internal, personal, which
+/// account…) is the costly part, so it is worked out once per domain and remembered. The
+/// verdicts are exactly those of [`classify`].
+pub struct Classifier<'a> {
+    identity: &'a Identity,
+    rules: &'a ClassifyRules,
+    accounts: &'a [Account],
+    memo: Memo,
+}
+
+impl<'a> Classifier<'a> {
+    pub fn new(identity: &'a Identity, rules: &'a ClassifyRules, accounts: &'a [Account]) -> Self {
+        Classifier {
+            identity,
+            rules,
+            accounts,
+            memo: Memo::new(),
+        }
+    }
+
+    pub fn classify(&mut self, meeting: &Meeting, override_customer: Option<bool>) -> Verdict {
+        classify_with(
+            meeting,
+            self.identity,
+            self.rules,
+            self.accounts,
+            override_customer,
+            Some(&mut self.memo),
+        )
+    }
+}
+
+fn classify_with(
+    meeting: &Meeting,
+    identity: &Identity,
+    rules: &ClassifyRules,
+    accounts: &[Account],
+    override_customer: Option<bool>,
+    memo: Option<&mut Memo>,
+) -> Verdict {
     // Rule 1: the user's word.
     match override_customer {
         Some(false) => return no("override: not a sales meeting"),
         Some(true) => {
-            let scan = scan(meeting, identity, rules, accounts);
+            let scan = scan(meeting, identity, rules, accounts, memo);
             return scan.into_verdict(true, "override: a sales meeting".to_owned());
         }
         None => {}
@@ -68,12 +112,12 @@ pub fn classify(
         .find(|re| re.is_match(&meeting.title))
     {
         // Still scan, so an included meeting with customers is filed under their account.
-        let scan = scan(meeting, identity, rules, accounts);
+        let scan = scan(meeting, identity, rules, accounts, memo);
         return scan.into_verdict(true, format!("title included: {}", re.as_str()));
     }
 
     // Rule 4: someone other than the user with a customer address.
-    let scan = scan(meeting, identity, rules, accounts);
+    let scan = scan(meeting, identity, rules, accounts, memo);
     match scan.domains.first() {
         Some(first) => {
             let reason = format!("customer domain {}", first.to_lowercase());
@@ -120,11 +164,14 @@ fn no(reason: &str) -> Verdict {
 
 /// The user: the source says so (Google `self`), or the address is one of `identity.emails`.
 fn is_user(a: &Attendee, identity: &Identity) -> bool {
-    a.is_self
-        || identity
-            .emails
-            .iter()
-            .any(|e| e.eq_ignore_ascii_case(a.email.trim()))
+    if a.is_self {
+        return true;
+    }
+    let email = a.email.trim_ascii();
+    identity
+        .emails
+        .iter()
+        .any(|e| e.len() == email.len() && e.eq_ignore_ascii_case(email))
 }
 
 fn matches_any<S: AsRef<str>>(domain: &[u8], patterns: &[S]) -> bool {
@@ -183,11 +230,53 @@ impl Scan<'_> {
     }
 }
 
+/// What the rules say about one domain, whoever has it.
+#[derive(Debug, Clone, Copy)]
+struct DomainFacts {
+    /// A calendar-system domain (rooms, groups): never a person.
+    non_person: bool,
+    /// Internal, ignored or personal, in that order of precedence.
+    rejected: Option<Rejected>,
+    /// Index of its [`best_account`].
+    account: Option<usize>,
+    /// Listed in `customer_domains`.
+    listed: bool,
+}
+
+fn domain_facts(
+    d: &[u8],
+    identity: &Identity,
+    rules: &ClassifyRules,
+    accounts: &[Account],
+) -> DomainFacts {
+    let rejected = if matches_any(d, &identity.internal_domains) {
+        Some(Rejected::Internal)
+    } else if matches_any(d, &rules.ignore_domains) {
+        Some(Rejected::Ignored)
+    } else if rules.personal_domains == PersonalDomains::Ignore && matches_any(d, PERSONAL_DOMAINS)
+    {
+        Some(Rejected::Personal)
+    } else {
+        None
+    };
+    DomainFacts {
+        non_person: matches_any(d, NON_PERSON_DOMAINS),
+        rejected,
+        account: best_account(d, accounts)
+            .and_then(|best| accounts.iter().position(|a| std::ptr::eq(a, best))),
+        listed: matches_any(d, &rules.customer_domains),
+    }
+}
+
+/// Remembers [`DomainFacts`] across the meetings of one pass (see [`Classifier`]).
+type Memo = std::collections::HashMap<String, DomainFacts>;
+
 fn scan<'a>(
     meeting: &'a Meeting,
     identity: &Identity,
     rules: &ClassifyRules,
     accounts: &'a [Account],
+    mut memo: Option<&mut Memo>,
 ) -> Scan<'a> {
     let listing = rules.only_listed
         && (!rules.customer_domains.is_empty() || accounts.iter().any(|a| !a.domains.is_empty()));
@@ -202,44 +291,45 @@ fn scan<'a>(
         }
         let Some(domain) = p
             .domain()
-            .map(|d| d.trim().trim_end_matches('.'))
+            .map(|d| d.trim_ascii().trim_end_matches('.'))
             .filter(|d| !d.is_empty())
         else {
             continue;
         };
-        let d = domain.as_bytes();
+        let facts = match memo.as_deref_mut() {
+            // Keyed by the domain as written; almost every source writes it lower-case.
+            Some(memo) => match memo.get(domain) {
+                Some(f) => *f,
+                None => *memo
+                    .entry(domain.to_owned())
+                    .or_insert_with(|| domain_facts(domain.as_bytes(), identity, rules, accounts)),
+            },
+            None => domain_facts(domain.as_bytes(), identity, rules, accounts),
+        };
         // Not guessed from the local part ("room-3@…" may be a person): only what the source
         // says, and domains that are calendars by construction.
         let rejected = if matches!(
             p.kind,
             ParticipantKind::Room | ParticipantKind::Resource | ParticipantKind::Group
-        ) || matches_any(d, NON_PERSON_DOMAINS)
+        ) || facts.non_person
         {
             Some(Rejected::NonPerson)
         } else if out.domains.iter().any(|c| c.eq_ignore_ascii_case(domain)) {
             // Already accepted: the rest depends on the domain alone.
             continue;
-        } else if matches_any(d, &identity.internal_domains) {
-            Some(Rejected::Internal)
-        } else if matches_any(d, &rules.ignore_domains) {
-            Some(Rejected::Ignored)
-        } else if rules.personal_domains == PersonalDomains::Ignore
-            && matches_any(d, PERSONAL_DOMAINS)
-        {
-            Some(Rejected::Personal)
         } else {
-            None
+            facts.rejected
         };
         if let Some(r) = rejected {
             out.rejected = out.rejected.max(r);
             continue;
         }
         let account = if listing || out.account.is_none() {
-            best_account(d, accounts)
+            facts.account.and_then(|i| accounts.get(i))
         } else {
             None
         };
-        if listing && account.is_none() && !matches_any(d, &rules.customer_domains) {
+        if listing && account.is_none() && !facts.listed {
             out.rejected = out.rejected.max(Rejected::Unlisted);
             continue;
         }
@@ -297,8 +387,8 @@ mod tests {
             tz: None,
             all_day: false,
             status: MeetingStatus::Confirmed,
-            organizer: Some(person(ME)),
-            attendees: all,
+            organizer: Some(person(ME).into()),
+            attendees: all.into(),
             location: None,
             description: None,
             recurring: false,
@@ -311,7 +401,7 @@ mod tests {
             self
         }
         fn organizer(mut self, email: &str) -> Self {
-            self.0.organizer = Some(person(email));
+            self.0.organizer = Some(person(email).into());
             self
         }
         fn kind(mut self, email: &str, kind: ParticipantKind) -> Self {
@@ -323,8 +413,7 @@ mod tests {
             self
         }
         fn attendee_mut(&mut self, email: &str) -> &mut Attendee {
-            self.0
-                .attendees
+            std::sync::Arc::make_mut(&mut self.0.attendees)
                 .iter_mut()
                 .find(|a| a.email == email)
                 .expect("the test names an attendee it added")
@@ -357,11 +446,48 @@ mod tests {
     }
 
     fn res(m: &M) -> Verdict {
-        classify(&m.0, &identity(), &rules(), &[], None)
+        res_with(m, &rules(), &[])
     }
 
+    /// The verdict of [`classify`], checked against a [`Classifier`] asked twice (the second
+    /// time from its remembered domain facts), so every rule test covers both.
     fn res_with(m: &M, rules: &ClassifyRules, accounts: &[Account]) -> Verdict {
-        classify(&m.0, &identity(), rules, accounts, None)
+        let id = identity();
+        let plain = classify(&m.0, &id, rules, accounts, None);
+        let mut many = Classifier::new(&id, rules, accounts);
+        for round in 0..2 {
+            assert_eq!(many.classify(&m.0, None), plain, "round {round}");
+        }
+        plain
+    }
+
+    #[test]
+    fn one_classifier_over_many_meetings_agrees_with_classifying_each_alone() {
+        let listed = ClassifyRules {
+            only_listed: true,
+            customer_domains: vec!["globex.example".into()],
+            ..rules()
+        };
+        let meetings = [
+            meeting(&["pat@acme.com"]),
+            // The same domain as a room here: the kind is the participant's, not the domain's.
+            meeting(&["board@acme.com"]).kind("board@acme.com", ParticipantKind::Room),
+            meeting(&["pat@acme.com", "kim@eu.acme.com"]),
+            meeting(&["bob@gmail.com"]),
+            meeting(&["x@zoom.us", "pat@ACME.com"]),
+            meeting(&["colleague@mycorp.com"]),
+            meeting(&["sam@globex.example", "pat@acme.com"]),
+            meeting(&["r@resource.calendar.google.com"]),
+            meeting(&["pat@acme.com"]).partstat(ME, PartStat::Declined),
+        ];
+        for (rules, accounts) in [(rules(), vec![]), (rules(), acme()), (listed, acme())] {
+            let id = identity();
+            let mut many = Classifier::new(&id, &rules, &accounts);
+            for m in meetings.iter().chain(meetings.iter().rev()) {
+                let alone = classify(&m.0, &id, &rules, &accounts, None);
+                assert_eq!(many.classify(&m.0, None), alone, "{:?}", m.0.attendees);
+            }
+        }
     }
 
     fn regexes(rs: &[&str]) -> Vec<Regex> {
@@ -416,8 +542,9 @@ mod tests {
     #[test]
     fn uppercase_emails_are_matched_and_reported_lower_cased() {
         let m = meeting(&["KIM@MyCorp.COM", "Pat@Sales.ACME.com"]).with(|m| {
-            m.attendees[0].email = "ALEX@MYCORP.COM".into();
-            m.attendees[0].partstat = PartStat::Declined;
+            let me = &mut std::sync::Arc::make_mut(&mut m.attendees)[0];
+            me.email = "ALEX@MYCORP.COM".into();
+            me.partstat = PartStat::Declined;
             m.organizer = None;
         });
         // The upper-cased user is still the user: their decline counts.
@@ -507,7 +634,8 @@ mod tests {
                 email: "me@elsewhere.io".into(),
                 is_self: true,
                 ..Default::default()
-            }];
+            }]
+            .into();
         });
         assert_eq!(res(&m).reason, "no other participants");
     }
@@ -723,7 +851,7 @@ mod tests {
     #[test]
     fn a_meeting_declined_by_the_self_attendee_is_skipped() {
         let m = meeting(&["pat@acme.com"]).with(|m| {
-            m.attendees.push(Attendee {
+            std::sync::Arc::make_mut(&mut m.attendees).push(Attendee {
                 email: "alias@other.example".into(),
                 is_self: true,
                 partstat: PartStat::Declined,
@@ -767,7 +895,7 @@ mod tests {
         };
         let m = meeting(&[])
             .title("Call with Acme")
-            .with(|m| m.attendees.clear());
+            .with(|m| std::sync::Arc::make_mut(&mut m.attendees).clear());
         let v = res_with(&m, &r, &[]);
         assert_eq!(
             v,
@@ -778,7 +906,7 @@ mod tests {
                 customer_domains: vec![],
             }
         );
-        let m = m.with(|m| m.attendees.push(person("pat@acme.com")));
+        let m = m.with(|m| std::sync::Arc::make_mut(&mut m.attendees).push(person("pat@acme.com")));
         let v = classify(&m.0, &identity(), &r, &acme(), None);
         assert_eq!(v.account.as_deref(), Some("Acme"));
     }

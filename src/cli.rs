@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::classify::classify;
+use crate::classify::Classifier;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{CalendarConfig, Config};
 use crate::ledger::{Ledger, LedgerRow};
@@ -343,11 +343,12 @@ impl Env {
         let ids: Vec<MeetingId> = all.iter().map(|m| m.id.clone()).collect();
         let states = ledger.states(&ids, self.config.prompts.snooze)?;
         let c = &self.config;
+        let mut classifier = Classifier::new(&c.identity, &c.classify, &c.accounts);
         let mut out: Vec<(Meeting, Verdict)> = all
             .into_iter()
             .map(|m| {
                 let ov = states.get(&m.id).and_then(|s| s.override_customer);
-                let v = classify(&m, &c.identity, &c.classify, &c.accounts, ov);
+                let v = classifier.classify(&m, ov);
                 (m, v)
             })
             .collect();
@@ -441,12 +442,11 @@ async fn check(env: &Env, cmd: CheckCmd) -> anyhow::Result<()> {
 async fn check_one(env: &Env, cal: &CalendarConfig, now: DateTime<Utc>) -> anyhow::Result<String> {
     let (fetched, described) = env.poll_once(cal, now).await?;
     let c = &env.config;
+    let mut classifier = Classifier::new(&c.identity, &c.classify, &c.accounts);
     let customers = fetched
         .meetings
         .iter()
-        .filter(|m| {
-            m.start >= now && classify(m, &c.identity, &c.classify, &c.accounts, None).customer
-        })
+        .filter(|m| m.start >= now && classifier.classify(m, None).customer)
         .count();
     let mut detail = format!(
         "{} meetings in the window, {} coming customer meetings",
@@ -559,7 +559,7 @@ fn row_meeting(r: &LedgerRow) -> (Meeting, Verdict) {
         all_day: false,
         status: r.status,
         organizer: None,
-        attendees: Vec::new(),
+        attendees: Default::default(),
         location: None,
         description: None,
         recurring: r.recurring,

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
-use crate::classify::classify;
+use crate::classify::Classifier;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::ledger::Ledger;
@@ -318,11 +318,12 @@ impl Core<'_> {
 
     fn reclassify_only(&mut self) {
         let cfg = &self.opts.config;
+        let mut classifier = Classifier::new(&cfg.identity, &cfg.classify, &cfg.accounts);
         let mut out: Vec<(Meeting, Verdict)> = Vec::with_capacity(self.classified.len());
         for m in self.by_source.values().flatten() {
             let state = self.states.get(&m.id);
             let ov = state.and_then(|s| s.override_customer);
-            let v = classify(m, &cfg.identity, &cfg.classify, &cfg.accounts, ov);
+            let v = classifier.classify(m, ov);
             // Only what `plan` can act on is kept (customer meetings, and cancelled ones that
             // had an objective): most of a big calendar is neither, and this copy is the
             // daemon's largest resident structure.

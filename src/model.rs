@@ -5,6 +5,7 @@
 //! display.
 
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -128,10 +129,12 @@ pub struct Meeting {
     pub tz: Option<String>,
     pub all_day: bool,
     pub status: MeetingStatus,
-    pub organizer: Option<Attendee>,
-    pub attendees: Vec<Attendee>,
-    pub location: Option<String>,
-    pub description: Option<String>,
+    pub organizer: Option<Arc<Attendee>>,
+    /// Shared between the occurrences of a series (a weekly meeting in a 30-day window is four
+    /// or five meetings with one list), so expanding a big calendar does not copy it each time.
+    pub attendees: Arc<Vec<Attendee>>,
+    pub location: Option<Arc<str>>,
+    pub description: Option<Arc<str>>,
     /// Part of a recurring series (so "not a sales meeting" may apply to the series).
     pub recurring: bool,
 }
@@ -142,7 +145,8 @@ impl Meeting {
         let org = self
             .organizer
             .iter()
-            .filter(|o| !self.attendees.iter().any(|a| a.email == o.email));
+            .filter(|o| !self.attendees.iter().any(|a| a.email == o.email))
+            .map(|o| &**o);
         org.chain(self.attendees.iter())
     }
 }
@@ -420,8 +424,8 @@ mod tests {
             tz: None,
             all_day: false,
             status: MeetingStatus::Confirmed,
-            organizer: Some(a.clone()),
-            attendees: vec![a],
+            organizer: Some(Arc::new(a.clone())),
+            attendees: vec![a].into(),
             location: None,
             description: None,
             recurring: false,

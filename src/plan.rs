@@ -165,7 +165,7 @@ mod tests {
             all_day: false,
             status: MeetingStatus::Confirmed,
             organizer: None,
-            attendees: vec![],
+            attendees: Default::default(),
             location: None,
             description: None,
             recurring: false,

@@ -68,7 +68,7 @@ fn crash_writer_child() {
                     all_day: false,
                     status: MeetingStatus::Confirmed,
                     organizer: None,
-                    attendees: vec![],
+                    attendees: Default::default(),
                     location: None,
                     description: None,
                     recurring: false,

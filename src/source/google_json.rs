@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
+use std::sync::Arc;
 
 use crate::model::{Attendee, Meeting, MeetingId, MeetingStatus, PartStat, ParticipantKind, Role};
 
@@ -208,10 +209,18 @@ pub fn project(source: &str, ev: &Event, calendar_tz: Option<&str>) -> Projectio
         tz,
         all_day,
         status,
-        organizer,
-        attendees,
-        location: ev.location.clone().filter(|s| !s.is_empty()),
-        description: ev.description.clone().filter(|s| !s.is_empty()),
+        organizer: organizer.map(Arc::new),
+        attendees: attendees.into(),
+        location: ev
+            .location
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(Arc::from),
+        description: ev
+            .description
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(Arc::from),
         recurring: ev.recurring_event_id.is_some() || !ev.recurrence.is_empty(),
     }))
 }

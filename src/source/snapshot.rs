@@ -87,7 +87,7 @@ mod tests {
             all_day: false,
             status: MeetingStatus::Confirmed,
             organizer: None,
-            attendees: vec![],
+            attendees: Default::default(),
             location: None,
             description: None,
             recurring: true,
