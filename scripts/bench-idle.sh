@@ -4,6 +4,9 @@
 # Usage: [SHAPE=history] [SOURCE=url] scripts/bench-idle.sh [EVENTS] [IDLE_SECONDS]
 #   SHAPE: see gen-calendar.py. SOURCE=url serves the file over loopback HTTP instead of reading
 #   it as a path, so the figure includes the HTTP/TLS stack a published feed needs.
+#   DESKTOP=fake runs the daemon against a private D-Bus with the tests' fake notification server
+#   (examples/fake_desktop.rs), so it holds a bus connection and a shown prompt as on a desktop;
+#   otherwise the bus address leads nowhere and prompts wait for a notification server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-2000}
@@ -33,7 +36,16 @@ poll = "1h"
 [ledger]
 path = "$work/ledger.sqlite3"
 TOML
-NEXTSTEP_DATA_DIR="$work/data" NEXTSTEP_LOG=info DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent \
+bus=unix:path=/nonexistent
+if [ "${DESKTOP:-none}" = fake ]; then
+  cargo build -q --release --example fake_desktop --target-dir target/bench
+  mkfifo "$work/desktop-in"
+  target/bench/release/examples/fake_desktop < "$work/desktop-in" > "$work/desktop-out" 2>/dev/null &
+  exec 9> "$work/desktop-in" # held open: closing it (at exit) stops the fake desktop
+  for _ in $(seq 1 100); do [ -s "$work/desktop-out" ] && break; sleep 0.1; done
+  bus=$(head -1 "$work/desktop-out")
+fi
+NEXTSTEP_DATA_DIR="$work/data" NEXTSTEP_LOG=info DBUS_SESSION_BUS_ADDRESS="$bus" \
   target/release/nextstep --config "$work/config.toml" run 2> "$work/log" &
 pid=$!
 for _ in $(seq 1 600); do grep -q "polled" "$work/log" 2>/dev/null && break; sleep 0.1; done
@@ -47,3 +59,4 @@ hz=$(getconf CLK_TCK)
 echo "calendar: $events VEVENTs ($(grep -o 'meetings=[0-9]*' "$work/log" | tail -1) in the window)"
 grep -E 'VmRSS|VmHWM' "/proc/$pid/status"
 echo "CPU while idle for ${idle}s: $(( (after - before) * 1000 / hz )) ms"
+echo "prompts shown: $(grep -c 'showing prompt' "$work/log"); waiting for a notification server: $(grep -c 'no notification server' "$work/log")"
