@@ -262,8 +262,7 @@ fn domain_facts(
     DomainFacts {
         non_person: matches_any(d, NON_PERSON_DOMAINS),
         rejected,
-        account: best_account(d, accounts)
-            .and_then(|best| accounts.iter().position(|a| std::ptr::eq(a, best))),
+        account: best_account(d, accounts),
         listed: matches_any(d, &rules.customer_domains),
     }
 }
@@ -343,16 +342,17 @@ fn scan<'a>(
 
 /// The account whose most specific domain matches: `eu.acme.com` belongs to an account listing
 /// `eu.acme.com` rather than to one listing `acme.com`; on a tie, the first in the config.
-fn best_account<'a>(domain: &[u8], accounts: &'a [Account]) -> Option<&'a Account> {
-    let mut best: Option<(&'a Account, usize)> = None;
-    for a in accounts {
+/// Its index in `accounts`.
+fn best_account(domain: &[u8], accounts: &[Account]) -> Option<usize> {
+    let mut best: Option<(usize, usize)> = None;
+    for (i, a) in accounts.iter().enumerate() {
         for d in &a.domains {
             if is_within(domain, d) && best.is_none_or(|(_, len)| d.len() > len) {
-                best = Some((a, d.len()));
+                best = Some((i, d.len()));
             }
         }
     }
-    best.map(|(a, _)| a)
+    best.map(|(i, _)| i)
 }
 
 #[cfg(test)]

@@ -43,6 +43,7 @@ use std::sync::Arc;
 
 use calcard::common::PartialDateTime;
 use calcard::common::timezone::Tz as CalTz;
+use calcard::icalendar::utils::strip_mailto_scheme;
 use calcard::icalendar::{
     ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarFrequency,
     ICalendarPeriod, ICalendarProperty, ICalendarRecurrenceRule, ICalendarValue,
@@ -1349,12 +1350,15 @@ fn read_person_line(line: &str) -> Option<Attendee> {
                 .filter(|v| !v.is_empty());
         }
     };
-    let address = strip_mailto(address.trim()).trim();
+    let address = strip_mailto_scheme(address.trim()).trim();
     // Some producers put `urn:uuid:…` or a bare name in the value and the address in EMAIL=.
     let email = if address.contains('@') {
         address
     } else {
-        email_param.as_deref().map(strip_mailto).unwrap_or(address)
+        email_param
+            .as_deref()
+            .map(strip_mailto_scheme)
+            .unwrap_or(address)
     };
     let email = email.to_ascii_lowercase();
     let name = cn
@@ -1392,14 +1396,6 @@ fn read_person_line(line: &str) -> Option<Attendee> {
         kind,
         is_self: false,
     })
-}
-
-/// `mailto:x` (any case) -> `x`; anything else unchanged.
-fn strip_mailto(value: &str) -> &str {
-    match value.split_once(':') {
-        Some((scheme, address)) if scheme.eq_ignore_ascii_case("mailto") => address,
-        _ => value,
-    }
 }
 
 /// RFC 6868 parameter value escapes.
@@ -1950,7 +1946,7 @@ mod tests {
         let email = if address.contains('@') {
             address
         } else {
-            param(P::Email).map(strip_mailto).unwrap_or(address)
+            param(P::Email).map(strip_mailto_scheme).unwrap_or(address)
         };
         // calcard leaves RFC 6868's caret escapes in place; the fast reader decodes them.
         let name = param(P::Cn)
