@@ -1,8 +1,8 @@
 //! iCalendar text -> meeting occurrences inside a window (pure: no I/O, no clock).
 //!
 //! Parsing, Windows/Outlook zone names and RRULE arithmetic come from calcard (DESIGN §8), except
-//! for ORGANIZER and ATTENDEE lines, which [`read_person_line`] reads itself (they are half of a
-//! big export's bytes; see [`split_people`]). This module owns everything around them, because
+//! for ORGANIZER and ATTENDEE lines, which `read_person_line` reads itself (they are half of a
+//! big export's bytes; see `split_people`). This module owns everything around them, because
 //! calcard's `expand_dates` has two gaps that real feeds hit:
 //!
 //! - it pairs an override with its series only when SEQUENCE matches, and Google bumps SEQUENCE on
