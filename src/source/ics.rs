@@ -36,7 +36,12 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 #[derive(Debug)]
 enum Location {
     Path(PathBuf),
-    Url { url: url::Url, shown: String },
+    /// The HTTP client lives here: a file never needs one.
+    Url {
+        url: url::Url,
+        shown: String,
+        http: reqwest::Client,
+    },
 }
 
 /// What identifies the version of the text we hold.
@@ -75,8 +80,6 @@ fn fingerprint(parsed: &Parsed) -> u64 {
 pub struct IcsSource {
     name: String,
     location: Location,
-    /// `None` for a file.
-    http: Option<reqwest::Client>,
     timeout: Duration,
     /// Where a URL's last body is kept for the next 304.
     body_path: PathBuf,
@@ -95,10 +98,6 @@ impl IcsSource {
                 ),
             });
         };
-        let http = match ics {
-            IcsConfig::Path(_) => None,
-            IcsConfig::Url(_) => Some(ctx.require_http()?),
-        };
         let location = match ics {
             IcsConfig::Path(p) => Location::Path(p.clone()),
             IcsConfig::Url(url) => {
@@ -115,13 +114,13 @@ impl IcsSource {
                 Location::Url {
                     url: url.clone(),
                     shown,
+                    http: ctx.require_http()?,
                 }
             }
         };
         Ok(IcsSource {
             name: ctx.name,
             location,
-            http,
             timeout: cfg.timeout,
             body_path: ctx.state_dir.join(BODY_FILE),
             held: None,
@@ -132,7 +131,7 @@ impl IcsSource {
     async fn fetch(&self) -> Result<Option<(String, Validator)>, SourceError> {
         match &self.location {
             Location::Path(path) => self.fetch_file(path).await,
-            Location::Url { url, shown } => self.fetch_url(url, shown).await,
+            Location::Url { url, shown, http } => self.fetch_url(http, url, shown).await,
         }
     }
 
@@ -163,13 +162,10 @@ impl IcsSource {
 
     async fn fetch_url(
         &self,
+        http: &reqwest::Client,
         url: &url::Url,
         shown: &str,
     ) -> Result<Option<(String, Validator)>, SourceError> {
-        let http = self.http.as_ref().ok_or_else(|| SourceError::Setup {
-            source_name: self.name.clone(),
-            detail: "an ICS feed has no HTTP client; this is a bug in nextstep".into(),
-        })?;
         let mut req = http.get(url.clone()).timeout(self.timeout);
         if let Some(held) = &self.held {
             if let Some(etag) = &held.validator.etag {
