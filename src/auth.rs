@@ -81,6 +81,8 @@ pub enum AuthError {
         path: PathBuf,
         detail: String,
     },
+    #[error("cannot set up HTTPS for the sign-in: {0}")]
+    Http(String),
     #[error("cannot listen on 127.0.0.1 for Google's redirect: {0}")]
     Listen(String),
     #[error("no answer from the browser within {0:?}; run the command again")]
@@ -157,7 +159,7 @@ impl<'c> AsyncHttpClient<'c> for OAuthHttp {
                 .0
                 .execute(req)
                 .await
-                .map_err(|e| OAuthHttpError(describe_reqwest(e)))?;
+                .map_err(|e| OAuthHttpError(crate::http::describe(e)))?;
             let mut builder = oauth2::http::Response::builder().status(resp.status());
             for (name, value) in resp.headers() {
                 builder = builder.header(name, value);
@@ -165,25 +167,12 @@ impl<'c> AsyncHttpClient<'c> for OAuthHttp {
             let body = resp
                 .bytes()
                 .await
-                .map_err(|e| OAuthHttpError(describe_reqwest(e)))?;
+                .map_err(|e| OAuthHttpError(crate::http::describe(e)))?;
             builder
                 .body(body.to_vec())
                 .map_err(|e| OAuthHttpError(e.to_string()))
         })
     }
-}
-
-/// A reqwest error with its cause chain but without the URL (which may hold tokens in a query).
-pub(crate) fn describe_reqwest(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(&e);
-    while let Some(cause) = src {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        src = cause.source();
-    }
-    s
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -508,16 +497,6 @@ fn google_cfg(cfg: &CalendarConfig) -> Result<&GoogleConfig, AuthError> {
     }
 }
 
-pub(crate) fn default_http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        // Building only fails when TLS cannot be initialised; the default client then fails the
-        // same way at its first request, with the reason in the error.
-        .unwrap_or_default()
-}
-
 async fn client_secret(
     source_name: &str,
     src: &Option<SecretSource>,
@@ -572,7 +551,11 @@ pub async fn google_sign_in(
     out: &mut (dyn Write + Send),
 ) -> Result<SignInReport, AuthError> {
     let g = google_cfg(cfg)?;
-    let http = opts.http.clone().unwrap_or_else(default_http);
+    let http = match opts.http.clone() {
+        Some(http) => http,
+        None => crate::http::client(crate::http::Redirects::Refuse)
+            .map_err(|e| AuthError::Http(crate::http::describe(e)))?,
+    };
     let secret = client_secret(&cfg.name, &g.client_secret).await?;
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))

@@ -6,6 +6,7 @@
 //! parsed once with `toml::from_str` so spans survive; values checked after parsing (durations,
 //! regexes) are held as `toml::Spanned` for the same reason.
 
+use crate::http::is_loopback;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -650,16 +651,6 @@ fn parse_url(ctx: &Ctx, key: &str, v: &Spanned<String>) -> Result<url::Url, Conf
         other => Err(ctx
             .at(v.span(), key, format!("unsupported URL scheme `{other}`"))
             .hint("use an http:// or https:// URL; for a local file use `path`")),
-    }
-}
-
-/// Whether a URL points at this machine (plain HTTP is only allowed there by default).
-pub fn is_loopback(u: &url::Url) -> bool {
-    match u.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
     }
 }
 

@@ -383,6 +383,14 @@ impl PlannedPrompt {
     }
 }
 
+/// FNV-1a over `bytes`: a hash that stays the same across runs, machines and Rust versions
+/// (unlike `DefaultHasher`), for ids and file names that must be stable. Not for security.
+pub fn stable_hash(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,6 +60,7 @@ use url::Url;
 use super::webdav::{self, Multistatus, Props};
 use super::{CalendarSource, Fetched, PollFuture, SourceContext, SourceError, Window, ical};
 use crate::config::{CaldavConfig, CalendarConfig, CalendarKind};
+use crate::http;
 use crate::model::Meeting;
 use crate::secret::Secret;
 
@@ -196,29 +197,10 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// `scheme://host:port/path`: what may appear in logs and errors (no user info, no query).
-fn redact(url: &Url) -> String {
-    let mut u = url.clone();
-    let _ = u.set_username("");
-    let _ = u.set_password(None);
-    u.set_query(None);
-    u.set_fragment(None);
-    u.to_string()
-}
-
 fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme()
         && a.host_str() == b.host_str()
         && a.port_or_known_default() == b.port_or_known_default()
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }
 
 /// The day-aligned window each object is expanded for, so expansions are reused all day.
@@ -256,7 +238,7 @@ impl CaldavSource {
         match c.url.scheme() {
             "https" => {}
             // The config checks this too; checked again because a password is at stake.
-            "http" if is_loopback(&c.url) || c.allow_insecure => {}
+            "http" if http::is_loopback(&c.url) || c.allow_insecure => {}
             "http" => {
                 return Err(setup(format!(
                     "plain http to {} would send the password unencrypted; use https:// or set allow_insecure = true",
@@ -430,7 +412,7 @@ impl CaldavSource {
         let mut resp = req
             .send()
             .await
-            .map_err(|e| self.network(url, describe_reqwest(&e)))?;
+            .map_err(|e| self.network(url, http::describe(e)))?;
         let status = resp.status().as_u16();
         let header = |name: &str| {
             resp.headers()
@@ -439,9 +421,9 @@ impl CaldavSource {
                 .map(str::to_string)
         };
         let location = header("location");
-        let retry_after = header("retry-after")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        // The header is relative to the server's clock; reading the system clock here only turns
+        // a date into a wait, it schedules nothing.
+        let retry_after = http::retry_after(resp.headers(), chrono::Utc::now());
         if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
             return Err(self.data_error(url, format!("answer larger than {MAX_BODY} bytes")));
         }
@@ -450,7 +432,7 @@ impl CaldavSource {
             let chunk = resp
                 .chunk()
                 .await
-                .map_err(|e| self.network(url, describe_reqwest(&e)))?;
+                .map_err(|e| self.network(url, http::describe(e)))?;
             let Some(chunk) = chunk else { break };
             self.counters
                 .bytes_received
@@ -1008,23 +990,6 @@ struct RawReply {
     retry_after: Option<Duration>,
 }
 
-/// reqwest's Display hides the cause ("error sending request"); the chain says what happened.
-fn describe_reqwest(e: &reqwest::Error) -> String {
-    let mut s = if e.is_timeout() {
-        "timed out".to_string()
-    } else {
-        e.to_string()
-    };
-    let mut src = std::error::Error::source(e);
-    while let Some(cause) = src {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        src = cause.source();
-    }
-    // reqwest errors carry the URL; ours never has credentials in it (basic auth is a header).
-    s
-}
-
 /// (Re-)expands the objects whose data or parse window changed.
 fn expand(source: &str, cal: &mut Calendar, pw: Window) {
     cal.expanded
@@ -1139,6 +1104,12 @@ impl CalendarSource for CaldavSource {
             ),
         }
     }
+}
+
+/// What of a CalDAV URL may appear in logs and errors: the whole path (credentials travel in a
+/// header, and the path is what a user needs to fix `url`), never user info or a query.
+fn redact(url: &Url) -> String {
+    http::redact(url, http::PathShown::Whole)
 }
 
 #[cfg(test)]

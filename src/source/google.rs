@@ -26,8 +26,9 @@ use serde::{Deserialize, Serialize};
 
 use super::google_json::{self, EventsPage, Projection};
 use super::{CalendarSource, Fetched, PollFuture, SourceContext, SourceError, Window};
-use crate::auth::{AuthError, GoogleAuth, TokenStoreChoice, describe_reqwest};
+use crate::auth::{AuthError, GoogleAuth, TokenStoreChoice};
 use crate::config::{CalendarConfig, CalendarKind};
+use crate::http;
 use crate::model::Meeting;
 
 /// Google's maximum page size.
@@ -480,14 +481,16 @@ async fn list_page(
             .map_err(|e| SourceError::Network {
                 source_name: api.name.clone(),
                 url: url.to_string(),
-                detail: describe_reqwest(e),
+                detail: http::describe(e),
             })?;
         let status = resp.status().as_u16();
-        let retry_after = retry_after(resp.headers());
+        // The header is relative to the server's clock; reading the system clock here only turns a
+        // date into a wait, it schedules nothing.
+        let retry_after = http::retry_after(resp.headers(), Utc::now());
         let body = resp.bytes().await.map_err(|e| SourceError::Network {
             source_name: api.name.clone(),
             url: url.to_string(),
-            detail: describe_reqwest(e),
+            detail: http::describe(e),
         })?;
         tracing::trace!(status, bytes = body.len(), "events.list answered");
         match status {
@@ -561,22 +564,6 @@ async fn list_page(
     }
 }
 
-/// `Retry-After` as seconds or an HTTP date.
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let v = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = DateTime::parse_from_rfc2822(v).ok()?.with_timezone(&Utc);
-    // The header is relative to the server's clock; reading the system clock here is only to turn
-    // a date into a wait, not for scheduling.
-    (at - Utc::now()).to_std().ok()
-}
-
 /// A file name for a calendar id (often an e-mail address) that cannot collide or escape.
 fn state_file_name(cal_id: &str) -> String {
     let safe: String = cal_id
@@ -585,9 +572,7 @@ fn state_file_name(cal_id: &str) -> String {
         .take(64)
         .collect();
     // FNV-1a keeps ids that differ only in punctuation apart.
-    let hash = cal_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = crate::model::stable_hash(cal_id.bytes());
     format!("google-{safe}-{hash:016x}.json")
 }
 
@@ -635,13 +620,6 @@ mod tests {
             events_url(&base, "a b@group.calendar.google.com").as_str(),
             "https://www.googleapis.com/calendar/v3/calendars/a%20b@group.calendar.google.com/events"
         );
-    }
-
-    #[test]
-    fn retry_after_reads_seconds() {
-        let mut h = reqwest::header::HeaderMap::new();
-        h.insert(reqwest::header::RETRY_AFTER, "17".parse().unwrap());
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(17)));
     }
 
     #[test]

@@ -1128,13 +1128,9 @@ fn first_text(comp: &ICalendarComponent, prop: &ICalendarProperty) -> Option<Str
 
 /// A stable stand-in for a missing UID, so the event still gets the same id on every poll.
 fn synthetic_uid(summary: Option<&str>, dtstart: &ICalendarEntry) -> String {
-    // FNV-1a: stable across runs and Rust versions, unlike `DefaultHasher`.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let dt = format!("{:?}", dtstart.values.first());
-    for b in summary.unwrap_or("").bytes().chain([0]).chain(dt.bytes()) {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash =
+        crate::model::stable_hash(summary.unwrap_or("").bytes().chain([0]).chain(dt.bytes()));
     format!("no-uid-{hash:016x}")
 }
 

@@ -13,7 +13,7 @@
 //!
 //! Private calendar URLs carry a secret (Google's "secret address in iCal format" has it in the
 //! path, others in the query or as `user:password@`). Errors and logs therefore show only
-//! [`redact_url`]'s form: scheme, host, port and the first path segment, then `…`.
+//! [`crate::http::redact`]'s `FirstSegment` form: scheme, host, port and the first path segment, then `…`.
 //!
 //! The kept body only serves the 304 case: the daemon's snapshot keeps the last good meetings, and
 //! a restart costs one unconditional GET.
@@ -23,11 +23,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
-use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER};
+use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 
 use super::ical::{Parsed, parse_calendar};
 use super::{CalendarSource, Fetched, PollFuture, SourceContext, SourceError, Window};
 use crate::config::{CalendarConfig, CalendarKind, IcsConfig};
+use crate::http::{self, PathShown};
 
 /// The largest calendar body accepted. Real exports of many years stay below 20 MB; this guards
 /// memory against a misconfigured URL that streams without end.
@@ -101,8 +102,8 @@ impl IcsSource {
         let location = match ics {
             IcsConfig::Path(p) => Location::Path(p.clone()),
             IcsConfig::Url(url) => {
-                let shown = redact_url(url);
-                if url.scheme() == "http" && !is_loopback(url) {
+                let shown = http::redact(url, PathShown::FirstSegment);
+                if url.scheme() == "http" && !http::is_loopback(url) {
                     // Published feeds are often public and some hosts only speak http, so this is
                     // allowed; but a private feed's secret then travels in clear text.
                     tracing::warn!(
@@ -199,12 +200,9 @@ impl IcsSource {
                 });
             }
             StatusCode::TOO_MANY_REQUESTS => {
-                let retry_after = resp
-                    .headers()
-                    .get(RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
+                // The header is relative to the server's clock; reading the system clock here
+                // only turns a date into a wait, it schedules nothing.
+                let retry_after = http::retry_after(resp.headers(), chrono::Utc::now());
                 return Err(SourceError::RateLimited {
                     source_name: self.name.clone(),
                     retry_after,
@@ -416,37 +414,7 @@ fn decode(bytes: Vec<u8>) -> String {
     }
 }
 
-/// A URL as it may appear in logs and errors: scheme, host and port, and the first path segment
-/// only when more follows; no user info, no query, no fragment. Secret calendar addresses keep
-/// their secret further down the path (Google: `/calendar/ical/<id>/private-<token>/basic.ics`)
-/// or in the query, and a lone path segment may itself be the token, so it is not shown either.
-pub fn redact_url(url: &url::Url) -> String {
-    let mut out = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
-    if let Some(port) = url.port() {
-        out.push_str(&format!(":{port}"));
-    }
-    let segments: Vec<&str> = url
-        .path_segments()
-        .map(|s| s.filter(|p| !p.is_empty()).collect())
-        .unwrap_or_default();
-    match segments.as_slice() {
-        [] if url.query().is_none() => out.push('/'),
-        [first, _, ..] => out.push_str(&format!("/{first}/…")),
-        _ => out.push_str("/…"),
-    }
-    out
-}
-
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
-/// A network failure in words, without the URL reqwest would put in (it may hold a secret).
+/// A network failure in words; a timeout names the setting that bounds it.
 fn describe_reqwest_error(e: reqwest::Error, timeout: Duration) -> String {
     if e.is_timeout() {
         return format!(
@@ -454,28 +422,7 @@ fn describe_reqwest_error(e: reqwest::Error, timeout: Duration) -> String {
             timeout.as_secs_f64()
         );
     }
-    let kind = if e.is_connect() {
-        "cannot connect"
-    } else if e.is_body() || e.is_decode() {
-        "the response broke off"
-    } else {
-        "request failed"
-    };
-    let e = e.without_url();
-    let mut detail = kind.to_string();
-    let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(&e);
-    // The innermost causes say what really happened ("Connection refused", "dns error").
-    let mut depth = 0;
-    while let Some(c) = cause {
-        detail.push_str(": ");
-        detail.push_str(&c.to_string());
-        cause = c.source();
-        depth += 1;
-        if depth > 4 {
-            break;
-        }
-    }
-    detail
+    http::describe(e)
 }
 
 #[cfg(test)]
@@ -483,7 +430,7 @@ mod tests {
     use super::*;
 
     fn shown(u: &str) -> String {
-        redact_url(&url::Url::parse(u).unwrap())
+        http::redact(&url::Url::parse(u).unwrap(), PathShown::FirstSegment)
     }
 
     #[test]

@@ -164,8 +164,12 @@ impl SourceContext {
         let http = match &cal.kind {
             CalendarKind::Ics(IcsConfig::Path(_)) => None,
             kind => {
-                let follow = matches!(kind, CalendarKind::Ics(_));
-                Some(crate::http::client(follow).context("cannot build the HTTP client")?)
+                let redirects = if matches!(kind, CalendarKind::Ics(_)) {
+                    crate::http::Redirects::Follow
+                } else {
+                    crate::http::Redirects::Refuse
+                };
+                Some(crate::http::client(redirects).context("cannot build the HTTP client")?)
             }
         };
         Ok(SourceContext {
