@@ -1,0 +1,273 @@
+//! The config file: what a person writes in TOML, turned into the typed [`Config`] the rest of
+//! the program uses, or into one located [`ConfigError`] that says what to change.
+//!
+//! The text is parsed once with `toml::from_str` into the serde shapes of `raw` (which refuse
+//! unknown keys, so a typo is an error rather than a silently ignored setting); `validate` then
+//! checks every value and fills in the defaults, using the single-value parsers of `values`
+//! (durations, URLs, secrets, domain and regex lists). `error` locates every problem by file,
+//! line, column and key, with a hint. This module holds the typed config and the entry points.
+
+mod error;
+mod raw;
+mod validate;
+mod values;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use regex::Regex;
+
+use crate::secret::SecretSource;
+
+pub use error::ConfigError;
+pub use values::{expand_home, parse_duration};
+
+/// The personal-mail and non-person domain lists belong to `classify`, which applies them; they
+/// are re-exported here because `classify.personal_domains` is the key that decides how the first
+/// list counts.
+pub use crate::classify::{NON_PERSON_DOMAINS, PERSONAL_DOMAINS};
+
+/// The commented starter config `nextstep init` writes (also `config/nextstep.toml`).
+pub const EXAMPLE: &str = include_str!("../../config/nextstep.toml");
+
+/// The default objectives, from the Action Selling list of commitments (docs/design.md,
+/// "Notifications").
+pub const DEFAULT_OBJECTIVES: [&str; 6] = [
+    "Agree to a next meeting",
+    "Schedule a needs analysis",
+    "Agree to a proposal meeting",
+    "Meet the decision makers",
+    "Review the proposal by a date",
+    "Agree to the sale",
+];
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this came from (for messages); `None` for the demo's built-in config.
+    pub path: Option<PathBuf>,
+    pub identity: Identity,
+    pub classify: ClassifyRules,
+    pub accounts: Vec<Account>,
+    pub prompts: Prompts,
+    pub calendars: Vec<CalendarConfig>,
+    pub ledger: LedgerConfig,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Identity {
+    /// Lower-cased.
+    pub emails: Vec<String>,
+    /// Lower-cased, no leading dot.
+    pub internal_domains: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonalDomains {
+    Ignore,
+    Customer,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClassifyRules {
+    pub ignore_domains: Vec<String>,
+    pub personal_domains: PersonalDomains,
+    pub customer_domains: Vec<String>,
+    pub only_listed: bool,
+    pub exclude_titles: Vec<Regex>,
+    pub include_titles: Vec<Regex>,
+    pub skip_all_day: bool,
+    pub skip_declined: bool,
+}
+
+impl Default for ClassifyRules {
+    fn default() -> Self {
+        ClassifyRules {
+            ignore_domains: Vec::new(),
+            personal_domains: PersonalDomains::Ignore,
+            customer_domains: Vec::new(),
+            only_listed: false,
+            exclude_titles: Vec::new(),
+            include_titles: Vec::new(),
+            skip_all_day: true,
+            skip_declined: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub name: String,
+    /// Lower-cased.
+    pub domains: Vec<String>,
+}
+
+/// How free-text answers are asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialogSetting {
+    /// zenity, kdialog or osascript, whichever is found.
+    Auto,
+    /// No dialog: free text only through the CLI.
+    None,
+    /// A program (argv). It gets the question as its last argument and prints the answer on stdout.
+    Program(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Prompts {
+    pub before: Duration,
+    pub after: Duration,
+    pub snooze: Duration,
+    pub reask: Duration,
+    pub reask_limit: u32,
+    pub lookback: Duration,
+    pub quick_objectives: usize,
+    pub objectives: Vec<String>,
+    pub dialog: DialogSetting,
+    /// How long a notification waits for a click before it counts as dismissed.
+    pub timeout: Duration,
+}
+
+impl Default for Prompts {
+    fn default() -> Self {
+        Prompts {
+            before: Duration::from_secs(15 * 60),
+            after: Duration::from_secs(5 * 60),
+            snooze: Duration::from_secs(10 * 60),
+            reask: Duration::from_secs(2 * 3600),
+            reask_limit: 3,
+            lookback: Duration::from_secs(12 * 3600),
+            quick_objectives: 2,
+            objectives: DEFAULT_OBJECTIVES.iter().map(|s| s.to_string()).collect(),
+            dialog: DialogSetting::Auto,
+            timeout: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CalendarConfig {
+    pub name: String,
+    pub poll: Duration,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    pub kind: CalendarKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum CalendarKind {
+    Ics(IcsConfig),
+    Caldav(CaldavConfig),
+    Google(GoogleConfig),
+}
+
+impl CalendarKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CalendarKind::Ics(_) => "ics",
+            CalendarKind::Caldav(_) => "caldav",
+            CalendarKind::Google(_) => "google",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IcsConfig {
+    Path(PathBuf),
+    Url(url::Url),
+}
+
+#[derive(Debug, Clone)]
+pub struct CaldavConfig {
+    pub url: url::Url,
+    pub username: Option<String>,
+    pub password: Option<SecretSource>,
+    /// Display names or paths; empty = every event calendar.
+    pub calendars: Vec<String>,
+    pub allow_insecure: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct GoogleConfig {
+    /// Calendar ids; default `["primary"]`.
+    pub calendars: Vec<String>,
+    pub client_id: String,
+    pub client_secret: Option<SecretSource>,
+    pub auth_url: url::Url,
+    pub token_url: url::Url,
+    pub api_url: url::Url,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LedgerConfig {
+    /// `None` = the default under the data directory.
+    pub path: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads and validates the config at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.display().to_string(),
+            line: None,
+            column: None,
+            key: None,
+            message: format!("cannot read the config: {e}"),
+            hint: Some(if e.kind() == std::io::ErrorKind::NotFound {
+                "run `nextstep init` to write a starter config, or pass --config PATH".into()
+            } else {
+                "check the file's permissions".into()
+            }),
+        })?;
+        let mut cfg = Config::from_toml(&path.display().to_string(), &text)?;
+        cfg.path = Some(path.to_path_buf());
+        Ok(cfg)
+    }
+
+    /// Parses and validates config text; `file` is only used in messages.
+    pub fn from_toml(file: &str, text: &str) -> Result<Config, ConfigError> {
+        let ctx = error::Ctx {
+            file: file.to_string(),
+            text,
+        };
+        let raw: raw::RawConfig = toml::from_str(text).map_err(|e| ctx.toml_error(&e))?;
+        validate::validate(&ctx, raw)
+    }
+}
+
+/// Helpers shared by the tests of this module's files.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::{Config, ConfigError};
+
+    /// The error `text` is refused with (as file `test.toml`).
+    pub(crate) fn err(text: &str) -> ConfigError {
+        Config::from_toml("test.toml", text).unwrap_err()
+    }
+
+    /// Asserts that `text` is refused at `line` for `key`, with a message that says `says`.
+    pub(crate) fn assert_refused(text: &str, line: u32, key: &str, says: &str) -> ConfigError {
+        let e = err(text);
+        assert_eq!(e.line, Some(line), "{e}");
+        assert_eq!(e.key.as_deref(), Some(key), "{e}");
+        assert!(e.to_string().contains(says), "{e}");
+        e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_is_valid() {
+        Config::from_toml("config/nextstep.toml", EXAMPLE).unwrap();
+    }
+
+    #[test]
+    fn an_empty_config_takes_every_default() {
+        let c = Config::from_toml("t", "").unwrap();
+        assert_eq!(c.prompts.before, Duration::from_secs(900));
+        assert_eq!(c.prompts.objectives.len(), 6);
+        assert!(c.classify.skip_all_day);
+    }
+}
