@@ -8,6 +8,7 @@
 //! line, column and key, with a hint. This module holds the typed config and the entry points.
 
 mod error;
+mod range;
 mod raw;
 mod validate;
 mod values;
@@ -20,6 +21,8 @@ use regex::Regex;
 use crate::secret::SecretSource;
 
 pub use error::ConfigError;
+pub use range::{CountRange, DurationRange, Limit, format_duration};
+use range::{DAY, HOUR, MINUTE};
 pub use values::{expand_home, parse_duration};
 
 /// The personal-mail and non-person domain lists belong to `classify`, which applies them; they
@@ -112,34 +115,105 @@ pub enum DialogSetting {
     Program(Vec<String>),
 }
 
+/// The `[prompts]` table. Every duration and count is bounded (see the `*_LIMIT` consts beside
+/// each field): the planner and the notifiers do time arithmetic with them, and an unbounded
+/// value would pass `check` and then overflow at run time.
 #[derive(Debug, Clone)]
 pub struct Prompts {
+    /// How long before a meeting starts its objective is asked for; see [`BEFORE_LIMIT`].
     pub before: Duration,
+    /// How long after a meeting ends its outcome is asked for; see [`AFTER_LIMIT`].
     pub after: Duration,
+    /// How long *Later* puts a prompt off; see [`SNOOZE_LIMIT`].
     pub snooze: Duration,
+    /// How long until an unanswered outcome is asked again; see [`REASK_LIMIT`].
     pub reask: Duration,
+    /// How many times an unanswered outcome is asked again; see [`REASK_LIMIT_LIMIT`].
     pub reask_limit: u32,
+    /// At start-up, meetings that ended this recently are still asked about; see
+    /// [`LOOKBACK_LIMIT`].
     pub lookback: Duration,
+    /// How many objectives get a button; see [`QUICK_OBJECTIVES_LIMIT`].
     pub quick_objectives: usize,
     pub objectives: Vec<String>,
     pub dialog: DialogSetting,
-    /// How long a notification waits for a click before it counts as dismissed.
+    /// How long a notification waits for a click before it counts as dismissed; see
+    /// [`PROMPT_TIMEOUT_LIMIT`].
     pub timeout: Duration,
 }
+
+/// `prompts.before`: a question asked more than a week ahead is answered before anyone has
+/// prepared for the meeting.
+pub const BEFORE_LIMIT: Limit<DurationRange> = Limit {
+    key: "prompts.before",
+    range: DurationRange::secs(0, 7 * DAY),
+    why: "the objective is asked for at most a week before the meeting",
+};
+
+/// `prompts.after`: an outcome asked for more than a week later is no longer remembered.
+pub const AFTER_LIMIT: Limit<DurationRange> = Limit {
+    key: "prompts.after",
+    range: DurationRange::secs(0, 7 * DAY),
+    why: "the outcome is asked for at most a week after the meeting",
+};
+
+/// `prompts.snooze`: zero would show the prompt again at once, forever.
+pub const SNOOZE_LIMIT: Limit<DurationRange> = Limit {
+    key: "prompts.snooze",
+    range: DurationRange::secs(1, 7 * DAY),
+    why: "\"Later\" waits at least a second and at most a week, e.g. snooze = \"10m\"",
+};
+
+/// `prompts.reask`: zero would ask again at once; `reask_limit = 0` is how to never re-ask.
+pub const REASK_LIMIT: Limit<DurationRange> = Limit {
+    key: "prompts.reask",
+    range: DurationRange::secs(1, 7 * DAY),
+    why: "e.g. reask = \"2h\"; use reask_limit = 0 to never ask again",
+};
+
+/// `prompts.reask_limit`: the outcome prompt is re-asked at most this often.
+pub const REASK_LIMIT_LIMIT: Limit<CountRange> = Limit {
+    key: "prompts.reask_limit",
+    range: CountRange { min: 0, max: 100 },
+    why: "an unanswered outcome is asked again at most 100 times",
+};
+
+/// `prompts.lookback`: a year covers any absence; the calendars are read this far back on
+/// every poll, so more would only cost time.
+pub const LOOKBACK_LIMIT: Limit<DurationRange> = Limit {
+    key: "prompts.lookback",
+    range: DurationRange::secs(0, 366 * DAY),
+    why: "meetings are looked back on for at most a year",
+};
+
+/// `prompts.timeout`: zero would close every notification as it opens.
+pub const PROMPT_TIMEOUT_LIMIT: Limit<DurationRange> = Limit {
+    key: "prompts.timeout",
+    range: DurationRange::secs(1, DAY),
+    why: "a notification waits at least a second and at most a day for an answer",
+};
+
+/// `prompts.quick_objectives`: notification servers show at most a handful of buttons (GNOME
+/// three); 3 leaves room for "Answer…".
+pub const QUICK_OBJECTIVES_LIMIT: Limit<CountRange> = Limit {
+    key: "prompts.quick_objectives",
+    range: CountRange { min: 0, max: 3 },
+    why: "notification servers show only a few buttons",
+};
 
 impl Default for Prompts {
     fn default() -> Self {
         Prompts {
-            before: Duration::from_secs(15 * 60),
-            after: Duration::from_secs(5 * 60),
-            snooze: Duration::from_secs(10 * 60),
-            reask: Duration::from_secs(2 * 3600),
+            before: Duration::from_secs(15 * MINUTE),
+            after: Duration::from_secs(5 * MINUTE),
+            snooze: Duration::from_secs(10 * MINUTE),
+            reask: Duration::from_secs(2 * HOUR),
             reask_limit: 3,
-            lookback: Duration::from_secs(12 * 3600),
+            lookback: Duration::from_secs(12 * HOUR),
             quick_objectives: 2,
             objectives: DEFAULT_OBJECTIVES.iter().map(|s| s.to_string()).collect(),
             dialog: DialogSetting::Auto,
-            timeout: Duration::from_secs(10 * 60),
+            timeout: Duration::from_secs(10 * MINUTE),
         }
     }
 }
@@ -147,11 +221,29 @@ impl Default for Prompts {
 #[derive(Debug, Clone)]
 pub struct CalendarConfig {
     pub name: String,
+    /// How often the calendar is read; see [`POLL_LIMIT`].
     pub poll: Duration,
-    /// Per-request timeout.
+    /// Per-request timeout; see [`HTTP_TIMEOUT_LIMIT`].
     pub timeout: Duration,
     pub kind: CalendarKind,
 }
+
+/// `calendars.poll`: at least a second (the tests and local files poll that fast; a server is
+/// better polled every few minutes, as the defaults do), at most a day so that changes still
+/// arrive before the meetings they concern.
+pub const POLL_LIMIT: Limit<DurationRange> = Limit {
+    key: "calendars.poll",
+    range: DurationRange::secs(1, DAY),
+    why: "a calendar is read at least once a day, e.g. poll = \"5m\"",
+};
+
+/// `calendars.timeout`: zero would fail every request; ten minutes is longer than any server
+/// takes to answer and short enough that a hung server is noticed.
+pub const HTTP_TIMEOUT_LIMIT: Limit<DurationRange> = Limit {
+    key: "calendars.timeout",
+    range: DurationRange::secs(1, 10 * MINUTE),
+    why: "one request waits at least a second and at most ten minutes",
+};
 
 #[derive(Debug, Clone)]
 pub enum CalendarKind {

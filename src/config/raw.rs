@@ -4,6 +4,8 @@
 //! ignored, and the user would never learn why their setting has no effect. Values that are
 //! checked after parsing (durations, counts, URLs, domains, regexes) are held as `toml::Spanned`,
 //! so that an error found in `validate` still names the line and column of the value at fault.
+//! Counts are read as `i64`, TOML's integer, so that `-1` or `1000` reach the range check and are
+//! refused with the range rather than with serde's "invalid value".
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -73,7 +75,7 @@ pub(super) struct RawPrompts {
     pub after: Option<Spanned<String>>,
     pub snooze: Option<Spanned<String>>,
     pub reask: Option<Spanned<String>>,
-    pub reask_limit: Option<u32>,
+    pub reask_limit: Option<Spanned<i64>>,
     pub lookback: Option<Spanned<String>>,
     pub quick_objectives: Option<Spanned<i64>>,
     pub objectives: Option<Spanned<Vec<String>>>,

@@ -12,7 +12,11 @@ use toml::Spanned;
 
 use super::error::{ConfigError, Ctx};
 use super::raw::{RawCalendar, RawConfig, RawDialog};
-use super::values::{domain_list, duration, each, expand_home, parse_url, regex_list, secret};
+use super::values::{domain_list, each, expand_home, parse_url, regex_list, secret};
+use super::{
+    AFTER_LIMIT, BEFORE_LIMIT, HTTP_TIMEOUT_LIMIT, LOOKBACK_LIMIT, POLL_LIMIT,
+    PROMPT_TIMEOUT_LIMIT, QUICK_OBJECTIVES_LIMIT, REASK_LIMIT, REASK_LIMIT_LIMIT, SNOOZE_LIMIT,
+};
 use super::{
     Account, CaldavConfig, CalendarConfig, CalendarKind, ClassifyRules, Config, DialogSetting,
     GoogleConfig, IcsConfig, Identity, LedgerConfig, PersonalDomains, Prompts,
@@ -105,23 +109,9 @@ pub(super) fn validate(ctx: &Ctx, raw: RawConfig) -> Result<Config, ConfigError>
             list
         }
     };
-    let quick_objectives = match p.quick_objectives {
-        None => d.quick_objectives.min(objectives.len()),
-        Some(q) => {
-            let n = *q.get_ref();
-            // Notification servers show at most a handful of buttons; 3 leaves room for "Answer…".
-            if !(0..=3).contains(&n) {
-                return Err(ctx
-                    .at(
-                        q.span(),
-                        "prompts.quick_objectives",
-                        format!("{n} is out of range"),
-                    )
-                    .hint("use 0 to 3: notification servers show only a few buttons"));
-            }
-            (n as usize).min(objectives.len())
-        }
-    };
+    let quick_objectives = QUICK_OBJECTIVES_LIMIT
+        .count(ctx, p.quick_objectives, d.quick_objectives)?
+        .min(objectives.len());
     let dialog = match p.dialog {
         None => DialogSetting::Auto,
         Some(v) => {
@@ -142,27 +132,17 @@ pub(super) fn validate(ctx: &Ctx, raw: RawConfig) -> Result<Config, ConfigError>
         }
     };
     let prompts = Prompts {
-        before: duration(ctx, "prompts.before", p.before, d.before)?,
-        after: duration(ctx, "prompts.after", p.after, d.after)?,
-        snooze: duration(ctx, "prompts.snooze", p.snooze, d.snooze)?,
-        reask: duration(ctx, "prompts.reask", p.reask, d.reask)?,
-        reask_limit: p.reask_limit.unwrap_or(d.reask_limit),
-        lookback: duration(ctx, "prompts.lookback", p.lookback, d.lookback)?,
+        before: BEFORE_LIMIT.duration(ctx, p.before, d.before)?,
+        after: AFTER_LIMIT.duration(ctx, p.after, d.after)?,
+        snooze: SNOOZE_LIMIT.duration(ctx, p.snooze, d.snooze)?,
+        reask: REASK_LIMIT.duration(ctx, p.reask, d.reask)?,
+        reask_limit: REASK_LIMIT_LIMIT.count(ctx, p.reask_limit, d.reask_limit)?,
+        lookback: LOOKBACK_LIMIT.duration(ctx, p.lookback, d.lookback)?,
         quick_objectives,
         objectives,
         dialog,
-        timeout: duration(ctx, "prompts.timeout", p.timeout, d.timeout)?,
+        timeout: PROMPT_TIMEOUT_LIMIT.duration(ctx, p.timeout, d.timeout)?,
     };
-    if prompts.snooze.is_zero() {
-        return Err(ctx
-            .nowhere("prompts.snooze", "must be longer than 0s")
-            .hint("e.g. snooze = \"10m\""));
-    }
-    if prompts.reask.is_zero() {
-        return Err(ctx
-            .nowhere("prompts.reask", "must be longer than 0s")
-            .hint("e.g. reask = \"2h\"; use reask_limit = 0 to never ask again"));
-    }
 
     let mut calendars: Vec<CalendarConfig> = Vec::new();
     for c in raw.calendars {
@@ -280,13 +260,8 @@ fn calendar(ctx: &Ctx, c: RawCalendar) -> Result<CalendarConfig, ConfigError> {
         "ics" => Duration::from_secs(15 * 60),
         _ => Duration::from_secs(5 * 60),
     };
-    let poll = duration(ctx, "calendars.poll", c.poll, default_poll)?;
-    if poll < Duration::from_secs(1) {
-        return Err(ctx
-            .nowhere("calendars.poll", "must be at least 1s")
-            .hint("e.g. poll = \"5m\""));
-    }
-    let timeout = duration(ctx, "calendars.timeout", c.timeout, Duration::from_secs(30))?;
+    let poll = POLL_LIMIT.duration(ctx, c.poll, default_poll)?;
+    let timeout = HTTP_TIMEOUT_LIMIT.duration(ctx, c.timeout, Duration::from_secs(30))?;
 
     let kind = match kind_str.as_str() {
         "ics" => match (c.path, c.url) {

@@ -14,7 +14,9 @@ use toml::Spanned;
 use super::error::{ConfigError, Ctx};
 use crate::secret::{Secret, SecretSource};
 
-/// Parses `"90s"`, `"15m"`, `"2h"`, `"1d"`, `"1h30m"`.
+/// Parses `"90s"`, `"15m"`, `"2h"`, `"1d"`, `"1h30m"`. Never panics: every step of the sum is
+/// checked, and a duration beyond `u64` seconds is an error (the config's ranges then refuse
+/// anything beyond days; see `range`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let s = text.trim();
     if s.is_empty() {
@@ -36,9 +38,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
                 'd' => 86400,
                 _ => return Err(format!("unknown unit `{ch}`")),
             };
-            let n: u64 = num
-                .parse()
-                .map_err(|_| format!("a number must come before `{ch}`"))?;
+            if num.is_empty() {
+                return Err(format!("a number must come before `{ch}`"));
+            }
+            // Only ASCII digits are collected, so the one way to fail is a number beyond u64.
+            let n: u64 = num.parse().map_err(|_| "duration too large".to_string())?;
             total = total
                 .checked_add(n.checked_mul(mult).ok_or("duration too large")?)
                 .ok_or("duration too large")?;
@@ -216,6 +220,71 @@ mod tests {
         assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
         assert!(parse_duration("15").is_err());
         assert!(parse_duration("5w").is_err());
+    }
+
+    /// What `parse_duration` should give for `n` of `unit`, worked out in u128 so it cannot
+    /// overflow: the seconds, or `None` when they do not fit a u64.
+    fn expected(parts: &[(u128, char)]) -> Option<u64> {
+        let secs: u128 = parts
+            .iter()
+            .map(|&(n, unit)| {
+                n * match unit {
+                    's' => 1,
+                    'm' => 60,
+                    'h' => 3600,
+                    _ => 86400,
+                }
+            })
+            .sum();
+        u64::try_from(secs).ok()
+    }
+
+    #[test]
+    fn parse_duration_never_panics_on_any_string() {
+        let mut rng = fastrand::Rng::with_seed(0x6e65_7874);
+        let alphabet: Vec<char> = "0123456789smhdw .-+_\u{e9}\u{1f600}\t9".chars().collect();
+        for _ in 0..20_000 {
+            let len = rng.usize(0..40);
+            let text: String = (0..len)
+                .map(|_| {
+                    if rng.u8(0..10) == 0 {
+                        rng.char(..)
+                    } else {
+                        alphabet[rng.usize(0..alphabet.len())]
+                    }
+                })
+                .collect();
+            // The property is only that it returns; an Ok must also be a whole number of seconds.
+            if let Ok(d) = parse_duration(&text) {
+                assert_eq!(d.subsec_nanos(), 0, "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn parse_duration_sums_any_numbers_exactly_or_says_too_large() {
+        let mut rng = fastrand::Rng::with_seed(0x6475_7261);
+        for _ in 0..20_000 {
+            let parts: Vec<(u128, char)> = (0..rng.usize(1..4))
+                .map(|_| {
+                    // Small, large and extreme numbers alike.
+                    let n = match rng.u8(0..3) {
+                        0 => rng.u64(0..1000),
+                        1 => rng.u64(0..u64::MAX / 1000),
+                        _ => rng.u64(..),
+                    };
+                    (u128::from(n), ['s', 'm', 'h', 'd'][rng.usize(0..4)])
+                })
+                .collect();
+            let text: String = parts.iter().map(|(n, u)| format!("{n}{u}")).collect();
+            match (parse_duration(&text), expected(&parts)) {
+                (Ok(d), Some(secs)) => assert_eq!(d.as_secs(), secs, "{text}"),
+                (Err(e), None) => assert_eq!(e, "duration too large", "{text}"),
+                (got, want) => panic!("{text}: got {got:?}, expected {want:?} seconds"),
+            }
+        }
+        let beyond = format!("{}0s", u64::MAX);
+        assert_eq!(parse_duration(&beyond).unwrap_err(), "duration too large");
     }
 
     #[test]
