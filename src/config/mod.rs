@@ -326,6 +326,65 @@ impl Config {
     }
 }
 
+/// The address the starter config (`nextstep init`) holds until the person puts their own.
+pub const STARTER_EMAIL: &str = "you@example.com";
+
+/// The company domain the starter config holds until the person puts their own.
+pub const STARTER_DOMAIN: &str = "example.com";
+
+/// Something in a valid config that is almost certainly not what the person meant: `check` shows
+/// it, nothing refuses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigWarning {
+    /// The config file, when the config came from one.
+    pub file: Option<PathBuf>,
+    pub key: &'static str,
+    pub message: String,
+    pub hint: String,
+}
+
+impl std::fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(file) = &self.file {
+            write!(f, "{}: ", file.display())?;
+        }
+        write!(f, "{}: {}\n  hint: {}", self.key, self.message, self.hint)
+    }
+}
+
+impl Config {
+    /// What `check` should warn about: the starter's placeholders still in place. With
+    /// `you@example.com` as "you", your own response to an invitation is never found (so declined
+    /// meetings are asked about); with `example.com` as your company, your colleagues count as
+    /// customers.
+    pub fn warnings(&self) -> Vec<ConfigWarning> {
+        let mut out = Vec::new();
+        if self.identity.emails.iter().any(|e| e == STARTER_EMAIL) {
+            out.push(ConfigWarning {
+                file: self.path.clone(),
+                key: "identity.emails",
+                message: format!("still holds the starter placeholder `{STARTER_EMAIL}`"),
+                hint: "list your own addresses, e.g. emails = [\"alex@mycorp.com\"]".into(),
+            });
+        }
+        if self
+            .identity
+            .internal_domains
+            .iter()
+            .any(|d| d == STARTER_DOMAIN)
+        {
+            out.push(ConfigWarning {
+                file: self.path.clone(),
+                key: "identity.internal_domains",
+                message: format!("still holds the starter placeholder `{STARTER_DOMAIN}`"),
+                hint: "list your company's domains, e.g. internal_domains = [\"mycorp.com\"]"
+                    .into(),
+            });
+        }
+        out
+    }
+}
+
 /// Helpers shared by the tests of this module's files.
 #[cfg(test)]
 pub(crate) mod test_support {
@@ -361,5 +420,29 @@ mod tests {
         assert_eq!(c.prompts.before, Duration::from_secs(900));
         assert_eq!(c.prompts.objectives.len(), 6);
         assert!(c.classify.skip_all_day);
+    }
+
+    #[test]
+    fn the_starter_placeholders_are_warned_about_by_key() {
+        let mut starter = Config::from_toml("config/nextstep.toml", EXAMPLE).unwrap();
+        starter.path = Some(PathBuf::from("/home/alex/.config/nextstep/config.toml"));
+        let shown: Vec<String> = starter.warnings().iter().map(|w| w.to_string()).collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(shown[0].starts_with("/home/alex/.config/nextstep/config.toml: identity.emails: "));
+        assert!(shown[0].contains("you@example.com"), "{}", shown[0]);
+        assert!(
+            shown[1].contains("identity.internal_domains"),
+            "{}",
+            shown[1]
+        );
+        assert!(shown.iter().all(|w| w.contains("hint: ")), "{shown:?}");
+    }
+
+    #[test]
+    fn a_config_with_its_own_identity_has_no_warnings() {
+        let own =
+            "[identity]\nemails = [\"alex@mycorp.com\"]\ninternal_domains = [\"mycorp.com\"]\n";
+        assert!(Config::from_toml("t", own).unwrap().warnings().is_empty());
+        assert!(Config::from_toml("t", "").unwrap().warnings().is_empty());
     }
 }
