@@ -4,8 +4,10 @@
 //! The text is parsed once with `toml::from_str` into the serde shapes of `raw` (which refuse
 //! unknown keys, so a typo is an error rather than a silently ignored setting); `validate` then
 //! checks every value and fills in the defaults, using the single-value parsers of `values`
-//! (durations, URLs, secrets, domain and regex lists). `error` locates every problem by file,
-//! line, column and key, with a hint. This module holds the typed config and the entry points.
+//! (durations, URLs, secrets, domain and regex lists) and the range checks of `range`. `error`
+//! locates every problem by file, line, column and key, with a hint. This module holds the typed
+//! config, the entry points, and the range of every duration and count beside its key (the
+//! `*_LIMIT` consts), so that no value `check` accepts can overflow the time arithmetic later.
 
 mod error;
 mod range;
