@@ -9,9 +9,11 @@
 //! only the verdict (and, for a meeting with customers, the list of their domains): domains are
 //! compared in place, ASCII case-insensitively.
 
-use crate::config::{
-    Account, ClassifyRules, Identity, NON_PERSON_DOMAINS, PERSONAL_DOMAINS, PersonalDomains,
-};
+mod domains;
+
+pub use domains::{NON_PERSON_DOMAINS, PERSONAL_DOMAINS};
+
+use crate::config::{Account, ClassifyRules, Identity, PersonalDomains};
 use crate::model::{Attendee, Meeting, MeetingStatus, PartStat, ParticipantKind, Verdict};
 
 /// Decides whether `meeting` is a customer meeting.
