@@ -1,11 +1,10 @@
-//! The Google source and sign-in against a local fake of Google (tests/support_google).
-
-mod support_google;
+//! The Google source and sign-in against a local fake of Google (`support::google`).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle, Fault, event};
 use chrono::{DateTime, Utc};
 use nextstep::auth::{self, AuthError, GoogleAuth, SignInOptions, StoredIn, TokenStoreChoice};
 use nextstep::config::{CalendarConfig, CalendarKind, GoogleConfig};
@@ -14,7 +13,6 @@ use nextstep::secret::{Secret, SecretSource};
 use nextstep::source::google::GoogleSource;
 use nextstep::source::{CalendarSource, SourceContext, SourceError, Window};
 use serde_json::json;
-use support_google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle, Fault, event};
 
 fn http() -> reqwest::Client {
     captured_logs();

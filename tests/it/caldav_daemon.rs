@@ -1,27 +1,24 @@
 //! The whole daemon against a real CalDAV server: the `nextstep run` binary discovers and polls a
-//! Radicale server (tests/support_radicale), prompts over a private D-Bus session bus to a fake
-//! notification server (tests/support) and writes a real SQLite ledger. The test edits the
+//! Radicale server (`support::radicale`), prompts over a private D-Bus session bus to a fake
+//! notification server (`support`) and writes a real SQLite ledger. The test edits the
 //! calendar on the server the way another client would and plays the user at the notifications.
 //!
 //! Meetings are seconds away (`before = "3s"`, `poll = "1s"`); each test has its own Radicale, bus,
 //! notification server, files and daemon, so they run in parallel.
 //!
-//! Needs Radicale: `NEXTSTEP_RADICALE_PYTHON=/path/to/python cargo test --test caldav_daemon`.
-
-mod support;
-mod support_radicale;
+//! Needs Radicale: `NEXTSTEP_RADICALE_PYTHON=/path/to/python cargo test --test it caldav_daemon::`.
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
+use crate::support::daemon::{BIN, Daemon, QUICK_PROMPTS, expect_notification, wait_for_ledger};
+use crate::support::dbus::PrivateBus;
+use crate::support::notifications::FakeNotificationServer;
+use crate::support::radicale::Radicale;
 use chrono::{DateTime, Utc};
 use nextstep::ledger::Ledger;
 use nextstep::model::{MeetingId, Via};
-use support::daemon::{BIN, Daemon, QUICK_PROMPTS, expect_notification, wait_for_ledger};
-use support::dbus::PrivateBus;
-use support::notifications::FakeNotificationServer;
-use support_radicale::Radicale;
 
 const ALICE: (&str, &str) = ("alice", "alice-pw");
 const PASSWORD_ENV: &str = "NEXTSTEP_TEST_DAV_PASSWORD";

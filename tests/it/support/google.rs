@@ -13,8 +13,6 @@
 //! Every request is logged with its query and the size of the body answered, so tests can count
 //! requests and bytes per poll.
 
-#![allow(dead_code)] // Each test binary uses a different part of the fake.
-
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -71,7 +69,6 @@ struct Cursor {
 
 #[derive(Default)]
 pub struct State {
-    pub base: String,
     seq: u64,
     calendars: HashMap<String, Calendar>,
     sync_tokens: HashMap<String, (String, u64)>,
@@ -105,10 +102,7 @@ pub struct FakeGoogle {
 impl FakeGoogle {
     pub async fn start() -> Self {
         let server = MockServer::start().await;
-        let state = Arc::new(Mutex::new(State {
-            base: server.uri(),
-            ..State::default()
-        }));
+        let state = Arc::new(Mutex::new(State::default()));
         state
             .lock()
             .unwrap()

@@ -1,26 +1,23 @@
 //! Google, end to end through the real binary: `nextstep auth google` signs in against the local
-//! fake of Google (tests/support_google) while the test plays the browser, then `nextstep run`
+//! fake of Google (`support::google`) while the test plays the browser, then `nextstep run`
 //! polls the fake, prompts over a private D-Bus notification server, and keeps answers in the
 //! ledger.
 //!
 //! Meetings are seconds away (`before = "3s"`, `poll = "1s"`); every test has its own fake, bus,
 //! notification server, files and processes, so the tests run in parallel.
 
-mod support;
-mod support_google;
-
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::support::daemon::{BIN, Daemon, QUICK_PROMPTS, expect_notification, wait_until};
+use crate::support::dbus::PrivateBus;
+use crate::support::google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle, event};
+use crate::support::notifications::FakeNotificationServer;
 use chrono::{DateTime, SecondsFormat, Utc};
 use nextstep::ledger::Ledger;
 use nextstep::model::{MeetingId, Outcome, Via};
 use serde_json::json;
-use support::daemon::{BIN, Daemon, QUICK_PROMPTS, expect_notification, wait_until};
-use support::dbus::PrivateBus;
-use support::notifications::FakeNotificationServer;
-use support_google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle, event};
 use tokio::io::AsyncBufReadExt;
 
 /// The variable the config names in `client_secret_env`; set only on the child processes.

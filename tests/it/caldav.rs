@@ -1,17 +1,15 @@
-//! The CalDAV source against a real Radicale server (see tests/support_radicale).
-
-mod support_radicale;
+//! The CalDAV source against a real Radicale server (see `support::radicale`).
 
 use std::path::Path;
 use std::time::Duration;
 
+use crate::support::radicale::{Radicale, client, random_name};
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use nextstep::config::{CaldavConfig, CalendarConfig, CalendarKind};
 use nextstep::model::{PartStat, ParticipantKind};
 use nextstep::secret::{Secret, SecretSource};
 use nextstep::source::caldav::CaldavSource;
 use nextstep::source::{CalendarSource, SourceContext, SourceError, Window};
-use support_radicale::{Radicale, client, random_name};
 
 const ALICE: (&str, &str) = ("alice", "alice-pw");
 

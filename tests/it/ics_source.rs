@@ -9,7 +9,10 @@ use nextstep::source::{CalendarSource, SourceContext, SourceError, Window};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const GOOGLE: &str = include_str!("fixtures/google.ics");
+const GOOGLE: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/google.ics"
+));
 const SECRET_PATH: &str = "/calendar/ical/alex%40mycorp.com/private-0123abcdef/basic.ics";
 
 fn december() -> Window {

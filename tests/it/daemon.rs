@@ -5,18 +5,16 @@
 //! Times are short (meetings seconds away, `before = "3s"`), so each test takes seconds to a few
 //! tens of seconds; tests run in parallel, each with its own bus, server, files and daemon.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::support::daemon::{BIN, Daemon, QUICK_PROMPTS, expect_notification, wait_for_ledger};
+use crate::support::dbus::PrivateBus;
+use crate::support::notifications::FakeNotificationServer;
 use chrono::{DateTime, Utc};
 use nextstep::ledger::Ledger;
 use nextstep::model::{MeetingId, Outcome, Via};
-use support::daemon::{BIN, Daemon, QUICK_PROMPTS, expect_notification, wait_for_ledger};
-use support::dbus::PrivateBus;
-use support::notifications::FakeNotificationServer;
 
 /// One calendar event for the test calendars.
 struct Event<'a> {
