@@ -2,13 +2,15 @@
 //! collected so tests can wait for a log line, and it is killed when the test ends, however it ends.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use nextstep::ledger::Ledger;
 
+use super::dbus::PrivateBus;
 use super::notifications::{FakeNotificationServer, Recorded};
 
 /// The binary under test.
@@ -24,6 +26,86 @@ reask = "1h"
 timeout = "20s"
 dialog = "none"
 "#;
+
+/// A daemon's files in one temporary folder: `config.toml` (the user's identity,
+/// [`QUICK_PROMPTS`], the test's `[[calendars]]` table, the ledger's path), the ledger and the data
+/// directory. Every command it builds gets this config, this data directory and `env`.
+pub struct Home {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub ledger: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Home {
+    /// `me`: the user's address (its domain is the internal one); `calendar`: the whole
+    /// `[[calendars]]` table, given the folder so it can name files in it.
+    pub fn new(me: &str, calendar: impl FnOnce(&Path) -> String) -> Home {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = dir.path().join("ledger.sqlite3");
+        let config = dir.path().join("config.toml");
+        let (_, domain) = me.split_once('@').expect("an email address");
+        let calendar = calendar(dir.path());
+        std::fs::write(
+            &config,
+            format!(
+                r#"[identity]
+emails = ["{me}"]
+internal_domains = ["{domain}"]
+
+{QUICK_PROMPTS}
+{calendar}
+[ledger]
+path = {ledger:?}
+"#,
+                ledger = ledger.display().to_string()
+            ),
+        )
+        .unwrap();
+        Home {
+            dir,
+            config,
+            ledger,
+            env: Vec::new(),
+        }
+    }
+
+    /// Sets `key` to `value` for every command of this home (a secret's variable, say).
+    pub fn with_env(mut self, key: &str, value: &str) -> Home {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// `nextstep --config CONFIG <args>` with this home's data directory and environment, stdin
+    /// closed, and no systemd or journal around it.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("NEXTSTEP_DATA_DIR", self.data_dir())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env_remove("JOURNAL_STREAM")
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// `nextstep run` on `bus`.
+    pub fn start(&self, bus: &PrivateBus) -> Daemon {
+        let mut cmd = self.command(&["run"]);
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", bus.address());
+        Daemon::spawn(cmd)
+    }
+
+    pub fn ledger(&self) -> Ledger {
+        Ledger::open(&self.ledger).unwrap()
+    }
+}
 
 pub struct Daemon {
     child: Child,
@@ -127,6 +209,41 @@ pub async fn expect_notification(
             daemon.log()
         ),
     }
+}
+
+/// The end of the "moved and deleted" scenario, whatever the calendar: "Demo for Initech" was
+/// moved from `now` + 12 s to `now` + 24 s and "Call with Umbrella" deleted, before either prompt
+/// was due. After the poll that saw it, the one prompt is the moved meeting's, at its new time; the
+/// deleted meeting is never shown, and the daemon logs its removal.
+pub async fn expect_only_the_moved_prompt(
+    server: &FakeNotificationServer,
+    daemon: Daemon,
+    now: DateTime<Utc>,
+) {
+    let secs = chrono::Duration::seconds;
+    daemon
+        .wait_for_log("polled meetings=1 changed=true", 1, Duration::from_secs(10))
+        .await;
+
+    let n = expect_notification(server, &daemon, Duration::from_secs(30)).await;
+    let shown_at = Utc::now();
+    assert!(n.summary.contains("Demo for Initech"), "{n:?}");
+    assert!(
+        shown_at >= now + secs(20),
+        "the prompt kept the old time: shown at {shown_at}, moved meeting at {}",
+        now + secs(24)
+    );
+    assert!(
+        server
+            .recorded()
+            .iter()
+            .all(|r| !r.summary.contains("Umbrella")),
+        "{:?}",
+        server.recorded()
+    );
+    server.close(n.id, 2).await;
+    let log = daemon.stop();
+    assert!(log.contains("meeting removed from its calendar"), "{log}");
 }
 
 /// Waits until `check` holds (polled every 50 ms), or fails naming `what`.

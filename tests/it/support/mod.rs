@@ -1,5 +1,5 @@
 //! The harnesses the integration tests share: a private D-Bus and a fake notification server
-//! (`dbus`, `notifications`), the real binary as a child process (`daemon`), a fake of Google's
+//! (`dbus`, `notifications`), the meetings' iCalendar text (`calendar`), the real binary as a child process (`daemon`), a fake of Google's
 //! OAuth and Calendar API (`google`) and a real Radicale CalDAV server (`radicale`).
 //!
 //! Driving the whole daemon end to end:
@@ -20,6 +20,7 @@
 //! `prompts.dialog = ["/path/to/script"]` in the config makes `open` answer without a display (see
 //! the protocol in `src/notify/dialog.rs`).
 
+pub mod calendar;
 pub mod daemon;
 pub mod dbus;
 pub mod google;
