@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use crate::support::calendar::{Event, ics};
 use crate::support::daemon::{
-    Home, expect_notification, expect_only_the_moved_prompt, wait_for_ledger,
+    Home, expect_notification, expect_only_the_moved_prompt, expect_the_acme_objective_prompt,
+    wait_for_ledger,
 };
 use crate::support::dbus::PrivateBus;
 use crate::support::notifications::FakeNotificationServer;
@@ -141,21 +142,7 @@ async fn a_caldav_customer_meeting_is_prompted_and_answered_and_an_internal_one_
         .await;
     let daemon = setup.start(&bus);
 
-    let n = expect_notification(&server, &daemon, Duration::from_secs(20)).await;
-    let shown_at = Utc::now();
-    assert!(n.summary.contains("Pilot scoping with Acme"), "{n:?}");
-    assert!(n.body.contains("commit"), "{n:?}");
-    let keys = n.action_keys();
-    for k in ["objective:0", "objective:1", "open", "snooze", "not_sales"] {
-        assert!(keys.contains(&k), "missing {k} in {keys:?}");
-    }
-    assert_eq!(n.label_of("objective:0"), Some("Agree to a next meeting"));
-    // Due at start - 3 s; allow for the poll interval and startup.
-    assert!(
-        shown_at >= now + secs(2),
-        "shown too early: {shown_at} vs meeting at {}",
-        now + secs(6)
-    );
+    let n = expect_the_acme_objective_prompt(&server, &daemon, Duration::from_secs(20), now).await;
 
     server.click(n.id, "objective:0").await;
     let id = MeetingId::new(SOURCE, "dav-cust-1", None);

@@ -211,6 +211,33 @@ pub async fn expect_notification(
     }
 }
 
+/// The objective prompt of "Pilot scoping with Acme", a customer meeting at `now` + 6 s: it asks
+/// what to commit to, offers the quick objectives and the other buttons, and is not shown before
+/// it is due (start − 3 s, less the poll interval and startup).
+pub async fn expect_the_acme_objective_prompt(
+    server: &FakeNotificationServer,
+    daemon: &Daemon,
+    within: Duration,
+    now: DateTime<Utc>,
+) -> Recorded {
+    let secs = chrono::Duration::seconds;
+    let n = expect_notification(server, daemon, within).await;
+    let shown_at = Utc::now();
+    assert!(n.summary.contains("Pilot scoping with Acme"), "{n:?}");
+    assert!(n.body.contains("commit"), "{n:?}");
+    let keys = n.action_keys();
+    for k in ["objective:0", "objective:1", "open", "snooze", "not_sales"] {
+        assert!(keys.contains(&k), "missing {k} in {keys:?}");
+    }
+    assert_eq!(n.label_of("objective:0"), Some("Agree to a next meeting"));
+    assert!(
+        shown_at >= now + secs(2),
+        "shown too early: {shown_at} vs meeting at {}",
+        now + secs(6)
+    );
+    n
+}
+
 /// The end of the "moved and deleted" scenario, whatever the calendar: "Demo for Initech" was
 /// moved from `now` + 12 s to `now` + 24 s and "Call with Umbrella" deleted, before either prompt
 /// was due. After the poll that saw it, the one prompt is the moved meeting's, at its new time; the
