@@ -5,10 +5,10 @@
 //! Prints the bus address on stdout, then runs until its stdin closes.
 
 #[allow(dead_code)]
-#[path = "../tests/support/dbus.rs"]
+#[path = "../tests/it/support/dbus.rs"]
 mod dbus;
 #[allow(dead_code)]
-#[path = "../tests/support/notifications.rs"]
+#[path = "../tests/it/support/notifications.rs"]
 mod notifications;
 
 use std::io::{Read as _, Write as _};

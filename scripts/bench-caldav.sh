@@ -4,5 +4,5 @@
 set -eu
 cd "$(dirname "$0")/.."
 NEXTSTEP_CALDAV_BENCH_EVENTS="${1:-5000}" \
-    cargo test --release --test caldav a_large_calendar_arrives_in_a_few_requests -- --nocapture 2>&1 \
+    cargo test --release --test it caldav::a_large_calendar_arrives_in_a_few_requests -- --nocapture 2>&1 \
     | grep -E "caldav bench|test result|panicked"

@@ -1,11 +1,10 @@
-//! The Google source and sign-in against a local fake of Google (tests/support_google).
-
-mod support_google;
+//! The Google source and sign-in against a local fake of Google (`support::google`).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle, Fault, Logged, event};
 use chrono::{DateTime, Utc};
 use nextstep::auth::{self, AuthError, GoogleAuth, SignInOptions, StoredIn, TokenStoreChoice};
 use nextstep::config::{CalendarConfig, CalendarKind, GoogleConfig};
@@ -14,7 +13,6 @@ use nextstep::secret::{Secret, SecretSource};
 use nextstep::source::google::GoogleSource;
 use nextstep::source::{CalendarSource, SourceContext, SourceError, Window};
 use serde_json::json;
-use support_google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle, Fault, event};
 
 fn http() -> reqwest::Client {
     captured_logs();
@@ -170,6 +168,24 @@ fn source(fake: &FakeGoogle, dir: &std::path::Path, calendars: &[&str]) -> Googl
         .with_page_size(2)
 }
 
+/// A successful sign-in to `fake`, and a source on `calendars` that uses it.
+async fn signed_in_source(fake: &FakeGoogle, calendars: &[&str]) -> (SignedIn, GoogleSource) {
+    let s = sign_in(fake, false).await;
+    s.report.as_ref().unwrap();
+    let src = source(fake, s.dir.path(), calendars);
+    (s, src)
+}
+
+/// One poll, and the `events.list` requests it made.
+async fn poll_counting(
+    fake: &FakeGoogle,
+    src: &mut GoogleSource,
+) -> (nextstep::source::Fetched, Vec<Logged>) {
+    let before = fake.events_requests().len();
+    let fetched = src.poll(window()).await.unwrap();
+    (fetched, fake.events_requests()[before..].to_vec())
+}
+
 /// A calendar with: a customer meeting (room resource, optional guest), two instances of a series,
 /// focus time, an all-day event, and a meeting outside the window.
 fn seed(fake: &FakeGoogle) {
@@ -291,9 +307,7 @@ async fn a_redirect_with_a_forged_state_fails_without_exchanging_the_code() {
 async fn the_source_lists_meetings_and_picks_up_an_edit_by_incremental_sync() {
     let fake = FakeGoogle::start().await;
     seed(&fake);
-    let s = sign_in(&fake, false).await;
-    s.report.unwrap();
-    let mut src = source(&fake, s.dir.path(), &["primary"]);
+    let (s, mut src) = signed_in_source(&fake, &["primary"]).await;
 
     let first = src.poll(window()).await.unwrap();
     let ids: Vec<&str> = first.meetings.iter().map(|m| m.id.as_str()).collect();
@@ -353,9 +367,7 @@ async fn the_source_lists_meetings_and_picks_up_an_edit_by_incremental_sync() {
     moved["sequence"] = json!(1);
     fake.put_event("primary", moved);
     fake.cancel_event("primary", "wk_20261210T080000Z");
-    let before = fake.events_requests().len();
-    let second = src.poll(window()).await.unwrap();
-    let inc = &fake.events_requests()[before..];
+    let (second, inc) = poll_counting(&fake, &mut src).await;
     assert_eq!(inc.len(), 1);
     assert!(inc[0].param("syncToken").is_some());
     assert!(inc[0].param("timeMin").is_none() && inc[0].param("timeMax").is_none());
@@ -374,9 +386,7 @@ async fn the_source_lists_meetings_and_picks_up_an_edit_by_incremental_sync() {
     assert_eq!(second.meetings[0].title, "Acme review (moved)");
 
     // Nothing changed: one small request per calendar.
-    let before = fake.events_requests().len();
-    let third = src.poll(window()).await.unwrap();
-    let quiet = &fake.events_requests()[before..];
+    let (third, quiet) = poll_counting(&fake, &mut src).await;
     assert!(!third.changed);
     assert_eq!(third.meetings, second.meetings);
     assert_eq!(quiet.len(), 1, "one request per calendar");
@@ -389,9 +399,7 @@ async fn the_source_lists_meetings_and_picks_up_an_edit_by_incremental_sync() {
 
     // A restart keeps the sync token and the meetings.
     let mut again = source(&fake, s.dir.path(), &["primary"]);
-    let before = fake.events_requests().len();
-    let after_restart = again.poll(window()).await.unwrap();
-    let req = &fake.events_requests()[before..];
+    let (after_restart, req) = poll_counting(&fake, &mut again).await;
     assert_eq!(req.len(), 1);
     assert!(
         req[0].param("syncToken").is_some(),
@@ -404,35 +412,26 @@ async fn the_source_lists_meetings_and_picks_up_an_edit_by_incremental_sync() {
 async fn an_expired_sync_token_leads_to_a_full_resync() {
     let fake = FakeGoogle::start().await;
     seed(&fake);
-    let s = sign_in(&fake, false).await;
-    s.report.unwrap();
-    let mut src = source(&fake, s.dir.path(), &["primary"]);
+    let (_signed_in, mut src) = signed_in_source(&fake, &["primary"]).await;
     let first = src.poll(window()).await.unwrap();
     fake.expire_sync_tokens();
-    let before = fake.events_requests().len();
-    let second = src.poll(window()).await.unwrap();
-    let reqs = &fake.events_requests()[before..];
+    let (second, reqs) = poll_counting(&fake, &mut src).await;
     assert_eq!(reqs[0].status, 410);
     assert!(reqs[1].param("timeMin").is_some() && reqs[1].param("syncToken").is_none());
     assert_eq!(second.meetings, first.meetings);
     // And the new token works.
-    let before = fake.events_requests().len();
-    src.poll(window()).await.unwrap();
-    assert_eq!(fake.events_requests()[before..].len(), 1);
+    let (_, reqs) = poll_counting(&fake, &mut src).await;
+    assert_eq!(reqs.len(), 1);
 }
 
 #[tokio::test]
 async fn an_expired_access_token_is_refreshed_once_and_the_poll_succeeds() {
     let fake = FakeGoogle::start().await;
     seed(&fake);
-    let s = sign_in(&fake, false).await;
-    s.report.unwrap();
-    let mut src = source(&fake, s.dir.path(), &["primary"]);
+    let (_signed_in, mut src) = signed_in_source(&fake, &["primary"]).await;
     src.poll(window()).await.unwrap();
     fake.expire_access_tokens();
-    let before = fake.events_requests().len();
-    src.poll(window()).await.unwrap();
-    let reqs = &fake.events_requests()[before..];
+    let (_, reqs) = poll_counting(&fake, &mut src).await;
     assert_eq!(
         reqs.iter().map(|r| r.status).collect::<Vec<_>>(),
         [401, 200]
@@ -446,9 +445,7 @@ async fn an_expired_access_token_is_refreshed_once_and_the_poll_succeeds() {
 #[tokio::test]
 async fn a_second_401_after_a_refresh_is_unauthorized_and_names_the_auth_command() {
     let fake = FakeGoogle::start().await;
-    let s = sign_in(&fake, false).await;
-    s.report.unwrap();
-    let mut src = source(&fake, s.dir.path(), &["primary"]);
+    let (_signed_in, mut src) = signed_in_source(&fake, &["primary"]).await;
     fake.lock().refuse_all_access_tokens = true;
     let err = src.poll(window()).await.unwrap_err();
     assert!(matches!(err, SourceError::Unauthorized { .. }), "{err:?}");
@@ -468,9 +465,7 @@ async fn a_second_401_after_a_refresh_is_unauthorized_and_names_the_auth_command
 #[tokio::test]
 async fn a_revoked_refresh_token_is_unauthorized_and_mentions_testing_consent_screens() {
     let fake = FakeGoogle::start().await;
-    let s = sign_in(&fake, false).await;
-    s.report.unwrap();
-    let mut src = source(&fake, s.dir.path(), &["primary"]);
+    let (_signed_in, mut src) = signed_in_source(&fake, &["primary"]).await;
     fake.expire_access_tokens();
     fake.lock().refresh_revoked = true;
     let err = src.poll(window()).await.unwrap_err();
@@ -502,9 +497,7 @@ async fn without_a_sign_in_the_source_is_unauthorized() {
 async fn rate_limits_are_reported_with_retry_after() {
     let fake = FakeGoogle::start().await;
     seed(&fake);
-    let s = sign_in(&fake, false).await;
-    s.report.unwrap();
-    let mut src = source(&fake, s.dir.path(), &["primary"]);
+    let (_signed_in, mut src) = signed_in_source(&fake, &["primary"]).await;
     fake.lock().faults.extend([
         Fault::TooManyRequests {
             retry_after_secs: 42,
@@ -548,18 +541,11 @@ async fn several_calendars_are_synced_each_with_its_own_token() {
             &[],
         ),
     );
-    let s = sign_in(&fake, false).await;
-    s.report.unwrap();
-    let mut src = source(
-        &fake,
-        s.dir.path(),
-        &["primary", "team@group.calendar.google.com"],
-    );
+    let (_signed_in, mut src) =
+        signed_in_source(&fake, &["primary", "team@group.calendar.google.com"]).await;
     let first = src.poll(window()).await.unwrap();
     assert_eq!(first.meetings.len(), 5);
-    let before = fake.events_requests().len();
-    src.poll(window()).await.unwrap();
-    let reqs = &fake.events_requests()[before..];
+    let (_, reqs) = poll_counting(&fake, &mut src).await;
     assert_eq!(
         reqs.len(),
         2,
@@ -575,9 +561,7 @@ async fn several_calendars_are_synced_each_with_its_own_token() {
 async fn the_fake_refuses_a_sync_token_combined_with_time_min() {
     // Keeps the fake honest: the source would be wrong if the fake accepted this.
     let fake = FakeGoogle::start().await;
-    let s = sign_in(&fake, false).await;
-    s.report.unwrap();
-    let mut src = source(&fake, s.dir.path(), &["primary"]);
+    let (_signed_in, mut src) = signed_in_source(&fake, &["primary"]).await;
     src.poll(window()).await.unwrap();
     let token = fake
         .lock()
@@ -637,9 +621,7 @@ impl Write for Captured {
 async fn no_token_code_verifier_or_client_secret_reaches_the_logs_or_errors() {
     let fake = FakeGoogle::start().await;
     seed(&fake);
-    let s = sign_in(&fake, false).await;
-    s.report.unwrap();
-    let mut src = source(&fake, s.dir.path(), &["primary"]);
+    let (s, mut src) = signed_in_source(&fake, &["primary"]).await;
     let mut errors = Vec::new();
     src.poll(window()).await.unwrap();
     fake.expire_access_tokens();

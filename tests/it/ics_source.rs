@@ -9,7 +9,10 @@ use nextstep::source::{CalendarSource, SourceContext, SourceError, Window};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const GOOGLE: &str = include_str!("fixtures/google.ics");
+const GOOGLE: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/google.ics"
+));
 const SECRET_PATH: &str = "/calendar/ical/alex%40mycorp.com/private-0123abcdef/basic.ics";
 
 fn december() -> Window {
@@ -46,6 +49,20 @@ fn assert_no_secret(err: &SourceError) {
     let text = format!("{err} {err:?}");
     assert!(!text.contains("private-0123abcdef"), "{text}");
     assert!(!text.contains("qsecret"), "{text}");
+}
+
+/// The error of one poll of a server that answers every GET with `answer`, after checking that it
+/// names no secret part of the address.
+async fn poll_error(answer: ResponseTemplate, timeout: Duration) -> SourceError {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    let (mut src, _state) = url_source(&server, timeout);
+    let err = src.poll(december()).await.unwrap_err();
+    assert_no_secret(&err);
+    err
 }
 
 #[tokio::test]
@@ -177,50 +194,31 @@ async fn the_body_a_304_needs_is_kept_on_disk_privately_and_refetched_when_lost(
 
 #[tokio::test]
 async fn a_server_error_is_an_http_status_without_the_secret() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(500))
-        .mount(&server)
-        .await;
-    let (mut src, _state) = url_source(&server, Duration::from_secs(10));
-    let err = src.poll(december()).await.unwrap_err();
+    let err = poll_error(ResponseTemplate::new(500), Duration::from_secs(10)).await;
     assert!(
         matches!(err, SourceError::HttpStatus { status: 500, .. }),
         "{err:?}"
     );
     assert!(err.is_transient());
     assert!(err.to_string().contains("/calendar/…"), "{err}");
-    assert_no_secret(&err);
 }
 
 #[tokio::test]
 async fn a_refused_calendar_address_is_unauthorized() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(403))
-        .mount(&server)
-        .await;
-    let (mut src, _state) = url_source(&server, Duration::from_secs(10));
-    let err = src.poll(december()).await.unwrap_err();
+    let err = poll_error(ResponseTemplate::new(403), Duration::from_secs(10)).await;
     assert!(matches!(err, SourceError::Unauthorized { .. }), "{err:?}");
     assert!(!err.is_transient());
-    assert_no_secret(&err);
 }
 
 #[tokio::test]
 async fn an_html_page_instead_of_a_calendar_is_a_data_error() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string("<!DOCTYPE html><html>Sign in</html>"),
-        )
-        .mount(&server)
-        .await;
-    let (mut src, _state) = url_source(&server, Duration::from_secs(10));
-    let err = src.poll(december()).await.unwrap_err();
+    let err = poll_error(
+        ResponseTemplate::new(200).set_body_string("<!DOCTYPE html><html>Sign in</html>"),
+        Duration::from_secs(10),
+    )
+    .await;
     assert!(matches!(err, SourceError::Data { .. }), "{err:?}");
     assert!(err.to_string().contains("HTML"), "{err}");
-    assert_no_secret(&err);
 }
 
 #[tokio::test]
@@ -248,20 +246,15 @@ async fn an_unreachable_port_is_a_network_error_at_once() {
 
 #[tokio::test]
 async fn a_server_slower_than_the_timeout_is_a_network_error() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_string(GOOGLE)
-                .set_delay(Duration::from_secs(30)),
-        )
-        .mount(&server)
-        .await;
-    let (mut src, _state) = url_source(&server, Duration::from_millis(300));
-    let err = src.poll(december()).await.unwrap_err();
+    let err = poll_error(
+        ResponseTemplate::new(200)
+            .set_body_string(GOOGLE)
+            .set_delay(Duration::from_secs(30)),
+        Duration::from_millis(300),
+    )
+    .await;
     assert!(matches!(err, SourceError::Network { .. }), "{err:?}");
     assert!(err.to_string().contains("no answer within 0.3 s"), "{err}");
-    assert_no_secret(&err);
 }
 
 #[tokio::test]

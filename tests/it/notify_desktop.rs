@@ -1,19 +1,17 @@
 //! The desktop notifier against a fake notification server on a private D-Bus: what is shown,
 //! and what each click brings back.
 
-mod support;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::dbus::PrivateBus;
+use crate::support::notifications::{CLOSED_BY_USER, FakeNotificationServer, Recorded};
 use chrono::{TimeZone, Utc};
 use nextstep::config::{DEFAULT_OBJECTIVES, DialogSetting, Prompts};
 use nextstep::model::{Answer, MeetingId, Outcome, PromptKind, Via};
 use nextstep::notify::desktop::DesktopNotifier;
 use nextstep::notify::{Notifier, NotifyError, PromptView, Reply};
-use support::dbus::PrivateBus;
-use support::notifications::{CLOSED_BY_USER, FakeNotificationServer, Recorded};
 
 const WAIT: Duration = Duration::from_secs(5);
 

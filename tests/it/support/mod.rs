@@ -1,5 +1,6 @@
-//! Shared helpers for the integration tests: a private D-Bus and a fake notification server.
-//! Each test binary includes this with `mod support;` and uses only part of it.
+//! The harnesses the integration tests share: a private D-Bus and a fake notification server
+//! (`dbus`, `notifications`), the meetings' iCalendar text (`calendar`), the real binary as a child process (`daemon`), a fake of Google's
+//! OAuth and Calendar API (`google`) and a real Radicale CalDAV server (`radicale`).
 //!
 //! Driving the whole daemon end to end:
 //!
@@ -18,8 +19,10 @@
 //!
 //! `prompts.dialog = ["/path/to/script"]` in the config makes `open` answer without a display (see
 //! the protocol in `src/notify/dialog.rs`).
-#![allow(dead_code)] // each test binary uses a different subset of the helpers
 
+pub mod calendar;
 pub mod daemon;
 pub mod dbus;
+pub mod google;
 pub mod notifications;
+pub mod radicale;

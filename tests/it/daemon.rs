@@ -5,48 +5,19 @@
 //! Times are short (meetings seconds away, `before = "3s"`), so each test takes seconds to a few
 //! tens of seconds; tests run in parallel, each with its own bus, server, files and daemon.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::support::calendar::{Event, ics};
+use crate::support::daemon::{
+    BIN, Daemon, Home, expect_notification, expect_only_the_moved_prompt,
+    expect_the_acme_objective_prompt, wait_for_ledger,
+};
+use crate::support::dbus::PrivateBus;
+use crate::support::notifications::FakeNotificationServer;
 use chrono::{DateTime, Utc};
-use nextstep::ledger::Ledger;
 use nextstep::model::{MeetingId, Outcome, Via};
-use support::daemon::{BIN, Daemon, QUICK_PROMPTS, expect_notification, wait_for_ledger};
-use support::dbus::PrivateBus;
-use support::notifications::FakeNotificationServer;
-
-/// One calendar event for the test calendars.
-struct Event<'a> {
-    uid: &'a str,
-    title: &'a str,
-    start: DateTime<Utc>,
-    minutes_or_secs: chrono::Duration,
-    attendees: &'a [&'a str],
-}
-
-fn ics(events: &[Event]) -> String {
-    let f = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
-    let mut s = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//nextstep tests//EN\r\n");
-    for e in events {
-        s.push_str(&format!(
-            "BEGIN:VEVENT\r\nUID:{}\r\nDTSTAMP:{}\r\nDTSTART:{}\r\nDTEND:{}\r\nSUMMARY:{}\r\nORGANIZER:mailto:me@mycorp.example\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:me@mycorp.example\r\n",
-            e.uid,
-            f(Utc::now()),
-            f(e.start),
-            f(e.start + e.minutes_or_secs),
-            e.title
-        ));
-        for a in e.attendees {
-            s.push_str(&format!("ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:{a}\r\n"));
-        }
-        s.push_str("END:VEVENT\r\n");
-    }
-    s.push_str("END:VCALENDAR\r\n");
-    s
-}
 
 /// Writes a file so that a poll sees it change: via a temporary file and a rename, never a
 /// half-written calendar.
@@ -56,81 +27,55 @@ fn write_atomically(path: &Path, body: &str) {
     std::fs::rename(&tmp, path).unwrap();
 }
 
+/// A daemon's home whose one calendar is `calendar.ics` in it, or the URL in `calendar_key`.
 struct Setup {
-    dir: tempfile::TempDir,
+    home: Home,
     calendar: PathBuf,
-    config: PathBuf,
-    ledger: PathBuf,
 }
 
 impl Setup {
     fn new(calendar_key: &str) -> Setup {
-        let dir = tempfile::tempdir().unwrap();
-        let calendar = dir.path().join("calendar.ics");
-        let ledger = dir.path().join("ledger.sqlite3");
-        let config = dir.path().join("config.toml");
-        let cal_value = if calendar_key.starts_with("url") {
-            calendar_key.to_string()
-        } else {
-            format!("path = {:?}", calendar.display().to_string())
-        };
-        std::fs::write(
-            &config,
+        let home = Home::new("me@mycorp.example", |dir| {
+            let cal_value = if calendar_key.starts_with("url") {
+                calendar_key.to_string()
+            } else {
+                format!(
+                    "path = {:?}",
+                    dir.join("calendar.ics").display().to_string()
+                )
+            };
             format!(
-                r#"[identity]
-emails = ["me@mycorp.example"]
-internal_domains = ["mycorp.example"]
-
-{QUICK_PROMPTS}
-[[calendars]]
+                r#"[[calendars]]
 name = "work"
 kind = "ics"
 {cal_value}
 poll = "1s"
 timeout = "2s"
-
-[ledger]
-path = {ledger:?}
-"#,
-                ledger = ledger.display().to_string()
-            ),
-        )
-        .unwrap();
-        Setup {
-            dir,
-            calendar,
-            config,
-            ledger,
-        }
+"#
+            )
+        });
+        let calendar = home.dir.path().join("calendar.ics");
+        Setup { home, calendar }
     }
 
-    fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    fn start(&self, bus: &PrivateBus) -> Daemon {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("--config")
-            .arg(&self.config)
-            .arg("run")
-            .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
-            .env("NEXTSTEP_DATA_DIR", self.data_dir());
-        Daemon::spawn(cmd)
-    }
-
-    fn ledger(&self) -> Ledger {
-        Ledger::open(&self.ledger).unwrap()
+    /// Replaces the calendar file with `events`.
+    fn write(&self, events: &[Event]) {
+        write_atomically(&self.calendar, &ics(events));
     }
 
     fn cli(&self, args: &[&str]) -> std::process::Output {
-        Command::new(BIN)
-            .arg("--config")
-            .arg(&self.config)
-            .args(args)
-            .env("NEXTSTEP_DATA_DIR", self.data_dir())
+        self.home
+            .command(args)
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .output()
             .unwrap()
+    }
+}
+
+impl std::ops::Deref for Setup {
+    type Target = Home;
+    fn deref(&self) -> &Home {
+        &self.home
     }
 }
 
@@ -149,45 +94,32 @@ async fn a_customer_meeting_is_asked_about_before_and_after_and_the_answers_reac
     let server = FakeNotificationServer::start(bus.address()).await;
     let setup = Setup::new("path");
     let now = Utc::now();
-    write_atomically(
-        &setup.calendar,
-        &ics(&[
-            Event {
-                uid: "cust-1",
-                title: "Pilot scoping with Acme",
-                start: now + secs(6),
-                minutes_or_secs: secs(4),
-                attendees: &["jane@acme.example", "room-1@mycorp.example"],
-            },
-            Event {
-                uid: "internal-1",
-                title: "Team sync",
-                start: now + secs(5),
-                minutes_or_secs: secs(3),
-                attendees: &["sam@mycorp.example"],
-            },
-        ]),
-    );
+    setup.write(&[
+        Event {
+            uid: "cust-1",
+            title: "Pilot scoping with Acme",
+            start: now + secs(6),
+            length: secs(4),
+            attendees: &[
+                "PARTSTAT=NEEDS-ACTION:mailto:jane@acme.example",
+                "PARTSTAT=NEEDS-ACTION:mailto:room-1@mycorp.example",
+            ],
+        },
+        Event {
+            uid: "internal-1",
+            title: "Team sync",
+            start: now + secs(5),
+            length: secs(3),
+            attendees: &["PARTSTAT=NEEDS-ACTION:mailto:sam@mycorp.example"],
+        },
+    ]);
     let daemon = setup.start(&bus);
 
-    let n = expect_notification(&server, &daemon, Duration::from_secs(15)).await;
-    let shown_at = Utc::now();
-    assert!(n.summary.contains("Pilot scoping with Acme"), "{n:?}");
-    assert!(n.body.contains("commit"), "{n:?}");
+    let n = expect_the_acme_objective_prompt(&server, &daemon, Duration::from_secs(15), now).await;
     let keys = n.action_keys();
-    for k in ["objective:0", "objective:1", "open", "snooze", "not_sales"] {
-        assert!(keys.contains(&k), "missing {k} in {keys:?}");
-    }
     assert!(
         !keys.contains(&"objective:2"),
         "only quick_objectives (2) get buttons: {keys:?}"
-    );
-    assert_eq!(n.label_of("objective:0"), Some("Agree to a next meeting"));
-    // Due at start - 3s: not before (allowing for the poll interval of 1 s and startup).
-    assert!(
-        shown_at >= now + secs(2),
-        "shown too early: {shown_at} vs meeting at {}",
-        now + secs(6)
     );
 
     server.click(n.id, "objective:0").await;
@@ -260,16 +192,13 @@ async fn a_restart_does_not_show_the_same_prompt_again_and_keeps_the_answer() {
     let server = FakeNotificationServer::start(bus.address()).await;
     let setup = Setup::new("path");
     let now = Utc::now();
-    write_atomically(
-        &setup.calendar,
-        &ics(&[Event {
-            uid: "cust-2",
-            title: "Renewal with Globex",
-            start: now + secs(6),
-            minutes_or_secs: secs(5),
-            attendees: &["bob@globex.example"],
-        }]),
-    );
+    setup.write(&[Event {
+        uid: "cust-2",
+        title: "Renewal with Globex",
+        start: now + secs(6),
+        length: secs(5),
+        attendees: &["PARTSTAT=NEEDS-ACTION:mailto:bob@globex.example"],
+    }]);
     let daemon = setup.start(&bus);
     let n = expect_notification(&server, &daemon, Duration::from_secs(15)).await;
     server.click(n.id, "objective:1").await;
@@ -304,45 +233,25 @@ async fn a_moved_meeting_moves_its_prompt_and_a_deleted_one_is_never_prompted() 
         uid: "cust-move",
         title: "Demo for Initech",
         start,
-        minutes_or_secs: secs(60),
-        attendees: &["peter@initech.example"],
+        length: secs(60),
+        attendees: &["PARTSTAT=NEEDS-ACTION:mailto:peter@initech.example"],
     };
     let deleted = Event {
         uid: "cust-del",
         title: "Call with Umbrella",
         start: now + secs(12),
-        minutes_or_secs: secs(60),
-        attendees: &["alice@umbrella.example"],
+        length: secs(60),
+        attendees: &["PARTSTAT=NEEDS-ACTION:mailto:alice@umbrella.example"],
     };
-    write_atomically(&setup.calendar, &ics(&[moving(now + secs(12)), deleted]));
+    setup.write(&[moving(now + secs(12)), deleted]);
     let daemon = setup.start(&bus);
     daemon
         .wait_for_log("polled", 1, Duration::from_secs(10))
         .await;
 
     // Move one meeting 12 s later and delete the other, before either prompt is due.
-    write_atomically(&setup.calendar, &ics(&[moving(now + secs(24))]));
-    daemon
-        .wait_for_log("polled meetings=1 changed=true", 1, Duration::from_secs(10))
-        .await;
-
-    let n = expect_notification(&server, &daemon, Duration::from_secs(30)).await;
-    let shown_at = Utc::now();
-    assert!(n.summary.contains("Demo for Initech"), "{n:?}");
-    assert!(
-        shown_at >= now + secs(20),
-        "the prompt kept the old time: shown at {shown_at}, moved meeting at {}",
-        now + secs(24)
-    );
-    assert!(
-        server
-            .recorded()
-            .iter()
-            .all(|r| !r.summary.contains("Umbrella"))
-    );
-    server.close(n.id, 2).await;
-    let log = daemon.stop();
-    assert!(log.contains("meeting removed from its calendar"), "{log}");
+    setup.write(&[moving(now + secs(24))]);
+    expect_only_the_moved_prompt(&server, daemon, now).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -359,8 +268,8 @@ async fn an_unreachable_calendar_url_keeps_prompts_coming_from_the_snapshot() {
         uid: "cust-offline",
         title: "Offline review with Hooli",
         start: now + secs(14),
-        minutes_or_secs: secs(60),
-        attendees: &["gavin@hooli.example"],
+        length: secs(60),
+        attendees: &["PARTSTAT=NEEDS-ACTION:mailto:gavin@hooli.example"],
     }]);
     let http = tokio::spawn(async move {
         loop {

@@ -1,17 +1,15 @@
-//! The CalDAV source against a real Radicale server (see tests/support_radicale).
-
-mod support_radicale;
+//! The CalDAV source against a real Radicale server (see `support::radicale`).
 
 use std::path::Path;
 use std::time::Duration;
 
+use crate::support::radicale::{Radicale, client, random_name};
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use nextstep::config::{CaldavConfig, CalendarConfig, CalendarKind};
 use nextstep::model::{PartStat, ParticipantKind};
 use nextstep::secret::{Secret, SecretSource};
 use nextstep::source::caldav::CaldavSource;
 use nextstep::source::{CalendarSource, SourceContext, SourceError, Window};
-use support_radicale::{Radicale, client, random_name};
 
 const ALICE: (&str, &str) = ("alice", "alice-pw");
 
@@ -69,6 +67,21 @@ fn event(uid: &str, summary: &str, start: DateTime<Utc>, extra: &str) -> String 
     )
 }
 
+/// Stores `event(uid, …)` as `<calendar><uid>.ics`.
+async fn put_event(
+    server: &Radicale,
+    calendar: &str,
+    uid: &str,
+    summary: &str,
+    start: DateTime<Utc>,
+    extra: &str,
+) {
+    let ics = event(uid, summary, start, extra);
+    server
+        .put(ALICE, &format!("{calendar}{uid}.ics"), &ics)
+        .await;
+}
+
 async fn calendar(server: &Radicale, display: &str) -> String {
     server
         .mkcalendar(ALICE, &random_name("cal"), display, &["VEVENT"])
@@ -89,20 +102,8 @@ async fn discovery_from_the_server_root_finds_every_event_calendar_by_name() {
     let tasks = server
         .mkcalendar(ALICE, &random_name("tasks"), "Tasks", &["VTODO"])
         .await;
-    server
-        .put(
-            ALICE,
-            &format!("{work}a.ics"),
-            &event("a", "Acme call", at(2), ""),
-        )
-        .await;
-    server
-        .put(
-            ALICE,
-            &format!("{home}b.ics"),
-            &event("b", "Dentist", at(3), ""),
-        )
-        .await;
+    put_event(&server, &work, "a", "Acme call", at(2), "").await;
+    put_event(&server, &home, "b", "Dentist", at(3), "").await;
     let dir = tempfile::tempdir().unwrap();
     let mut src = source(&server.url("/"), &[], ALICE.1, dir.path());
     let got = src.poll(window()).await.unwrap();
@@ -122,20 +123,8 @@ async fn a_calendar_url_is_used_on_its_own() {
     let server = Radicale::start(&[ALICE]);
     let work = calendar(&server, "Work").await;
     let other = calendar(&server, "Other").await;
-    server
-        .put(
-            ALICE,
-            &format!("{work}a.ics"),
-            &event("a", "Acme call", at(2), ""),
-        )
-        .await;
-    server
-        .put(
-            ALICE,
-            &format!("{other}b.ics"),
-            &event("b", "Not me", at(2), ""),
-        )
-        .await;
+    put_event(&server, &work, "a", "Acme call", at(2), "").await;
+    put_event(&server, &other, "b", "Not me", at(2), "").await;
     let dir = tempfile::tempdir().unwrap();
     let mut src = source(&server.url(&work), &[], ALICE.1, dir.path());
     let got = src.poll(window()).await.unwrap();
@@ -148,20 +137,8 @@ async fn calendars_are_picked_by_display_name_and_a_wrong_name_lists_the_real_on
     let server = Radicale::start(&[ALICE]);
     let sales = calendar(&server, "Sales Team").await;
     let home = calendar(&server, "Home").await;
-    server
-        .put(
-            ALICE,
-            &format!("{sales}a.ics"),
-            &event("a", "Acme call", at(2), ""),
-        )
-        .await;
-    server
-        .put(
-            ALICE,
-            &format!("{home}b.ics"),
-            &event("b", "Dentist", at(2), ""),
-        )
-        .await;
+    put_event(&server, &sales, "a", "Acme call", at(2), "").await;
+    put_event(&server, &home, "b", "Dentist", at(2), "").await;
     let dir = tempfile::tempdir().unwrap();
     let mut src = source(&server.url("/"), &["Sales Team"], ALICE.1, dir.path());
     assert_eq!(titles(&src.poll(window()).await.unwrap()), ["Acme call"]);
@@ -202,27 +179,9 @@ async fn changes_between_polls_arrive_through_sync_collection_and_quiet_polls_ar
     let server = Radicale::start(&[ALICE]);
     let a = calendar(&server, "A").await;
     let b = calendar(&server, "B").await;
-    server
-        .put(
-            ALICE,
-            &format!("{a}keep.ics"),
-            &event("keep", "Weekly sync", at(2), ""),
-        )
-        .await;
-    server
-        .put(
-            ALICE,
-            &format!("{a}move.ics"),
-            &event("move", "Acme call", at(3), ""),
-        )
-        .await;
-    server
-        .put(
-            ALICE,
-            &format!("{b}gone.ics"),
-            &event("gone", "Cancelled", at(4), ""),
-        )
-        .await;
+    put_event(&server, &a, "keep", "Weekly sync", at(2), "").await;
+    put_event(&server, &a, "move", "Acme call", at(3), "").await;
+    put_event(&server, &b, "gone", "Cancelled", at(4), "").await;
     let dir = tempfile::tempdir().unwrap();
     let mut src = source(&server.url("/"), &[], ALICE.1, dir.path());
     let w = window();
@@ -244,20 +203,8 @@ async fn changes_between_polls_arrive_through_sync_collection_and_quiet_polls_ar
     assert!(received < 1000, "a quiet poll received {received} bytes");
 
     // Added, moved, deleted.
-    server
-        .put(
-            ALICE,
-            &format!("{a}new.ics"),
-            &event("new", "Globex demo", at(5), ""),
-        )
-        .await;
-    server
-        .put(
-            ALICE,
-            &format!("{a}move.ics"),
-            &event("move", "Acme call", at(30), "SEQUENCE:1\r\n"),
-        )
-        .await;
+    put_event(&server, &a, "new", "Globex demo", at(5), "").await;
+    put_event(&server, &a, "move", "Acme call", at(30), "SEQUENCE:1\r\n").await;
     server.delete(ALICE, &format!("{b}gone.ics")).await;
     let before = src.stats();
     let next = src.poll(w).await.unwrap();
@@ -299,13 +246,7 @@ async fn changes_between_polls_arrive_through_sync_collection_and_quiet_polls_ar
 async fn a_rejected_sync_token_means_a_silent_full_resync() {
     let server = Radicale::start(&[ALICE]);
     let a = calendar(&server, "A").await;
-    server
-        .put(
-            ALICE,
-            &format!("{a}x.ics"),
-            &event("x", "Acme call", at(2), ""),
-        )
-        .await;
+    put_event(&server, &a, "x", "Acme call", at(2), "").await;
     let dir = tempfile::tempdir().unwrap();
     let mut src = source(&server.url(&a), &[], ALICE.1, dir.path());
     src.poll(window()).await.unwrap();
@@ -409,13 +350,7 @@ async fn rooms_declines_and_non_ascii_titles_come_through() {
         ATTENDEE;CUTYPE=ROOM;CN=Salle Zürich:mailto:room-zurich@example.com\r\n\
         ATTENDEE;PARTSTAT=DECLINED;CN=Bob:mailto:Bob@Customer.example\r\n\
         ATTENDEE;PARTSTAT=ACCEPTED:mailto:carol@customer.example\r\n";
-    server
-        .put(
-            ALICE,
-            &format!("{a}r.ics"),
-            &event("r", "Réunion 東京 — Q3 😀", at(2), extra),
-        )
-        .await;
+    put_event(&server, &a, "r", "Réunion 東京 — Q3 😀", at(2), extra).await;
     let dir = tempfile::tempdir().unwrap();
     let mut src = source(&server.url("/"), &["Ventes été"], ALICE.1, dir.path());
     let got = src.poll(window()).await.unwrap();
@@ -445,13 +380,7 @@ async fn rooms_declines_and_non_ascii_titles_come_through() {
 async fn a_broken_object_is_skipped_and_named_while_the_rest_arrive() {
     let server = Radicale::start(&[ALICE]);
     let a = calendar(&server, "A").await;
-    server
-        .put(
-            ALICE,
-            &format!("{a}good.ics"),
-            &event("good", "Acme call", at(2), ""),
-        )
-        .await;
+    put_event(&server, &a, "good", "Acme call", at(2), "").await;
     // Radicale accepts a zone it does not know; nobody can place this event in time.
     let broken = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\n\
         UID:broken\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;TZID=Mars/Olympus_Mons:20261201T100000\r\n\

@@ -1,97 +1,50 @@
 //! The whole daemon against a real CalDAV server: the `nextstep run` binary discovers and polls a
-//! Radicale server (tests/support_radicale), prompts over a private D-Bus session bus to a fake
-//! notification server (tests/support) and writes a real SQLite ledger. The test edits the
+//! Radicale server (`support::radicale`), prompts over a private D-Bus session bus to a fake
+//! notification server (`support`) and writes a real SQLite ledger. The test edits the
 //! calendar on the server the way another client would and plays the user at the notifications.
 //!
 //! Meetings are seconds away (`before = "3s"`, `poll = "1s"`); each test has its own Radicale, bus,
 //! notification server, files and daemon, so they run in parallel.
 //!
-//! Needs Radicale: `NEXTSTEP_RADICALE_PYTHON=/path/to/python cargo test --test caldav_daemon`.
+//! Needs Radicale: `NEXTSTEP_RADICALE_PYTHON=/path/to/python cargo test --test it caldav_daemon::`.
 
-mod support;
-mod support_radicale;
-
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use nextstep::ledger::Ledger;
+use crate::support::calendar::{Event, ics};
+use crate::support::daemon::{
+    Home, expect_notification, expect_only_the_moved_prompt, expect_the_acme_objective_prompt,
+    wait_for_ledger,
+};
+use crate::support::dbus::PrivateBus;
+use crate::support::notifications::FakeNotificationServer;
+use crate::support::radicale::Radicale;
+use chrono::Utc;
 use nextstep::model::{MeetingId, Via};
-use support::daemon::{BIN, Daemon, QUICK_PROMPTS, expect_notification, wait_for_ledger};
-use support::dbus::PrivateBus;
-use support::notifications::FakeNotificationServer;
-use support_radicale::Radicale;
 
 const ALICE: (&str, &str) = ("alice", "alice-pw");
 const PASSWORD_ENV: &str = "NEXTSTEP_TEST_DAV_PASSWORD";
 /// The config's `[[calendars]] name`: the first part of every meeting id.
 const SOURCE: &str = "dav";
 
-/// One event, stored as its own CalDAV object (`<calendar>/<uid>.ics`).
-struct Event<'a> {
-    uid: &'a str,
-    title: &'a str,
-    start: DateTime<Utc>,
-    length: chrono::Duration,
-    /// Extra attendees after the organizer (me), as full `ATTENDEE` parameter+value tails, e.g.
-    /// `PARTSTAT=NEEDS-ACTION:mailto:jane@acme.example`.
-    attendees: &'a [&'a str],
-}
-
-impl Event<'_> {
-    fn ics(&self) -> String {
-        let f = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
-        let mut s = format!(
-            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//nextstep tests//EN\r\n\
-             BEGIN:VEVENT\r\nUID:{}\r\nDTSTAMP:{}\r\nDTSTART:{}\r\nDTEND:{}\r\nSUMMARY:{}\r\n\
-             ORGANIZER:mailto:me@mycorp.example\r\n\
-             ATTENDEE;PARTSTAT=ACCEPTED:mailto:me@mycorp.example\r\n",
-            self.uid,
-            f(Utc::now()),
-            f(self.start),
-            f(self.start + self.length),
-            self.title
-        );
-        for a in self.attendees {
-            s.push_str(&format!("ATTENDEE;{a}\r\n"));
-        }
-        s.push_str("END:VEVENT\r\nEND:VCALENDAR\r\n");
-        s
-    }
-}
-
-/// A Radicale server with alice's calendars, and the daemon's config and files around it.
+/// A Radicale server with alice's calendars, and the daemon's home around it.
 struct Setup {
     radicale: Radicale,
-    dir: tempfile::TempDir,
-    config: PathBuf,
-    ledger: PathBuf,
-    /// The password the daemon is given (the server knows `ALICE.1`).
-    password: String,
+    home: Home,
 }
 
 impl Setup {
-    /// `calendars`: the config's `calendars = [...]` selection (none: every calendar).
+    /// `password`: the one the daemon is given (the server knows `ALICE.1`); `calendars`: the
+    /// config's `calendars = [...]` selection (none: every calendar).
     fn new(password: &str, calendars: &[&str]) -> Setup {
         let radicale = Radicale::start(&[ALICE]);
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = dir.path().join("ledger.sqlite3");
-        let config = dir.path().join("config.toml");
         let selection = if calendars.is_empty() {
             String::new()
         } else {
             format!("calendars = {calendars:?}\n")
         };
-        std::fs::write(
-            &config,
+        let home = Home::new("me@mycorp.example", |_| {
             format!(
-                r#"[identity]
-emails = ["me@mycorp.example"]
-internal_domains = ["mycorp.example"]
-
-{QUICK_PROMPTS}
-[[calendars]]
+                r#"[[calendars]]
 name = "{SOURCE}"
 kind = "caldav"
 url = "http://127.0.0.1:{port}/"
@@ -99,23 +52,13 @@ username = "{user}"
 password_env = "{PASSWORD_ENV}"
 {selection}poll = "1s"
 timeout = "5s"
-
-[ledger]
-path = {ledger:?}
 "#,
                 port = radicale.port,
                 user = ALICE.0,
-                ledger = ledger.display().to_string()
-            ),
-        )
-        .unwrap();
-        Setup {
-            radicale,
-            dir,
-            config,
-            ledger,
-            password: password.to_string(),
-        }
+            )
+        })
+        .with_env(PASSWORD_ENV, password);
+        Setup { radicale, home }
     }
 
     /// Creates alice's calendar `name` shown as `display`; returns its path.
@@ -128,23 +71,17 @@ path = {ledger:?}
     /// Stores (or replaces) an event in `calendar`; returns the object's path.
     async fn put(&self, calendar: &str, event: &Event<'_>) -> String {
         let path = format!("{calendar}{}.ics", event.uid);
-        self.radicale.put(ALICE, &path, &event.ics()).await;
+        self.radicale
+            .put(ALICE, &path, &ics(std::slice::from_ref(event)))
+            .await;
         path
     }
+}
 
-    fn start(&self, bus: &PrivateBus) -> Daemon {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("--config")
-            .arg(&self.config)
-            .arg("run")
-            .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
-            .env("NEXTSTEP_DATA_DIR", self.dir.path().join("data"))
-            .env(PASSWORD_ENV, &self.password);
-        Daemon::spawn(cmd)
-    }
-
-    fn ledger(&self) -> Ledger {
-        Ledger::open(&self.ledger).unwrap()
+impl std::ops::Deref for Setup {
+    type Target = Home;
+    fn deref(&self) -> &Home {
+        &self.home
     }
 }
 
@@ -205,21 +142,7 @@ async fn a_caldav_customer_meeting_is_prompted_and_answered_and_an_internal_one_
         .await;
     let daemon = setup.start(&bus);
 
-    let n = expect_notification(&server, &daemon, Duration::from_secs(20)).await;
-    let shown_at = Utc::now();
-    assert!(n.summary.contains("Pilot scoping with Acme"), "{n:?}");
-    assert!(n.body.contains("commit"), "{n:?}");
-    let keys = n.action_keys();
-    for k in ["objective:0", "objective:1", "open", "snooze", "not_sales"] {
-        assert!(keys.contains(&k), "missing {k} in {keys:?}");
-    }
-    assert_eq!(n.label_of("objective:0"), Some("Agree to a next meeting"));
-    // Due at start - 3 s; allow for the poll interval and startup.
-    assert!(
-        shown_at >= now + secs(2),
-        "shown too early: {shown_at} vs meeting at {}",
-        now + secs(6)
-    );
+    let n = expect_the_acme_objective_prompt(&server, &daemon, Duration::from_secs(20), now).await;
 
     server.click(n.id, "objective:0").await;
     let id = MeetingId::new(SOURCE, "dav-cust-1", None);
@@ -281,29 +204,7 @@ async fn an_event_moved_on_the_server_moves_its_prompt() {
     // Another client moves one meeting 12 s later and deletes the other, before either is due.
     setup.put(&work, &moving(now + secs(24))).await;
     setup.radicale.delete(ALICE, &deleted).await;
-    daemon
-        .wait_for_log("polled meetings=1 changed=true", 1, Duration::from_secs(10))
-        .await;
-
-    let n = expect_notification(&server, &daemon, Duration::from_secs(30)).await;
-    let shown_at = Utc::now();
-    assert!(n.summary.contains("Demo for Initech"), "{n:?}");
-    assert!(
-        shown_at >= now + secs(20),
-        "the prompt kept the old time: shown at {shown_at}, moved meeting at {}",
-        now + secs(24)
-    );
-    assert!(
-        server
-            .recorded()
-            .iter()
-            .all(|r| !r.summary.contains("Umbrella")),
-        "{:?}",
-        server.recorded()
-    );
-    server.close(n.id, 2).await;
-    let log = daemon.stop();
-    assert!(log.contains("meeting removed from its calendar"), "{log}");
+    expect_only_the_moved_prompt(&server, daemon, now).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,8 +3,9 @@
 //! ledger and checks that every reported key is there exactly once, and that writing them all
 //! again changes nothing.
 //!
-//! The child is this test binary itself, re-run with `--exact crash_writer_child` and the ledger
-//! path in an environment variable.
+//! The child is this test binary itself, re-run with `--exact ledger_crash::crash_writer_child`
+//! (the name is built from this module's path, so it follows the file) and the ledger path in an
+//! environment variable.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -21,6 +22,14 @@ use nextstep::model::{
 
 const WRITER_ENV: &str = "NEXTSTEP_TEST_CRASH_WRITER_LEDGER";
 const MEETINGS: usize = 10;
+
+/// The child test's name as libtest knows it: this module's path without the crate name.
+fn child_test_name() -> String {
+    let module = module_path!()
+        .split_once("::")
+        .map_or(module_path!(), |(_crate, rest)| rest);
+    format!("{module}::crash_writer_child")
+}
 
 fn meeting_id(i: usize) -> MeetingId {
     MeetingId(format!("work/crash-{}/single", i % MEETINGS))
@@ -106,7 +115,7 @@ fn a_writer_killed_mid_stream_loses_no_committed_write() {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "crash_writer_child",
+            &child_test_name(),
             "--include-ignored",
             "--nocapture",
             "--test-threads=1",
@@ -134,7 +143,7 @@ fn a_writer_killed_mid_stream_loses_no_committed_write() {
             .expect("the writer child went quiet")
     };
 
-    // libtest prints `test crash_writer_child ... ` without a newline before the child's output.
+    // libtest prints `test ledger_crash::crash_writer_child ... ` without a newline before the child's output.
     while !next().ends_with("ready") {}
     // While the writer lives, a second instance on its ledger is refused.
     assert!(matches!(

@@ -1,51 +1,33 @@
 //! Google, end to end through the real binary: `nextstep auth google` signs in against the local
-//! fake of Google (tests/support_google) while the test plays the browser, then `nextstep run`
+//! fake of Google (`support::google`) while the test plays the browser, then `nextstep run`
 //! polls the fake, prompts over a private D-Bus notification server, and keeps answers in the
 //! ledger.
 //!
 //! Meetings are seconds away (`before = "3s"`, `poll = "1s"`); every test has its own fake, bus,
 //! notification server, files and processes, so the tests run in parallel.
 
-mod support;
-mod support_google;
-
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
+use crate::support::daemon::{Home, expect_notification, wait_until};
+use crate::support::dbus::PrivateBus;
+use crate::support::google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle, event};
+use crate::support::notifications::FakeNotificationServer;
 use chrono::{DateTime, SecondsFormat, Utc};
-use nextstep::ledger::Ledger;
 use nextstep::model::{MeetingId, Outcome, Via};
 use serde_json::json;
-use support::daemon::{BIN, Daemon, QUICK_PROMPTS, expect_notification, wait_until};
-use support::dbus::PrivateBus;
-use support::notifications::FakeNotificationServer;
-use support_google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle, event};
 use tokio::io::AsyncBufReadExt;
 
 /// The variable the config names in `client_secret_env`; set only on the child processes.
 const SECRET_ENV: &str = "NEXTSTEP_TEST_GOOGLE_CLIENT_SECRET";
 
-struct Setup {
-    dir: tempfile::TempDir,
-    config: PathBuf,
-    ledger: PathBuf,
-}
-
-impl Setup {
-    fn new(fake: &FakeGoogle) -> Setup {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = dir.path().join("ledger.sqlite3");
-        let config = dir.path().join("config.toml");
-        std::fs::write(
-            &config,
-            format!(
-                r#"[identity]
-emails = ["alex@mycorp.com"]
-internal_domains = ["mycorp.com"]
-
-{QUICK_PROMPTS}
-[[calendars]]
+/// The daemon's home: the fake as its Google, the client secret in `SECRET_ENV`, and the token
+/// kept in a file (never the keyring of whoever runs the tests).
+fn home(fake: &FakeGoogle) -> Home {
+    Home::new("alex@mycorp.com", |_| {
+        format!(
+            r#"[[calendars]]
 name = "work"
 kind = "google"
 client_id = {CLIENT_ID:?}
@@ -55,63 +37,24 @@ token_url = {token:?}
 api_url = {api:?}
 poll = "1s"
 timeout = "5s"
-
-[ledger]
-path = {ledger:?}
 "#,
-                auth = fake.auth_url(),
-                token = fake.token_url(),
-                api = fake.api_url(),
-                ledger = ledger.display().to_string()
-            ),
+            auth = fake.auth_url(),
+            token = fake.token_url(),
+            api = fake.api_url(),
         )
-        .unwrap();
-        Setup {
-            dir,
-            config,
-            ledger,
-        }
-    }
+    })
+    .with_env("NEXTSTEP_KEYRING", "off")
+    .with_env(SECRET_ENV, CLIENT_SECRET)
+}
 
-    fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    fn token_file(&self) -> PathBuf {
-        self.data_dir().join("google-work.json")
-    }
-
-    /// `nextstep --config CFG <args>` with the test's data dir, the client secret, and the token
-    /// kept in the file (never the keyring of whoever runs the tests).
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("--config")
-            .arg(&self.config)
-            .args(args)
-            .env("NEXTSTEP_DATA_DIR", self.data_dir())
-            .env("NEXTSTEP_KEYRING", "off")
-            .env(SECRET_ENV, CLIENT_SECRET)
-            .env_remove("JOURNAL_STREAM")
-            .env_remove("NOTIFY_SOCKET")
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn start(&self, bus: &PrivateBus) -> Daemon {
-        let mut cmd = self.command(&["run"]);
-        cmd.env("DBUS_SESSION_BUS_ADDRESS", bus.address());
-        Daemon::spawn(cmd)
-    }
-
-    fn ledger(&self) -> Ledger {
-        Ledger::open(&self.ledger).unwrap()
-    }
+fn token_file(home: &Home) -> PathBuf {
+    home.data_dir().join("google-work.json")
 }
 
 /// Runs `nextstep auth google --source work --no-browser` as a child process and plays the
 /// browser: reads the printed URL, visits the fake authorisation endpoint, follows its 302 to the
 /// loopback redirect. Returns everything the command wrote to stdout.
-async fn sign_in_through_the_cli(setup: &Setup) -> String {
+async fn sign_in_through_the_cli(setup: &Home) -> String {
     let mut cmd = tokio::process::Command::from(setup.command(&[
         "auth",
         "google",
@@ -194,9 +137,9 @@ async fn sign_in_through_the_cli(setup: &Setup) -> String {
 }
 
 /// The checks every sign-in must pass: a private token file, and no secret in what was printed.
-fn assert_signed_in_safely(setup: &Setup, fake: &FakeGoogle, stdout: &str) {
+fn assert_signed_in_safely(setup: &Home, fake: &FakeGoogle, stdout: &str) {
     assert!(stdout.contains("Done"), "{stdout}");
-    let meta = std::fs::metadata(setup.token_file()).expect("the token file exists");
+    let meta = std::fs::metadata(token_file(setup)).expect("the token file exists");
     {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(
@@ -219,6 +162,18 @@ fn assert_signed_in_safely(setup: &Setup, fake: &FakeGoogle, stdout: &str) {
         "the client secret was printed"
     );
     assert_eq!(fake.lock().token_grants, ["authorization_code"]);
+}
+
+/// A fake Google, a desktop (a private bus with a notification server) and a home whose user
+/// signed in through the CLI, safely.
+async fn signed_in_desktop() -> (FakeGoogle, PrivateBus, FakeNotificationServer, Home) {
+    let fake = FakeGoogle::start().await;
+    let bus = PrivateBus::start();
+    let server = FakeNotificationServer::start(bus.address()).await;
+    let setup = home(&fake);
+    let stdout = sign_in_through_the_cli(&setup).await;
+    assert_signed_in_safely(&setup, &fake, &stdout);
+    (fake, bus, server, setup)
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -261,13 +216,7 @@ fn customer_event(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_in_through_the_cli_then_running_the_daemon_prompts_for_google_meetings() {
-    let fake = FakeGoogle::start().await;
-    let bus = PrivateBus::start();
-    let server = FakeNotificationServer::start(bus.address()).await;
-    let setup = Setup::new(&fake);
-
-    let stdout = sign_in_through_the_cli(&setup).await;
-    assert_signed_in_safely(&setup, &fake, &stdout);
+    let (fake, bus, server, setup) = signed_in_desktop().await;
 
     let now = whole_second_now();
     let title = "Pilot scoping with Acme";
@@ -363,12 +312,7 @@ async fn signing_in_through_the_cli_then_running_the_daemon_prompts_for_google_m
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_refresh_token_stops_the_source_with_one_notification_naming_the_fix() {
-    let fake = FakeGoogle::start().await;
-    let bus = PrivateBus::start();
-    let server = FakeNotificationServer::start(bus.address()).await;
-    let setup = Setup::new(&fake);
-    let stdout = sign_in_through_the_cli(&setup).await;
-    assert_signed_in_safely(&setup, &fake, &stdout);
+    let (fake, bus, server, setup) = signed_in_desktop().await;
     let now = whole_second_now();
     fake.put_event(
         "primary",

@@ -23,8 +23,7 @@ pub const NAME: &str = "org.freedesktop.Notifications";
 /// What a server like xfce4-notifyd or GNOME Shell advertises.
 pub const DEFAULT_CAPABILITIES: &[&str] = &["actions", "body", "body-markup", "persistence"];
 
-/// Close reasons of the notification spec.
-pub const CLOSED_EXPIRED: u32 = 1;
+/// Close reasons of the notification spec (1 is "expired", which no test sends).
 pub const CLOSED_BY_USER: u32 = 2;
 pub const CLOSED_BY_CALL: u32 = 3;
 
@@ -66,8 +65,6 @@ struct State {
     records: Vec<Recorded>,
     /// Index of the next record `next_notification` hands out.
     cursor: usize,
-    /// `(id, reason)` for every notification that was closed, in order.
-    closed: Vec<(u32, u32)>,
     /// `CloseNotification` calls received, in order.
     close_calls: Vec<u32>,
     next_id: u32,
@@ -147,7 +144,6 @@ impl Server {
         {
             let mut st = self.shared.lock();
             st.close_calls.push(id);
-            st.closed.push((id, CLOSED_BY_CALL));
         }
         self.shared.bump();
         Server::notification_closed(&emitter, id, CLOSED_BY_CALL).await?;
@@ -250,11 +246,6 @@ impl FakeNotificationServer {
         self.shared.lock().records.clone()
     }
 
-    /// `(id, reason)` of every notification closed so far, in order.
-    pub fn closed(&self) -> Vec<(u32, u32)> {
-        self.shared.lock().closed.clone()
-    }
-
     /// Ids passed to `CloseNotification` by clients, in order.
     pub fn close_calls(&self) -> Vec<u32> {
         self.shared.lock().close_calls.clone()
@@ -281,23 +272,6 @@ impl FakeNotificationServer {
         tokio::time::timeout(timeout, wait).await.ok().flatten()
     }
 
-    /// Waits up to `timeout` until notification `id` is closed; returns the close reason.
-    pub async fn wait_closed(&self, id: u32, timeout: Duration) -> Option<u32> {
-        let mut rx = self.shared.changed.subscribe();
-        let wait = async {
-            loop {
-                if let Some((_, reason)) = self.shared.lock().closed.iter().find(|(i, _)| *i == id)
-                {
-                    return Some(*reason);
-                }
-                if rx.changed().await.is_err() {
-                    return None;
-                }
-            }
-        };
-        tokio::time::timeout(timeout, wait).await.ok().flatten()
-    }
-
     /// Clicks the button `action_key` (or the body, with `"default"`) of notification `id`: emits
     /// `ActionInvoked` then `NotificationClosed` (reason 2), as a real server does.
     ///
@@ -313,20 +287,9 @@ impl FakeNotificationServer {
         self.close(id, CLOSED_BY_USER).await;
     }
 
-    /// Sends a KDE-style inline reply to notification `id`.
-    pub async fn reply(&self, id: u32, text: &str) {
-        self.wait_until_listening(id).await;
-        Server::notification_replied(&self.emitter(), id, text)
-            .await
-            .expect("emit NotificationReplied");
-        self.close(id, CLOSED_BY_USER).await;
-    }
-
     /// Closes notification `id` with `reason` (1 expired, 2 dismissed by the user, 3 closed by a
     /// call, 4 undefined) and emits `NotificationClosed`.
     pub async fn close(&self, id: u32, reason: u32) {
-        self.shared.lock().closed.push((id, reason));
-        self.shared.bump();
         Server::notification_closed(&self.emitter(), id, reason)
             .await
             .expect("emit NotificationClosed");

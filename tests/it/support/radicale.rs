@@ -7,8 +7,6 @@
 //! Radicale is found through `NEXTSTEP_RADICALE_PYTHON` or `<crate>/.venv/bin/python`; when it is
 //! missing the test fails with the command that installs it (never skips).
 
-#![allow(dead_code)] // Each test binary uses a different part of the harness.
-
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

@@ -1,0 +1,18 @@
+//! Every integration test of nextstep, in one binary (one link instead of one per area), one
+//! module per area, and one `support` module with the harnesses they share: a private D-Bus with a
+//! fake notification server, the daemon as a child process, a fake Google, a real Radicale.
+//!
+//! Run one area with `cargo nextest run --test it -E 'test(/^caldav::/)'` (or
+//! `cargo test --test it caldav::`).
+
+mod support;
+
+mod caldav;
+mod caldav_daemon;
+mod cli;
+mod daemon;
+mod google;
+mod google_daemon;
+mod ics_source;
+mod ledger_crash;
+mod notify_desktop;
