@@ -82,7 +82,7 @@ pub async fn google(ctx: &CommandContext, cmd: AuthGoogleCmd) -> anyhow::Result<
     };
     crate::fsutil::create_private_dir(&ctx.data_dir)?;
     // The sign-in's own instructions (the URL to open) go to stdout as it runs.
-    let mut out = std::io::stdout();
+    let mut out = super::output::QuietStdout;
     let mut opts = crate::auth::SignInOptions::new(ctx.data_dir.clone());
     opts.no_browser = cmd.no_browser;
     let report = crate::auth::google_sign_in(cal, opts, &mut out).await?;

@@ -9,7 +9,8 @@ use super::output::QuietStdout;
 use crate::demo::{DemoOptions, DemoSummary};
 
 /// Runs the real daemon on a built-in local calendar holding a customer meeting a minute away; no
-/// config or account needed. Uses a temporary ledger unless --ledger is given.
+/// config or account needed (--config is refused). Uses a temporary ledger unless --ledger is
+/// given.
 #[derive(Debug, Args)]
 pub struct DemoCmd {
     /// Keep the demo's ledger here instead of in a temporary directory.
@@ -22,6 +23,11 @@ pub struct DemoCmd {
     #[arg(long, default_value_t = 75, hide = true)]
     pub lasts: u64,
 }
+
+/// Why `demo --config PATH` stops: the demo brings its own config, and quietly ignoring the
+/// user's would make them think the demo ran on it.
+pub const CONFIG_REFUSED: &str = "the demo runs on its own built-in config and calendar, so it takes no --config; \
+     run `nextstep demo` without it, or `nextstep --config PATH run` to run on your config";
 
 pub async fn run(cmd: DemoCmd) -> anyhow::Result<DemoSummary> {
     let opts = DemoOptions {

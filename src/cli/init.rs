@@ -4,9 +4,11 @@ use std::fmt;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use clap::Args;
 use serde::Serialize;
+
+use super::UsageError;
 
 /// Writes a commented starter config (refuses to overwrite an existing one).
 #[derive(Debug, Args)]
@@ -51,10 +53,13 @@ pub fn run(path: &Path, cmd: InitCmd) -> anyhow::Result<Initialised> {
         });
     }
     if path.exists() {
-        bail!(
+        // Bad usage (exit 2), not a failure: nothing went wrong, the user asked for what init
+        // never does.
+        return Err(UsageError(format!(
             "{} already exists; nextstep init never overwrites a config. Edit it, or move it aside and run init again",
             path.display()
-        );
+        ))
+        .into());
     }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -68,4 +73,20 @@ pub fn run(path: &Path, cmd: InitCmd) -> anyhow::Result<Initialised> {
     Ok(Initialised::Wrote {
         path: path.to_path_buf(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_over_an_existing_file_is_bad_usage_and_leaves_it_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "# mine\n").unwrap();
+        let err = run(&path, InitCmd { print: false }).unwrap_err();
+        assert!(err.downcast_ref::<UsageError>().is_some(), "{err:#}");
+        assert!(err.to_string().contains("already exists"), "{err:#}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "# mine\n");
+    }
 }

@@ -10,9 +10,11 @@
 mod auth;
 mod check;
 mod common;
+mod completions;
 mod demo;
 mod export;
 mod init;
+mod man;
 mod objective;
 mod outcome;
 mod output;
@@ -31,9 +33,11 @@ use crate::paths;
 pub use auth::{AuthCmd, AuthGoogleCmd, AuthService};
 pub use check::CheckCmd;
 pub use common::CommandContext;
+pub use completions::{CompletionShell, CompletionsCmd};
 pub use demo::DemoCmd;
 pub use export::{ExportCmd, ExportFormat};
 pub use init::InitCmd;
+pub use man::ManCmd;
 pub use objective::ObjectiveCmd;
 pub use outcome::OutcomeCmd;
 pub use pending::PendingCmd;
@@ -73,17 +77,28 @@ pub enum Command {
     Report(ReportCmd),
     Export(ExportCmd),
     Auth(AuthCmd),
+    Completions(CompletionsCmd),
+    Man(ManCmd),
 }
 
 impl Cli {
     /// Parses the process's arguments (exiting with clap's message and code 2 on bad ones), and
     /// notes where `--config` came from.
     pub fn parse_args() -> Cli {
-        let matches = <Cli as clap::CommandFactory>::command().get_matches();
-        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        Cli::try_parse_args_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// [`Cli::parse_args`] for any argument list (the first is the program's name).
+    pub fn try_parse_args_from<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = <Cli as clap::CommandFactory>::command().try_get_matches_from(args)?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
         cli.config_on_command_line =
             matches.value_source("config") == Some(clap::parser::ValueSource::CommandLine);
-        cli
+        Ok(cli)
     }
 }
 
@@ -98,9 +113,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Init(cmd) => output::emit(&init::run(&config_path, cmd)?, false),
         Command::Demo(cmd) => {
+            if cli.config_on_command_line {
+                return Err(UsageError(demo::CONFIG_REFUSED.into()).into());
+            }
             let summary = demo::run(cmd).await?;
             output::emit(&summary, false)
         }
+        Command::Completions(cmd) => output::emit(&completions::run(cmd)?, false),
+        Command::Man(cmd) => output::emit(&man::run(cmd)?, false),
         Command::Run(_) => {
             let config = Config::load(&config_path)?;
             output::emit(&run::run(config).await?, false)
@@ -133,10 +153,45 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Auth(AuthCmd {
                     service: AuthService::Google(cmd),
                 }) => output::emit(&auth::google(&ctx, cmd).await?, false),
-                Command::Init(_) | Command::Demo(_) | Command::Run(_) => {
+                Command::Init(_)
+                | Command::Demo(_)
+                | Command::Run(_)
+                | Command::Completions(_)
+                | Command::Man(_) => {
                     unreachable!("handled above")
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_typed_on_the_command_line_is_told_apart_from_none() {
+        let typed =
+            Cli::try_parse_args_from(["nextstep", "--config", "/tmp/x.toml", "demo"]).unwrap();
+        assert!(typed.config_on_command_line);
+        let after = Cli::try_parse_args_from(["nextstep", "demo", "--config", "/x.toml"]).unwrap();
+        assert!(after.config_on_command_line);
+        let plain = Cli::try_parse_args_from(["nextstep", "demo"]).unwrap();
+        assert!(!plain.config_on_command_line);
+    }
+
+    #[test]
+    fn demo_refuses_a_config_it_would_ignore_as_bad_usage() {
+        let cli =
+            Cli::try_parse_args_from(["nextstep", "--config", "/tmp/x.toml", "demo"]).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let err = rt.block_on(run(cli)).unwrap_err();
+        assert!(err.downcast_ref::<UsageError>().is_some(), "{err:#}");
+        let msg = err.to_string();
+        assert!(msg.contains("--config"), "{msg}");
+        assert!(msg.contains("nextstep demo"), "{msg}");
     }
 }
