@@ -13,8 +13,12 @@ mod domains;
 
 pub use domains::{NON_PERSON_DOMAINS, PERSONAL_DOMAINS};
 
+use std::collections::HashMap;
+
 use crate::config::{Account, ClassifyRules, Identity, PersonalDomains};
-use crate::model::{Attendee, Meeting, MeetingStatus, PartStat, ParticipantKind, Verdict};
+use crate::model::{
+    Attendee, Meeting, MeetingId, MeetingState, MeetingStatus, PartStat, ParticipantKind, Verdict,
+};
 
 /// Decides whether `meeting` is a customer meeting.
 ///
@@ -61,6 +65,21 @@ impl<'a> Classifier<'a> {
             override_customer,
             Some(&mut self.memo),
         )
+    }
+
+    /// Every meeting with its verdict, in the order given, each with the user's override from
+    /// its ledger state applied (a meeting without a state has no override). What the daemon,
+    /// `check` and `upcoming` all mean by "classify the calendars". Lazy, so the daemon can keep
+    /// the few verdicts it needs without holding one per meeting of a big calendar.
+    pub fn classify_all<'m>(
+        &mut self,
+        meetings: impl IntoIterator<Item = &'m Meeting>,
+        states: &HashMap<MeetingId, MeetingState>,
+    ) -> impl Iterator<Item = (&'m Meeting, Verdict)> {
+        meetings.into_iter().map(move |m| {
+            let ov = states.get(&m.id).and_then(|s| s.override_customer);
+            (m, self.classify(m, ov))
+        })
     }
 }
 
@@ -360,7 +379,6 @@ fn best_account(domain: &[u8], accounts: &[Account]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::MeetingId;
     use chrono::{TimeZone, Utc};
     use regex::Regex;
 
@@ -490,6 +508,39 @@ mod tests {
                 assert_eq!(many.classify(&m.0, None), alone, "{:?}", m.0.attendees);
             }
         }
+    }
+
+    #[test]
+    fn classify_all_applies_each_meetings_override_from_its_state_and_keeps_the_order() {
+        let id = identity();
+        let rules = rules();
+        let customer = meeting(&["pat@acme.com"]).0;
+        let overridden = meeting(&["kim@acme.com"])
+            .with(|m| m.id = MeetingId("work/u2/single".into()))
+            .0;
+        let internal = meeting(&["colleague@mycorp.com"])
+            .with(|m| m.id = MeetingId("work/u3/single".into()))
+            .0;
+        let states = HashMap::from([(
+            overridden.id.clone(),
+            MeetingState {
+                override_customer: Some(false),
+                ..Default::default()
+            },
+        )]);
+        let all = [customer, overridden, internal];
+        let mut classifier = Classifier::new(&id, &rules, &[]);
+        let got: Vec<_> = classifier.classify_all(&all, &states).collect();
+        let ids: Vec<&str> = got.iter().map(|(m, _)| m.id.as_str()).collect();
+        assert_eq!(ids, ["work/u1/single", "work/u2/single", "work/u3/single"]);
+        assert!(got[0].1.customer);
+        assert_eq!(got[1].1.reason, "override: not a sales meeting");
+        assert!(!got[1].1.customer);
+        assert!(!got[2].1.customer);
+        // Without states, nothing is overridden.
+        let none = HashMap::new();
+        let plain: Vec<_> = classifier.classify_all(&all, &none).collect();
+        assert!(plain[1].1.customer);
     }
 
     fn regexes(rs: &[&str]) -> Vec<Regex> {

@@ -320,15 +320,16 @@ impl Core<'_> {
         let cfg = &self.opts.config;
         let mut classifier = Classifier::new(&cfg.identity, &cfg.classify, &cfg.accounts);
         let mut out: Vec<(Meeting, Verdict)> = Vec::with_capacity(self.classified.len());
-        for m in self.by_source.values().flatten() {
-            let state = self.states.get(&m.id);
-            let ov = state.and_then(|s| s.override_customer);
-            let v = classifier.classify(m, ov);
+        let all = classifier.classify_all(self.by_source.values().flatten(), &self.states);
+        for (m, v) in all {
             // Only what `plan` can act on is kept (customer meetings, and cancelled ones that
             // had an objective): most of a big calendar is neither, and this copy is the
             // daemon's largest resident structure.
             let cancelled_with_objective = m.status == crate::model::MeetingStatus::Cancelled
-                && state.is_some_and(|s| s.objective.is_some());
+                && self
+                    .states
+                    .get(&m.id)
+                    .is_some_and(|s| s.objective.is_some());
             if v.customer || cancelled_with_objective {
                 out.push((m.clone(), v));
             }

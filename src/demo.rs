@@ -2,20 +2,23 @@
 //! that starts in under a minute and an internal one, and a temporary ledger. The user sees the
 //! objective prompt, answers, sees the outcome prompt after the meeting, and the demo prints what
 //! the ledger holds. Desktop notifications when a notification server answers, terminal prompts
-//! otherwise (over SSH).
+//! otherwise (over SSH). It knows nothing of the command line: `cli::demo` turns the flags into
+//! [`DemoOptions`] and prints the [`DemoSummary`].
 
+use std::fmt;
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::DemoCmd;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, LedgerRow};
 use crate::model::MeetingId;
 
 const SOURCE: &str = "demo";
@@ -97,7 +100,57 @@ fn toml_string(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
 }
 
-pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
+/// What the demo is asked to do.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Keep the ledger here instead of in the temporary directory.
+    pub ledger: Option<PathBuf>,
+    /// How far away the customer meeting starts, and how long it lasts.
+    pub starts_in: Duration,
+    pub lasts: Duration,
+}
+
+/// How the demo ended and what the ledger holds: printed once the daemon has stopped.
+#[derive(Debug, Serialize)]
+pub struct DemoSummary {
+    pub ledger: PathBuf,
+    /// Whether an outcome was recorded before the demo ended.
+    pub finished: bool,
+    pub rows: Vec<LedgerRow>,
+}
+
+impl fmt::Display for DemoSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f)?;
+        if !self.finished {
+            writeln!(f, "the demo ended before an outcome was recorded.")?;
+        }
+        writeln!(f, "what the ledger holds ({}):", self.ledger.display())?;
+        for r in &self.rows {
+            writeln!(f, "  meeting:   {} ({})", r.title, r.id)?;
+            match &r.objective {
+                Some(o) => writeln!(f, "  objective: {} (via {})", o.text, o.via.as_str())?,
+                None => writeln!(f, "  objective: none")?,
+            }
+            match &r.outcome {
+                Some(o) => {
+                    writeln!(f, "  outcome:   {} (via {})", o.result, o.via.as_str())?;
+                    if let Some(n) = &o.next_step {
+                        writeln!(f, "  next step: {n}")?;
+                    }
+                }
+                None => writeln!(f, "  outcome:   none yet")?,
+            }
+        }
+        writeln!(f)?;
+        writeln!(f, "as `nextstep export` prints it:")?;
+        f.write_str(&crate::export::to_jsonl(&self.rows))
+    }
+}
+
+/// Runs the demo, writing its introduction to `out`, and returns what the ledger holds at the end.
+/// The temporary directory is removed before it returns.
+pub async fn run(opts: DemoOptions, out: &mut dyn Write) -> anyhow::Result<DemoSummary> {
     let clock = SystemClock;
     let now = clock.now();
     let dir = std::env::temp_dir().join(format!(
@@ -107,37 +160,45 @@ pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
     ));
     crate::fsutil::create_private_dir(&dir)
         .with_context(|| format!("cannot create {}", dir.display()))?;
-    let result = run_in(&dir, cmd, now).await;
+    let result = run_in(&dir, opts, now, out).await;
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
-async fn run_in(dir: &std::path::Path, cmd: DemoCmd, now: DateTime<Utc>) -> anyhow::Result<()> {
-    let starts_in = Duration::from_secs(cmd.starts_in);
-    let lasts = Duration::from_secs(cmd.lasts);
+async fn run_in(
+    dir: &std::path::Path,
+    opts: DemoOptions,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> anyhow::Result<DemoSummary> {
+    let DemoOptions {
+        ledger,
+        starts_in,
+        lasts,
+    } = opts;
     let cal_path = dir.join("demo.ics");
     std::fs::write(&cal_path, calendar(now, starts_in, lasts))
         .with_context(|| format!("cannot write {}", cal_path.display()))?;
-    let ledger_path: PathBuf = cmd
-        .ledger
-        .clone()
-        .unwrap_or_else(|| dir.join("ledger.sqlite3"));
+    let ledger_path: PathBuf = ledger.unwrap_or_else(|| dir.join("ledger.sqlite3"));
     let config = config(&cal_path, &ledger_path)?;
 
     let (notifier, one_at_a_time) = crate::notify::pick(&config.prompts).await;
-    println!("nextstep demo");
-    println!(
+    writeln!(out, "nextstep demo")?;
+    writeln!(
+        out,
         "  a customer meeting \"Discovery call with Acme\" starts in {}s and lasts {}s; an internal \"Team sync\" follows.",
         starts_in.as_secs(),
         lasts.as_secs()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  you will be asked for your commitment objective now, and for the outcome after the meeting."
-    );
-    println!("  ledger: {}", ledger_path.display());
-    println!();
+    )?;
+    writeln!(out, "  ledger: {}", ledger_path.display())?;
+    writeln!(out)?;
+    out.flush()?;
 
-    let shutdown = crate::cli::shutdown_on_signals();
+    let shutdown = crate::signals::shutdown_on_signals();
     let daemon = tokio::spawn(crate::daemon::run(crate::daemon::Options {
         config,
         data_dir: dir.to_path_buf(),
@@ -160,11 +221,12 @@ async fn run_in(dir: &std::path::Path, cmd: DemoCmd, now: DateTime<Utc>) -> anyh
         Ok(Err(e)) => return Err(e),
         Err(e) => anyhow::bail!("the demo daemon stopped unexpectedly: {e}"),
     }
-    println!();
-    if !finished {
-        println!("the demo ended before an outcome was recorded.");
-    }
-    print_ledger(&ledger_path)
+    let rows = Ledger::open(&ledger_path)?.customer_meetings(None)?;
+    Ok(DemoSummary {
+        ledger: ledger_path,
+        finished,
+        rows,
+    })
 }
 
 /// Waits until the ledger holds an outcome for `meeting`, the deadline passes, or the user stops.
@@ -189,32 +251,6 @@ async fn wait_for_outcome(
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }
-}
-
-fn print_ledger(path: &std::path::Path) -> anyhow::Result<()> {
-    let ledger = Ledger::open(path)?;
-    let rows = ledger.customer_meetings(None)?;
-    println!("what the ledger holds ({}):", path.display());
-    for r in &rows {
-        println!("  meeting:   {} ({})", r.title, r.id);
-        match &r.objective {
-            Some(o) => println!("  objective: {} (via {})", o.text, o.via.as_str()),
-            None => println!("  objective: none"),
-        }
-        match &r.outcome {
-            Some(o) => {
-                println!("  outcome:   {} (via {})", o.result, o.via.as_str());
-                if let Some(n) = &o.next_step {
-                    println!("  next step: {n}");
-                }
-            }
-            None => println!("  outcome:   none yet"),
-        }
-    }
-    println!();
-    println!("as `nextstep export` prints it:");
-    print!("{}", crate::export::to_jsonl(&rows));
-    Ok(())
 }
 
 #[cfg(test)]

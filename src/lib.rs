@@ -37,4 +37,5 @@ pub mod paths;
 pub mod plan;
 pub mod report;
 pub mod secret;
+pub mod signals;
 pub mod source;

@@ -18,7 +18,8 @@ pub enum LockError {
     #[error(
         "another nextstep{pid} is running with the ledger {ledger}: stop it \
          (`systemctl --user stop nextstep`, or end that `nextstep run`), or give this one \
-         another ledger with --ledger (lock file {path})",
+         another ledger: `[ledger] path` in its config, chosen with --config \
+         (lock file {path})",
         pid = pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
         ledger = ledger.display(),
         path = path.display()
@@ -125,7 +126,10 @@ mod tests {
         assert!(matches!(err, LockError::Held { pid: Some(p), .. } if p == std::process::id()));
         let msg = err.to_string();
         assert!(msg.contains("systemctl --user stop nextstep"), "{msg}");
-        assert!(msg.contains("--ledger"), "{msg}");
+        // It offers what `run` takes (`run` has no --ledger flag).
+        assert!(msg.contains("[ledger] path"), "{msg}");
+        assert!(msg.contains("--config"), "{msg}");
+        assert!(!msg.contains("--ledger"), "{msg}");
         assert!(msg.contains(&ledger.display().to_string()), "{msg}");
 
         drop(first);

@@ -4,7 +4,6 @@
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
-use clap::Parser;
 use nextstep::cli::{Cli, Command, UsageError};
 use nextstep::config::ConfigError;
 use tracing_subscriber::EnvFilter;
@@ -43,7 +42,7 @@ fn init_logging(command: &Command) {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     init_logging(&cli.command);
     // One thread is plenty for a few pollers and prompts, and keeps the idle daemon small.
     let runtime = match tokio::runtime::Builder::new_current_thread()

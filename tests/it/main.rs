@@ -10,6 +10,7 @@ mod support;
 mod caldav;
 mod caldav_daemon;
 mod cli;
+mod cli_pipe;
 mod daemon;
 mod google;
 mod google_daemon;

@@ -1,0 +1,178 @@
+//! What the commands that read the config share: [`CommandContext`] (the loaded config and where
+//! its data lives), live polls and snapshots of the calendars, and the small helpers the answering
+//! commands (`objective`, `outcome`) have in common.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use crate::classify::Classifier;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{CalendarConfig, Config};
+use crate::ledger::{Ledger, LedgerRow};
+use crate::model::{Meeting, MeetingId, Verdict};
+use crate::source::{self, SourceContext, snapshot};
+use crate::{daemon, paths};
+
+/// The context every configured command runs in: the config, the data directory, the ledger path
+/// and the clock.
+pub struct CommandContext {
+    pub(super) config: Config,
+    pub(super) data_dir: PathBuf,
+    pub(super) ledger_path: PathBuf,
+    pub(super) clock: SystemClock,
+}
+
+impl CommandContext {
+    pub fn new(config: Config) -> CommandContext {
+        let data_dir = paths::data_dir();
+        let ledger_path = paths::ledger_file(&config, &data_dir);
+        CommandContext {
+            config,
+            data_dir,
+            ledger_path,
+            clock: SystemClock,
+        }
+    }
+
+    pub(super) fn ledger(&self) -> anyhow::Result<Ledger> {
+        Ok(Ledger::open(&self.ledger_path)?)
+    }
+
+    pub(super) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn context(&self, cal: &CalendarConfig) -> anyhow::Result<SourceContext> {
+        SourceContext::for_calendar(&self.data_dir, cal)
+    }
+
+    /// A classifier for the configured identity, rules and accounts.
+    pub(super) fn classifier(&self) -> Classifier<'_> {
+        let c = &self.config;
+        Classifier::new(&c.identity, &c.classify, &c.accounts)
+    }
+
+    /// Polls one calendar now (bounded by twice its request timeout) and keeps the result as its
+    /// snapshot; returns what came back and the source's description of itself.
+    pub(super) async fn poll_once(
+        &self,
+        cal: &CalendarConfig,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(crate::source::Fetched, String)> {
+        let mut src = source::build(self.context(cal)?, cal, &self.data_dir)?;
+        let window = daemon::window(now, self.config.prompts.lookback);
+        let fetched = tokio::time::timeout(cal.timeout * 2, src.poll(window))
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!("{}: no answer within {:?}", cal.name, cal.timeout * 2)
+            })??;
+        let snap = snapshot::path(&self.data_dir, &cal.name);
+        if let Err(e) = snapshot::save(&snap, &cal.name, now, &fetched.meetings) {
+            eprintln!("warning: cannot save {}: {e}", snap.display());
+        }
+        Ok((fetched, src.describe()))
+    }
+
+    /// Every known meeting with its verdict: from each source's last snapshot, or, for a source
+    /// the daemon has not polled yet, from one live poll.
+    pub(super) async fn meetings(
+        &self,
+        ledger: &Ledger,
+    ) -> anyhow::Result<Vec<(Meeting, Verdict)>> {
+        let now = self.now();
+        let mut all: Vec<Meeting> = Vec::new();
+        for cal in &self.config.calendars {
+            let snap = snapshot::path(&self.data_dir, &cal.name);
+            match snapshot::load(&snap) {
+                Ok(Some(s)) => all.extend(s.meetings),
+                _ => match self.poll_once(cal, now).await {
+                    Ok((f, _)) => all.extend(f.meetings),
+                    Err(e) => eprintln!("warning: {e:#}"),
+                },
+            }
+        }
+        let ids: Vec<MeetingId> = all.iter().map(|m| m.id.clone()).collect();
+        let states = ledger.states(&ids, self.config.prompts.snooze)?;
+        let mut out: Vec<(Meeting, Verdict)> = self
+            .classifier()
+            .classify_all(&all, &states)
+            .map(|(m, v)| (m.clone(), v))
+            .collect();
+        out.sort_by(|a, b| a.0.start.cmp(&b.0.start).then(a.0.id.cmp(&b.0.id)));
+        Ok(out)
+    }
+}
+
+/// A time as the commands show it: local, to the minute, with the weekday.
+pub(super) fn local(t: DateTime<Utc>) -> String {
+    t.with_timezone(&chrono::Local)
+        .format("%a %Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// The meeting `id` among the known meetings, else in the ledger (a meeting that has left the
+/// calendar window).
+pub(super) fn find_meeting(
+    meetings: &[(Meeting, Verdict)],
+    ledger: &Ledger,
+    id: &str,
+) -> Option<(Meeting, Verdict)> {
+    meetings
+        .iter()
+        .find(|(m, _)| m.id.as_str() == id)
+        .cloned()
+        .or_else(|| {
+            ledger
+                .find(&MeetingId(id.to_owned()))
+                .ok()
+                .flatten()
+                .map(|row| row_meeting(&row))
+        })
+}
+
+/// A meeting known only to the ledger (it has left the calendar window), as a meeting again.
+pub(super) fn row_meeting(r: &LedgerRow) -> (Meeting, Verdict) {
+    let m = Meeting {
+        id: r.id.clone(),
+        source: r.source.clone(),
+        title: r.title.clone(),
+        start: r.start,
+        end: r.end,
+        tz: r.tz.clone(),
+        all_day: false,
+        status: r.status,
+        organizer: None,
+        attendees: Default::default(),
+        location: None,
+        description: None,
+        recurring: r.recurring,
+    };
+    let v = Verdict {
+        customer: r.customer,
+        reason: r.reason.clone(),
+        account: r.account.clone(),
+        customer_domains: r.customer_domains.clone(),
+    };
+    (m, v)
+}
+
+/// The answer key of an answer given on the command line: unique per answer, so each is its own
+/// row.
+pub(super) fn cli_key(meeting: &MeetingId, what: &str, now: DateTime<Utc>) -> String {
+    format!(
+        "{meeting}#{what}#cli#{}",
+        now.timestamp_nanos_opt().unwrap_or_default()
+    )
+}
+
+/// The ledger states of `meetings`, by id.
+pub(super) fn states_of(
+    ctx: &CommandContext,
+    ledger: &Ledger,
+    meetings: &[(Meeting, Verdict)],
+) -> anyhow::Result<HashMap<MeetingId, crate::model::MeetingState>> {
+    let ids: Vec<MeetingId> = meetings.iter().map(|(m, _)| m.id.clone()).collect();
+    Ok(ledger.states(&ids, ctx.config.prompts.snooze)?)
+}
