@@ -35,6 +35,9 @@ pub struct CheckReport {
     config: Option<PathBuf>,
     #[serde(skip)]
     no_calendars: bool,
+    /// Starter placeholders still in place: valid TOML, but not yet the user's config.
+    #[serde(skip)]
+    warnings: Vec<crate::config::ConfigWarning>,
     lines: Vec<CheckLine>,
 }
 
@@ -53,6 +56,9 @@ impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(p) = &self.config {
             writeln!(f, "config  {}: valid", p.display())?;
+        }
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
         }
         if self.no_calendars {
             writeln!(
@@ -112,6 +118,7 @@ pub async fn run(ctx: &CommandContext, _cmd: CheckCmd) -> anyhow::Result<CheckRe
     Ok(CheckReport {
         config: ctx.config.path.clone(),
         no_calendars: ctx.config.calendars.is_empty(),
+        warnings: ctx.config.warnings(),
         lines,
     })
 }
