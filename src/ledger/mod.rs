@@ -4,13 +4,25 @@
 //! What it promises:
 //! - Answers are append-only events with a unique key: recording the same key twice is a no-op, so
 //!   a retried write never duplicates (`INSERT … ON CONFLICT(key) DO NOTHING`).
-//! - Current state is derived from the events: the latest recorded objective wins, the latest
-//!   recorded outcome wins ("latest" = last appended, by the `seq` column, not by the `at`
-//!   timestamp, which a CLI user may set from another clock).
+//! - Nothing is updated or deleted in place in the answers, overrides and notifications: triggers
+//!   in the schema abort any `UPDATE` or `DELETE` of those rows. The current state is the fold of
+//!   a meeting's rows in append order (`seq`, not the `at` timestamp, which a CLI user may set
+//!   from another clock); see [`fold`].
 //! - A write that returned `Ok` survives a crash or power loss: WAL with `synchronous=FULL`, one
 //!   short `BEGIN IMMEDIATE` transaction per call (`tests/ledger_crash.rs` SIGKILLs a writer).
 //! - The schema version lives in the file (`PRAGMA user_version`); migrations are code
 //!   (`MIGRATIONS`); a file from a newer nextstep is refused rather than damaged.
+//!
+//! The answer rule. A question (a meeting's objective, or its outcome) may be answered from
+//! several places at once: the CLI, a notification, the dialog, the terminal prompt, soon a web
+//! page. The FIRST answer recorded stands. A later answer to an answered question is refused:
+//! it is kept as a row, so nothing the user typed is lost, but it changes nothing, and
+//! [`Ledger::record`] returns [`Recorded::AlreadyAnswered`] with who answered first and when, so
+//! the caller can say so and withdraw a prompt still on screen ([`Ledger::answered`] asks the
+//! same at any time). Changing an answer is an explicit correction ([`Ledger::correct`]): a new
+//! row of kind `correction` that names the row it supersedes; the latest correction stands.
+//! Snoozes, dismissals, not-sales answers and missed objectives answer no question and are always
+//! recorded.
 //!
 //! Times are stored as fixed-width RFC 3339 UTC text (`2026-12-01T09:30:00.000000Z`), so they sort
 //! and compare as text and stay readable in the `sqlite3` shell.
@@ -35,10 +47,14 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
-use crate::model::MeetingId;
+use chrono::{DateTime, Utc};
+
+use crate::model::{MeetingId, Via};
 
 pub use crate::model::{LedgerRow, PendingItem};
 pub use crate::plan::{PENDING_OBJECTIVE_HORIZON, PENDING_OUTCOME_CAP};
+pub use fold::Answered;
+pub use query::OpenPrompt;
 pub use schema::SCHEMA_VERSION;
 use schema::{APPLICATION_ID, MIGRATIONS};
 
@@ -82,12 +98,37 @@ pub enum LedgerError {
         path = path.display()
     )]
     UnknownMeeting { path: PathBuf, id: MeetingId },
+    #[error(
+        "ledger {path}: meeting `{id}` has no {what} to correct; only a recorded objective or \
+         outcome can be corrected, and the first one is recorded as an ordinary answer",
+        path = path.display()
+    )]
+    NothingToCorrect {
+        path: PathBuf,
+        id: MeetingId,
+        what: &'static str,
+    },
+}
+
+/// What came of recording an answer (see the module note for the rule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// Appended: the answer stands (or, for a snooze, a dismissal, a not-sales answer or a
+    /// missed objective, is on record).
+    New,
+    /// The key was recorded before: a retried write, nothing changed.
+    Retry,
+    /// The question had an answer already, which stands: this one was kept as a row (nothing
+    /// the user typed is lost) but changes nothing. `by` and `at` say who answered, and when;
+    /// to change the answer, record a correction ([`Ledger::correct`]).
+    AlreadyAnswered { by: Via, at: DateTime<Utc> },
 }
 
 /// Errors inside one ledger call, before the path and operation are attached.
 enum Inner {
     Sql(rusqlite::Error),
     UnknownMeeting(MeetingId),
+    NothingToCorrect(MeetingId, &'static str),
 }
 
 impl From<rusqlite::Error> for Inner {
@@ -252,6 +293,15 @@ impl Ledger {
                 path: self.path.clone(),
                 id,
             },
+            Inner::NothingToCorrect(id, what) => self.nothing_to_correct(&id, what),
+        }
+    }
+
+    fn nothing_to_correct(&self, id: &MeetingId, what: &'static str) -> LedgerError {
+        LedgerError::NothingToCorrect {
+            path: self.path.clone(),
+            id: id.clone(),
+            what,
         }
     }
 }
@@ -421,3 +471,6 @@ mod tests {
         assert_eq!(mode(&dir.path().join("data")), 0o700);
     }
 }
+
+#[cfg(test)]
+mod answer_rule_tests;

@@ -12,7 +12,7 @@ pub(super) const APPLICATION_ID: i32 = 0x6e78_7374;
 type Migration = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: &[Migration] = &[migrate_v1];
+pub(super) const MIGRATIONS: &[Migration] = &[migrate_v1, migrate_v2];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -80,4 +80,46 @@ fn migrate_v1(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         ",
     )?;
     tx.pragma_update(None, "application_id", APPLICATION_ID)
+}
+
+/// Version 2: the answer rule (the first answer stands; a change is a correction row that names
+/// the row it supersedes), append-only enforced by the schema, and the notification shown for
+/// each prompt, so a click that reaches a restarted daemon can still be matched to its prompt.
+fn migrate_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "
+        -- Set on rows of kind 'correction': the answer row it replaces in the fold.
+        ALTER TABLE answers ADD COLUMN supersedes INTEGER REFERENCES answers(seq);
+
+        -- Which notification showed a prompt; the latest row per id wins.
+        CREATE TABLE notifications (
+            seq             INTEGER PRIMARY KEY,
+            prompt_key      TEXT NOT NULL REFERENCES prompts_shown(key),
+            notification_id TEXT NOT NULL,
+            at              TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX notifications_by_id ON notifications(notification_id, seq);
+        CREATE INDEX notifications_by_prompt ON notifications(prompt_key, seq);
+
+        -- What the user said is never rewritten or removed: a change is a new row.
+        CREATE TRIGGER answers_no_update BEFORE UPDATE ON answers BEGIN
+            SELECT RAISE(ABORT, 'answers are append-only: record a correction instead');
+        END;
+        CREATE TRIGGER answers_no_delete BEFORE DELETE ON answers BEGIN
+            SELECT RAISE(ABORT, 'answers are append-only: record a correction instead');
+        END;
+        CREATE TRIGGER overrides_no_update BEFORE UPDATE ON overrides BEGIN
+            SELECT RAISE(ABORT, 'overrides are append-only: record a new override instead');
+        END;
+        CREATE TRIGGER overrides_no_delete BEFORE DELETE ON overrides BEGIN
+            SELECT RAISE(ABORT, 'overrides are append-only: record a new override instead');
+        END;
+        CREATE TRIGGER notifications_no_update BEFORE UPDATE ON notifications BEGIN
+            SELECT RAISE(ABORT, 'notifications are append-only');
+        END;
+        CREATE TRIGGER notifications_no_delete BEFORE DELETE ON notifications BEGIN
+            SELECT RAISE(ABORT, 'notifications are append-only');
+        END;
+        ",
+    )
 }

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::codec::Ts;
-use super::{Inner, Ledger, LedgerError};
+use super::fold::answers_of;
+use super::{Inner, Ledger, LedgerError, Recorded};
 use crate::model::{Answer, Meeting, MeetingId, PlannedPrompt, PromptKind, Verdict, Via};
 
 impl Ledger {
@@ -33,24 +34,7 @@ impl Ledger {
                      gone_at = NULL",
             )?;
             for (m, v) in items {
-                // Serializing a Vec<String> to JSON cannot fail.
-                let domains = serde_json::to_string(&v.customer_domains).unwrap_or_default();
-                stmt.execute(params![
-                    m.id.as_str(),
-                    m.source,
-                    m.id.series(),
-                    m.title,
-                    Ts(m.start),
-                    Ts(m.end),
-                    m.tz,
-                    m.status,
-                    v.customer,
-                    v.reason,
-                    v.account,
-                    domains,
-                    m.recurring,
-                    Ts(now),
-                ])?;
+                insert_meeting(&mut stmt, m, v, now)?;
             }
             Ok(())
         })
@@ -92,8 +76,10 @@ impl Ledger {
         Ok(new)
     }
 
-    /// Appends an answer. Returns true when newly recorded, false when `key` was already there
-    /// (a retry: nothing changes).
+    /// Appends an answer; see [`Recorded`] for what came of it. Under the answer rule (see the
+    /// module note) a second objective or outcome is kept as a row but does not count:
+    /// [`Recorded::AlreadyAnswered`] says who answered first, so the caller can say so (and the
+    /// daemon withdraw a prompt on screen). Use [`Ledger::correct`] to change an answer.
     ///
     /// `key` must be unique per answer. For an answer to a shown prompt, use the prompt's
     /// [`PlannedPrompt::key`] (optionally with a `#…` suffix): that is also how a snooze, a
@@ -102,18 +88,18 @@ impl Ledger {
     ///
     /// [`Answer::NotSales`] also writes an override: for the series when the meeting is
     /// recurring, else for the meeting.
-    pub fn record_answer(
+    pub fn record(
         &mut self,
         key: &str,
         meeting: &MeetingId,
         answer: &Answer,
         via: Via,
         now: DateTime<Utc>,
-    ) -> Result<bool, LedgerError> {
+    ) -> Result<Recorded, LedgerError> {
         let kind = answer.kind();
         let _span = tracing::info_span!("ledger.write", op = "record_answer", key = %key, meeting = %meeting, kind)
             .entered();
-        let new = self.write("record an answer", |tx| {
+        let recorded = self.write("record an answer", |tx| {
             let (start, recurring) = ensure_meeting(tx, meeting)?;
             let prompt = match answer {
                 Answer::Objective { .. } | Answer::ObjectiveMissed => PromptKind::Objective,
@@ -122,33 +108,17 @@ impl Ledger {
                     crate::plan::prompt_answered(key, meeting, start, now)
                 }
             };
-            let (text, result, next_step, note) = match answer {
-                Answer::Objective { text } => (Some(text.as_str()), None, None, None),
-                Answer::Outcome {
-                    result,
-                    next_step,
-                    note,
-                } => (None, Some(*result), next_step.as_deref(), note.as_deref()),
-                _ => (None, None, None, None),
+            // Only objectives and outcomes answer a question; the rest are always on record.
+            let before = match answer {
+                Answer::Objective { .. } | Answer::Outcome { .. } => {
+                    answers_of(tx, meeting)?.answered(prompt).cloned()
+                }
+                _ => None,
             };
-            let n = tx.execute(
-                "INSERT INTO answers (key, meeting, kind, prompt, text, result, next_step, note,
-                     via, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(key) DO NOTHING",
-                params![
-                    key,
-                    meeting.as_str(),
-                    kind,
-                    prompt,
-                    text,
-                    result,
-                    next_step,
-                    note,
-                    via,
-                    Ts(now)
-                ],
-            )?;
-            if n == 1 && matches!(answer, Answer::NotSales) {
+            if !insert_answer(tx, key, meeting, kind, prompt, answer, None, via, now)? {
+                return Ok(Recorded::Retry);
+            }
+            if matches!(answer, Answer::NotSales) {
                 let scope = if recurring {
                     meeting.series()
                 } else {
@@ -156,10 +126,117 @@ impl Ledger {
                 };
                 insert_override(tx, scope, false, now)?;
             }
-            Ok(n == 1)
+            Ok(match before {
+                Some(first) => Recorded::AlreadyAnswered {
+                    by: first.by,
+                    at: first.at,
+                },
+                None => Recorded::New,
+            })
         })?;
-        tracing::debug!(new, "answer recorded");
-        Ok(new)
+        tracing::debug!(?recorded, "answer recorded");
+        Ok(recorded)
+    }
+
+    /// [`Ledger::record`] for callers that only need to know whether a row was appended: true
+    /// for [`Recorded::New`] and [`Recorded::AlreadyAnswered`] (kept, but not counted), false
+    /// for a retry of a recorded key.
+    pub fn record_answer(
+        &mut self,
+        key: &str,
+        meeting: &MeetingId,
+        answer: &Answer,
+        via: Via,
+        now: DateTime<Utc>,
+    ) -> Result<bool, LedgerError> {
+        let recorded = self.record(key, meeting, answer, via, now)?;
+        Ok(recorded != Recorded::Retry)
+    }
+
+    /// Changes the objective or the outcome of `meeting` to `answer`: a new `correction` row that
+    /// names the row it supersedes, never an update. [`Recorded::New`] when appended,
+    /// [`Recorded::Retry`] when `key` was recorded before. Refused with
+    /// [`LedgerError::NothingToCorrect`] when the question has no answer yet (record one with
+    /// [`Ledger::record`]) or `answer` is not an objective or an outcome.
+    pub fn correct(
+        &mut self,
+        key: &str,
+        meeting: &MeetingId,
+        answer: &Answer,
+        via: Via,
+        now: DateTime<Utc>,
+    ) -> Result<Recorded, LedgerError> {
+        let _span = tracing::info_span!("ledger.write", op = "correct", key = %key, meeting = %meeting, kind = answer.kind())
+            .entered();
+        let question = match answer {
+            Answer::Objective { .. } => PromptKind::Objective,
+            Answer::Outcome { .. } => PromptKind::Outcome,
+            _ => return Err(self.nothing_to_correct(meeting, answer.kind())),
+        };
+        let recorded = self.write("record a correction", |tx| {
+            ensure_meeting(tx, meeting)?;
+            let Some(current) = answers_of(tx, meeting)?.answered(question).cloned() else {
+                return Err(Inner::NothingToCorrect(meeting.clone(), question.as_str()));
+            };
+            let new = insert_answer(
+                tx,
+                key,
+                meeting,
+                "correction",
+                question,
+                answer,
+                Some(current.seq),
+                via,
+                now,
+            )?;
+            Ok(if new { Recorded::New } else { Recorded::Retry })
+        })?;
+        tracing::debug!(?recorded, "correction recorded");
+        Ok(recorded)
+    }
+
+    /// Records the meetings the ledger does not know yet, and leaves known ones exactly as they
+    /// are: for an answer given from the CLI, which must not rewrite what the daemon saw
+    /// (`last_seen`, `gone_at`, the verdict as classified).
+    pub fn introduce(
+        &mut self,
+        items: &[(Meeting, Verdict)],
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        let _span =
+            tracing::info_span!("ledger.write", op = "introduce", meetings = items.len()).entered();
+        self.write("record new meetings", |tx| {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO meetings (id, source, series, title, start, end, tz, status, customer,
+                     reason, account, customer_domains, recurring, first_seen, last_seen, gone_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, NULL)
+                 ON CONFLICT(id) DO NOTHING",
+            )?;
+            for (m, v) in items {
+                insert_meeting(&mut stmt, m, v, now)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Records which notification shows the prompt `prompt_key` (a showing recorded with
+    /// [`Ledger::record_shown`]), so a click that reaches a restarted daemon can be matched with
+    /// [`Ledger::prompt_of_notification`].
+    pub fn record_notification(
+        &mut self,
+        prompt_key: &str,
+        notification_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        let _span = tracing::info_span!("ledger.write", op = "record_notification", prompt = %prompt_key, notification_id)
+            .entered();
+        self.write("record a notification", |tx| {
+            tx.prepare_cached(
+                "INSERT INTO notifications (prompt_key, notification_id, at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![prompt_key, notification_id, Ts(now)])?;
+            Ok(())
+        })
     }
 
     /// Records a user override for a meeting id or a series id (`source/uid`): `customer =
@@ -178,6 +255,77 @@ impl Ledger {
             Ok(())
         })
     }
+}
+
+/// Runs a meetings `INSERT` (of [`Ledger::remember`] or [`Ledger::introduce`]) for one meeting.
+fn insert_meeting(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    m: &Meeting,
+    v: &Verdict,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<usize> {
+    // Serializing a Vec<String> to JSON cannot fail.
+    let domains = serde_json::to_string(&v.customer_domains).unwrap_or_default();
+    stmt.execute(params![
+        m.id.as_str(),
+        m.source,
+        m.id.series(),
+        m.title,
+        Ts(m.start),
+        Ts(m.end),
+        m.tz,
+        m.status,
+        v.customer,
+        v.reason,
+        v.account,
+        domains,
+        m.recurring,
+        Ts(now),
+    ])
+}
+
+/// Appends one answer row; false when `key` was recorded before (nothing written).
+#[allow(clippy::too_many_arguments)]
+fn insert_answer(
+    tx: &Transaction<'_>,
+    key: &str,
+    meeting: &MeetingId,
+    kind: &str,
+    prompt: PromptKind,
+    answer: &Answer,
+    supersedes: Option<i64>,
+    via: Via,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<bool> {
+    let (text, result, next_step, note) = match answer {
+        Answer::Objective { text } => (Some(text.as_str()), None, None, None),
+        Answer::Outcome {
+            result,
+            next_step,
+            note,
+        } => (None, Some(*result), next_step.as_deref(), note.as_deref()),
+        _ => (None, None, None, None),
+    };
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO answers (key, meeting, kind, prompt, text, result, next_step, note,
+                 via, at, supersedes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(key) DO NOTHING",
+        )?
+        .execute(params![
+            key,
+            meeting.as_str(),
+            kind,
+            prompt,
+            text,
+            result,
+            next_step,
+            note,
+            via,
+            Ts(now),
+            supersedes
+        ])?;
+    Ok(n == 1)
 }
 
 fn insert_override(
