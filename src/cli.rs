@@ -632,7 +632,7 @@ async fn objective(env: &Env, cmd: ObjectiveCmd) -> anyhow::Result<()> {
         })
         .into());
     };
-    ledger.remember(&[(m.clone(), v)], now)?;
+    ledger.introduce(&[(m.clone(), v)], now)?;
     ledger.record_answer(
         &cli_key(&m.id, "objective", now),
         &m.id,
@@ -686,7 +686,7 @@ async fn outcome(env: &Env, cmd: OutcomeCmd) -> anyhow::Result<()> {
         })
         .into());
     };
-    ledger.remember(&[(m.clone(), v)], now)?;
+    ledger.introduce(&[(m.clone(), v)], now)?;
     let answer = Answer::Outcome {
         result,
         next_step: cmd.next_step.filter(|s| !s.trim().is_empty()),
