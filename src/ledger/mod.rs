@@ -7,7 +7,7 @@
 //! - Nothing is updated or deleted in place in the answers, overrides and notifications: triggers
 //!   in the schema abort any `UPDATE` or `DELETE` of those rows. The current state is the fold of
 //!   a meeting's rows in append order (`seq`, not the `at` timestamp, which a CLI user may set
-//!   from another clock); see [`fold`].
+//!   from another clock); the fold is the one definition of a meeting's state.
 //! - A write that returned `Ok` survives a crash or power loss: WAL with `synchronous=FULL`, one
 //!   short `BEGIN IMMEDIATE` transaction per call (`tests/ledger_crash.rs` SIGKILLs a writer).
 //! - The schema version lives in the file (`PRAGMA user_version`); migrations are code
@@ -30,11 +30,13 @@
 //! Meeting titles are personal data: they are stored here (the user's own machine, file mode 0600)
 //! but never logged above `trace`.
 //!
-//! The module is split by job: [`schema`] (tables and migrations), [`write`] (every append),
-//! [`query`] (every read), [`fold`] (a meeting's state as a pure function of its answer rows) and
-//! [`codec`] (how times and enums are stored). The rules that decide what a state means for the
+//! The module is split by job: `schema` (tables and migrations), `write` (every append), `query`
+//! (every read), `fold` (a meeting's state as a pure function of its answer rows) and `codec`
+//! (how times and enums are stored). The rules that decide what a state means for the
 //! user (snoozes, what is pending) are `plan`'s.
 
+#[cfg(test)]
+mod answer_rule_tests;
 mod codec;
 mod fold;
 mod query;
@@ -471,6 +473,3 @@ mod tests {
         assert_eq!(mode(&dir.path().join("data")), 0o700);
     }
 }
-
-#[cfg(test)]
-mod answer_rule_tests;
