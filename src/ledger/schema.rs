@@ -100,26 +100,21 @@ fn migrate_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         ) STRICT;
         CREATE INDEX notifications_by_id ON notifications(notification_id, seq);
         CREATE INDEX notifications_by_prompt ON notifications(prompt_key, seq);
-
-        -- What the user said is never rewritten or removed: a change is a new row.
-        CREATE TRIGGER answers_no_update BEFORE UPDATE ON answers BEGIN
-            SELECT RAISE(ABORT, 'answers are append-only: record a correction instead');
-        END;
-        CREATE TRIGGER answers_no_delete BEFORE DELETE ON answers BEGIN
-            SELECT RAISE(ABORT, 'answers are append-only: record a correction instead');
-        END;
-        CREATE TRIGGER overrides_no_update BEFORE UPDATE ON overrides BEGIN
-            SELECT RAISE(ABORT, 'overrides are append-only: record a new override instead');
-        END;
-        CREATE TRIGGER overrides_no_delete BEFORE DELETE ON overrides BEGIN
-            SELECT RAISE(ABORT, 'overrides are append-only: record a new override instead');
-        END;
-        CREATE TRIGGER notifications_no_update BEFORE UPDATE ON notifications BEGIN
-            SELECT RAISE(ABORT, 'notifications are append-only');
-        END;
-        CREATE TRIGGER notifications_no_delete BEFORE DELETE ON notifications BEGIN
-            SELECT RAISE(ABORT, 'notifications are append-only');
-        END;
         ",
-    )
+    )?;
+    // What the user said is never rewritten or removed: a change is a new row.
+    for (table, instead) in [
+        ("answers", "record a correction instead"),
+        ("overrides", "record a new override instead"),
+        ("notifications", "record a new row instead"),
+    ] {
+        for op in ["UPDATE", "DELETE"] {
+            tx.execute_batch(&format!(
+                "CREATE TRIGGER {table}_no_{op} BEFORE {op} ON {table} BEGIN
+                     SELECT RAISE(ABORT, '{table} are append-only: {instead}');
+                 END;"
+            ))?;
+        }
+    }
+    Ok(())
 }

@@ -19,25 +19,19 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let _span =
             tracing::info_span!("ledger.write", op = "remember", meetings = items.len()).entered();
-        self.write("remember meetings", |tx| {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO meetings (id, source, series, title, start, end, tz, status, customer,
-                     reason, account, customer_domains, recurring, first_seen, last_seen, gone_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, NULL)
-                 ON CONFLICT(id) DO UPDATE SET
-                     source = excluded.source, series = excluded.series, title = excluded.title,
-                     start = excluded.start, end = excluded.end, tz = excluded.tz,
-                     status = excluded.status, customer = excluded.customer,
-                     reason = excluded.reason, account = excluded.account,
-                     customer_domains = excluded.customer_domains,
-                     recurring = excluded.recurring, last_seen = excluded.last_seen,
-                     gone_at = NULL",
-            )?;
-            for (m, v) in items {
-                insert_meeting(&mut stmt, m, v, now)?;
-            }
-            Ok(())
-        })
+        self.store_meetings(
+            "remember meetings",
+            "ON CONFLICT(id) DO UPDATE SET
+                 source = excluded.source, series = excluded.series, title = excluded.title,
+                 start = excluded.start, end = excluded.end, tz = excluded.tz,
+                 status = excluded.status, customer = excluded.customer,
+                 reason = excluded.reason, account = excluded.account,
+                 customer_domains = excluded.customer_domains,
+                 recurring = excluded.recurring, last_seen = excluded.last_seen,
+                 gone_at = NULL",
+            items,
+            now,
+        )
     }
 
     /// Records that a meeting was deleted or cancelled in its calendar. Returns true when it was
@@ -205,15 +199,48 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let _span =
             tracing::info_span!("ledger.write", op = "introduce", meetings = items.len()).entered();
-        self.write("record new meetings", |tx| {
-            let mut stmt = tx.prepare_cached(
+        self.store_meetings(
+            "record new meetings",
+            "ON CONFLICT(id) DO NOTHING",
+            items,
+            now,
+        )
+    }
+
+    /// Inserts `items` into `meetings`, with `on_conflict` saying what happens to known ones.
+    fn store_meetings(
+        &mut self,
+        op: &'static str,
+        on_conflict: &str,
+        items: &[(Meeting, Verdict)],
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        self.write(op, |tx| {
+            let mut stmt = tx.prepare_cached(&format!(
                 "INSERT INTO meetings (id, source, series, title, start, end, tz, status, customer,
                      reason, account, customer_domains, recurring, first_seen, last_seen, gone_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, NULL)
-                 ON CONFLICT(id) DO NOTHING",
-            )?;
+                 {on_conflict}"
+            ))?;
             for (m, v) in items {
-                insert_meeting(&mut stmt, m, v, now)?;
+                // Serializing a Vec<String> to JSON cannot fail.
+                let domains = serde_json::to_string(&v.customer_domains).unwrap_or_default();
+                stmt.execute(params![
+                    m.id.as_str(),
+                    m.source,
+                    m.id.series(),
+                    m.title,
+                    Ts(m.start),
+                    Ts(m.end),
+                    m.tz,
+                    m.status,
+                    v.customer,
+                    v.reason,
+                    v.account,
+                    domains,
+                    m.recurring,
+                    Ts(now),
+                ])?;
             }
             Ok(())
         })
@@ -255,33 +282,6 @@ impl Ledger {
             Ok(())
         })
     }
-}
-
-/// Runs a meetings `INSERT` (of [`Ledger::remember`] or [`Ledger::introduce`]) for one meeting.
-fn insert_meeting(
-    stmt: &mut rusqlite::CachedStatement<'_>,
-    m: &Meeting,
-    v: &Verdict,
-    now: DateTime<Utc>,
-) -> rusqlite::Result<usize> {
-    // Serializing a Vec<String> to JSON cannot fail.
-    let domains = serde_json::to_string(&v.customer_domains).unwrap_or_default();
-    stmt.execute(params![
-        m.id.as_str(),
-        m.source,
-        m.id.series(),
-        m.title,
-        Ts(m.start),
-        Ts(m.end),
-        m.tz,
-        m.status,
-        v.customer,
-        v.reason,
-        v.account,
-        domains,
-        m.recurring,
-        Ts(now),
-    ])
 }
 
 /// Appends one answer row; false when `key` was recorded before (nothing written).
