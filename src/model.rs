@@ -2,7 +2,8 @@
 //! the prompts of `plan`, and the answers the ledger keeps.
 //!
 //! Nothing here does I/O. Times are UTC instants; a meeting keeps its original zone name only for
-//! display.
+//! display. The read models of the ledger ([`LedgerRow`], [`PendingItem`]) live here too, so that
+//! `export`, `report` and `plan` read them without depending on SQLite.
 
 use std::fmt;
 use std::sync::Arc;
@@ -183,7 +184,7 @@ impl fmt::Display for PromptKind {
     }
 }
 
-/// The outcome values of DESIGN §5.
+/// The outcome values (docs/design.md, "Outcomes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -383,6 +384,49 @@ impl PlannedPrompt {
     }
 }
 
+/// A meeting as the ledger stores it, with its current objective and outcome. What export,
+/// report, pending and the CLI read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LedgerRow {
+    pub id: MeetingId,
+    pub source: String,
+    /// `source/uid`: the scope of per-series overrides.
+    pub series: String,
+    pub title: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub tz: Option<String>,
+    pub status: MeetingStatus,
+    /// The verdict as last classified, with any user override applied (meeting, then series).
+    pub customer: bool,
+    pub reason: String,
+    pub account: Option<String>,
+    pub customer_domains: Vec<String>,
+    pub recurring: bool,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    /// When the meeting disappeared from (or was cancelled in) its calendar.
+    pub gone_at: Option<DateTime<Utc>>,
+    pub objective: Option<ObjectiveRecord>,
+    /// The daemon recorded that the meeting started without an objective.
+    pub objective_missed: bool,
+    pub outcome: Option<OutcomeRecord>,
+}
+
+/// A prompt waiting for an answer, as `nextstep pending` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PendingItem {
+    /// `objective` (the meeting starts within 24 h and has none) or `outcome` (it ended, none
+    /// recorded).
+    pub kind: PromptKind,
+    pub meeting: MeetingId,
+    pub source: String,
+    pub title: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub account: Option<String>,
+}
+
 /// FNV-1a over `bytes`: a hash that stays the same across runs, machines and Rust versions
 /// (unlike `DefaultHasher`), for ids and file names that must be stable. Not for security.
 pub fn stable_hash(bytes: impl IntoIterator<Item = u8>) -> u64 {
@@ -390,6 +434,9 @@ pub fn stable_hash(bytes: impl IntoIterator<Item = u8>) -> u64 {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
+
+#[cfg(test)]
+pub(crate) mod testing;
 
 #[cfg(test)]
 mod tests {

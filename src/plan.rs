@@ -1,6 +1,9 @@
-//! Prompt rules (DESIGN §3), pure: meetings with their verdicts, what the ledger knows, and "now"
-//! in; the prompts that should exist and when they are due out, plus the facts the daemon should
-//! record (an objective missed, a meeting with an objective that was cancelled).
+//! Prompt rules (docs/design.md, "Prompt rules"), pure: meetings with their verdicts, what the
+//! ledger knows, and "now" in; the prompts that should exist and when they are due out, plus the
+//! facts the daemon should record (an objective missed, a meeting with an objective that was
+//! cancelled). The rules the ledger applies when it reads (which prompt a snooze belongs to, how
+//! long it lasts, which meetings `nextstep pending` lists) are here too, so the ledger only stores
+//! and folds.
 //!
 //! The daemon calls [`plan`] after every poll, every answer and every timer tick; nothing here is
 //! stateful, so a restart plans exactly what the previous process would have planned. Each showing
@@ -13,8 +16,16 @@ use chrono::{DateTime, Duration as Span, Utc};
 
 use crate::config::Prompts;
 use crate::model::{
-    Meeting, MeetingId, MeetingState, MeetingStatus, PlannedPrompt, PromptKind, Verdict,
+    LedgerRow, Meeting, MeetingId, MeetingState, MeetingStatus, PlannedPrompt, PromptKind, Verdict,
 };
+
+/// Outcome prompts of meetings that ended longer ago than this are no longer listed as pending:
+/// an unanswered meeting from two months ago is history, not a to-do. Their outcome can still be
+/// recorded with `nextstep outcome --meeting ID`.
+pub const PENDING_OUTCOME_CAP: chrono::TimeDelta = chrono::TimeDelta::days(30);
+
+/// Objective prompts are listed as pending for meetings starting within this horizon.
+pub const PENDING_OBJECTIVE_HORIZON: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 /// What the daemon should do now or later.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -134,6 +145,69 @@ fn outcome_prompt(
     })
 }
 
+/// Until when a snooze given at `snoozed_at` holds the prompt back: `prompts.snooze` later.
+/// `None` without a snooze, or when the sum leaves the calendar.
+pub fn snoozed_until(
+    snoozed_at: Option<DateTime<Utc>>,
+    snooze: std::time::Duration,
+) -> Option<DateTime<Utc>> {
+    snoozed_at.and_then(|t| t.checked_add_signed(span(snooze)))
+}
+
+/// Which prompt a snooze, a dismissal or a not-sales answer was given to. An answer keyed like
+/// its prompt's [`PlannedPrompt::key`] (`meeting#kind#attempt…`) names it; any other key (a CLI
+/// answer) falls back to the time: before the meeting's start means the objective prompt.
+pub fn prompt_answered(
+    key: &str,
+    meeting: &MeetingId,
+    start: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> PromptKind {
+    prompt_of_key(key, meeting).unwrap_or(if at < start {
+        PromptKind::Objective
+    } else {
+        PromptKind::Outcome
+    })
+}
+
+/// The prompt kind of a key shaped like [`PlannedPrompt::key`] (`meeting#kind#attempt…`).
+fn prompt_of_key(key: &str, meeting: &MeetingId) -> Option<PromptKind> {
+    let rest = key.strip_prefix(meeting.as_str())?.strip_prefix('#')?;
+    [PromptKind::Objective, PromptKind::Outcome]
+        .into_iter()
+        .find(|k| {
+            rest.strip_prefix(k.as_str())
+                .is_some_and(|r| r.starts_with('#'))
+        })
+}
+
+/// Whether `row` is waiting for an answer, and to which prompt, as `nextstep pending` lists it:
+/// - `objective`: a customer meeting starting within [`PENDING_OBJECTIVE_HORIZON`] without an
+///   objective;
+/// - `outcome`: a customer meeting that ended within [`PENDING_OUTCOME_CAP`] without an outcome.
+///   A meeting that had already ended when nextstep first saw it counts only once an outcome
+///   prompt was shown for it (`outcome_prompted`; the daemon asks about those only within
+///   `prompts.lookback`), so a first run does not list a month of history.
+///
+/// Meetings gone from their calendar, and running ones, are never pending.
+pub fn pending_kind(
+    row: &LedgerRow,
+    outcome_prompted: bool,
+    now: DateTime<Utc>,
+) -> Option<PromptKind> {
+    if row.gone_at.is_some() || !row.customer {
+        return None;
+    }
+    let horizon = now.checked_add_signed(PENDING_OBJECTIVE_HORIZON)?;
+    let cap = now.checked_sub_signed(PENDING_OUTCOME_CAP)?;
+    if row.start > now && row.start <= horizon {
+        return row.objective.is_none().then_some(PromptKind::Objective);
+    }
+    let ended = row.end <= now && row.end >= cap;
+    let known = row.first_seen <= row.end || outcome_prompted;
+    (ended && known && row.outcome.is_none()).then_some(PromptKind::Outcome)
+}
+
 /// Ids that were in `before` but are not in `after`: meetings deleted from their calendar.
 pub fn gone<'a>(before: &'a [Meeting], after: &[Meeting]) -> Vec<&'a MeetingId> {
     let now_ids: std::collections::HashSet<&MeetingId> = after.iter().map(|m| &m.id).collect();
@@ -147,48 +221,8 @@ pub fn gone<'a>(before: &'a [Meeting], after: &[Meeting]) -> Vec<&'a MeetingId> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::testing::{customer, internal, meeting, t};
     use crate::model::{ObjectiveRecord, Outcome, OutcomeRecord, Via};
-    use chrono::TimeZone;
-
-    fn t(h: u32, m: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 12, 1, h, m, 0).unwrap()
-    }
-
-    fn meeting(id: &str, start: DateTime<Utc>, minutes: i64) -> Meeting {
-        Meeting {
-            id: MeetingId(id.into()),
-            source: "s".into(),
-            title: "Call".into(),
-            start,
-            end: start + Span::minutes(minutes),
-            tz: None,
-            all_day: false,
-            status: MeetingStatus::Confirmed,
-            organizer: None,
-            attendees: Default::default(),
-            location: None,
-            description: None,
-            recurring: false,
-        }
-    }
-
-    fn customer() -> Verdict {
-        Verdict {
-            customer: true,
-            reason: "customer domain acme.com".into(),
-            account: Some("acme.com".into()),
-            customer_domains: vec!["acme.com".into()],
-        }
-    }
-
-    fn internal() -> Verdict {
-        Verdict {
-            customer: false,
-            reason: "internal only".into(),
-            account: None,
-            customer_domains: vec![],
-        }
-    }
 
     fn objective() -> Option<ObjectiveRecord> {
         Some(ObjectiveRecord {
@@ -213,7 +247,7 @@ mod tests {
 
     #[test]
     fn a_customer_meeting_gets_an_objective_prompt_before_and_an_outcome_prompt_after() {
-        let m = meeting("a", t(10, 0), 30);
+        let m = meeting("a", t(10, 0));
         let p = plan_one(&m, customer(), MeetingState::default(), t(8, 0));
         assert_eq!(
             kinds(&p),
@@ -226,7 +260,7 @@ mod tests {
 
     #[test]
     fn an_internal_meeting_gets_no_prompt() {
-        let m = meeting("a", t(10, 0), 30);
+        let m = meeting("a", t(10, 0));
         assert!(
             plan_one(&m, internal(), MeetingState::default(), t(8, 0))
                 .prompts
@@ -236,7 +270,7 @@ mod tests {
 
     #[test]
     fn a_meeting_first_seen_inside_the_lead_time_is_asked_at_once() {
-        let m = meeting("a", t(10, 0), 30);
+        let m = meeting("a", t(10, 0));
         let p = plan_one(&m, customer(), MeetingState::default(), t(9, 55));
         assert_eq!(p.prompts[0].kind, PromptKind::Objective);
         assert_eq!(p.prompts[0].due, t(9, 55));
@@ -244,7 +278,7 @@ mod tests {
 
     #[test]
     fn an_objective_prompt_is_never_planned_after_the_start_and_the_objective_is_recorded_missed() {
-        let m = meeting("a", t(10, 0), 30);
+        let m = meeting("a", t(10, 0));
         let p = plan_one(&m, customer(), MeetingState::default(), t(10, 5));
         assert!(p.prompts.iter().all(|p| p.kind != PromptKind::Objective));
         assert_eq!(p.missed, vec![m.id.clone()]);
@@ -252,7 +286,7 @@ mod tests {
 
     #[test]
     fn a_missed_objective_is_recorded_once() {
-        let m = meeting("a", t(10, 0), 30);
+        let m = meeting("a", t(10, 0));
         let s = MeetingState {
             objective_missed: true,
             ..Default::default()
@@ -262,7 +296,7 @@ mod tests {
 
     #[test]
     fn a_shown_objective_prompt_is_not_shown_again_without_a_snooze() {
-        let m = meeting("a", t(10, 0), 30);
+        let m = meeting("a", t(10, 0));
         let s = MeetingState {
             objective_shown: 1,
             last_objective_shown: Some(t(9, 45)),
@@ -274,7 +308,7 @@ mod tests {
 
     #[test]
     fn a_snoozed_objective_prompt_comes_back_after_the_snooze_as_a_new_attempt() {
-        let m = meeting("a", t(10, 0), 30);
+        let m = meeting("a", t(10, 0));
         let s = MeetingState {
             objective_shown: 1,
             last_objective_shown: Some(t(9, 30)),
@@ -287,7 +321,7 @@ mod tests {
 
     #[test]
     fn a_snooze_reopens_only_the_showing_before_it() {
-        let m = meeting("a", t(10, 0), 30);
+        let m = meeting("a", t(10, 0));
         let s = MeetingState {
             objective_shown: 2,
             last_objective_shown: Some(t(9, 40)),
@@ -312,7 +346,7 @@ mod tests {
 
     #[test]
     fn a_snooze_past_the_start_drops_the_objective_prompt() {
-        let m = meeting("a", t(10, 0), 30);
+        let m = meeting("a", t(10, 0));
         let s = MeetingState {
             objective_shown: 1,
             last_objective_shown: Some(t(9, 55)),
@@ -325,7 +359,7 @@ mod tests {
 
     #[test]
     fn a_set_objective_means_no_objective_prompt() {
-        let m = meeting("a", t(10, 0), 30);
+        let m = meeting("a", t(10, 0));
         let s = MeetingState {
             objective: objective(),
             ..Default::default()
@@ -336,7 +370,7 @@ mod tests {
 
     #[test]
     fn an_unanswered_outcome_is_asked_again_after_reask_until_the_limit() {
-        let m = meeting("a", t(10, 0), 30);
+        let m = meeting("a", t(10, 0));
         let shown = |n: u32| MeetingState {
             outcome_shown: n,
             last_outcome_shown: Some(t(10, 35)),
@@ -353,7 +387,7 @@ mod tests {
 
     #[test]
     fn a_snoozed_outcome_comes_back_after_the_snooze() {
-        let m = meeting("a", t(10, 0), 30);
+        let m = meeting("a", t(10, 0));
         let s = MeetingState {
             outcome_shown: 1,
             last_outcome_shown: Some(t(10, 35)),
@@ -369,7 +403,7 @@ mod tests {
 
     #[test]
     fn a_recorded_outcome_ends_the_prompts() {
-        let m = meeting("a", t(10, 0), 30);
+        let m = meeting("a", t(10, 0));
         let s = MeetingState {
             objective: objective(),
             outcome: Some(OutcomeRecord {
@@ -386,7 +420,7 @@ mod tests {
 
     #[test]
     fn a_meeting_that_ended_long_before_it_was_first_seen_is_not_asked_about() {
-        let m = meeting("a", t(10, 0), 30);
+        let m = meeting("a", t(10, 0));
         let s = MeetingState {
             first_seen: Some(t(23, 50)),
             objective_missed: true,
@@ -398,7 +432,7 @@ mod tests {
 
     #[test]
     fn a_meeting_that_ended_within_the_lookback_is_asked_about_at_once() {
-        let m = meeting("a", t(10, 0), 30);
+        let m = meeting("a", t(10, 0));
         let s = MeetingState {
             first_seen: Some(t(12, 0)),
             objective_missed: true,
@@ -411,8 +445,8 @@ mod tests {
 
     #[test]
     fn a_moved_meeting_moves_its_prompts_and_keeps_its_id() {
-        let m = meeting("a", t(10, 0), 30);
-        let moved = meeting("a", t(15, 0), 30);
+        let m = meeting("a", t(10, 0));
+        let moved = meeting("a", t(15, 0));
         let before = plan_one(&m, customer(), MeetingState::default(), t(8, 0));
         let after = plan_one(&moved, customer(), MeetingState::default(), t(8, 0));
         assert_eq!(before.prompts[0].key(), after.prompts[0].key());
@@ -421,7 +455,7 @@ mod tests {
 
     #[test]
     fn a_cancelled_meeting_with_an_objective_is_recorded_cancelled_and_not_prompted() {
-        let mut m = meeting("a", t(10, 0), 30);
+        let mut m = meeting("a", t(10, 0));
         m.status = MeetingStatus::Cancelled;
         let s = MeetingState {
             objective: objective(),
@@ -434,7 +468,7 @@ mod tests {
 
     #[test]
     fn a_cancelled_meeting_without_an_objective_leaves_no_trace() {
-        let mut m = meeting("a", t(10, 0), 30);
+        let mut m = meeting("a", t(10, 0));
         m.status = MeetingStatus::Cancelled;
         let p = plan_one(&m, internal(), MeetingState::default(), t(9, 0));
         assert_eq!(p, Plan::default());
@@ -442,15 +476,15 @@ mod tests {
 
     #[test]
     fn a_deleted_meeting_is_found_by_comparing_polls() {
-        let a = meeting("a", t(10, 0), 30);
-        let b = meeting("b", t(11, 0), 30);
+        let a = meeting("a", t(10, 0));
+        let b = meeting("b", t(11, 0));
         assert_eq!(gone(&[a.clone(), b.clone()], &[b]), vec![&a.id]);
     }
 
     #[test]
     fn prompts_come_sorted_by_due_time() {
-        let a = meeting("a", t(12, 0), 30);
-        let b = meeting("b", t(10, 0), 30);
+        let a = meeting("a", t(12, 0));
+        let b = meeting("b", t(10, 0));
         let p = plan(
             &[(a, customer()), (b, customer())],
             &HashMap::new(),
@@ -462,5 +496,106 @@ mod tests {
         sorted.sort();
         assert_eq!(dues, sorted);
         assert_eq!(p.prompts[0].meeting.as_str(), "b");
+    }
+
+    #[test]
+    fn a_snooze_lasts_the_snooze_duration_and_none_means_none() {
+        let ten = std::time::Duration::from_secs(600);
+        assert_eq!(snoozed_until(Some(t(9, 45)), ten), Some(t(9, 55)));
+        assert_eq!(snoozed_until(None, ten), None);
+        assert_eq!(
+            snoozed_until(Some(t(9, 45)), std::time::Duration::MAX),
+            None
+        );
+    }
+
+    #[test]
+    fn an_answer_names_its_prompt_by_key_or_else_by_time() {
+        let m = MeetingId("w/a/single".into());
+        let start = t(10, 0);
+        let by_key = |key| prompt_answered(key, &m, start, t(12, 0));
+        assert_eq!(by_key("w/a/single#objective#0"), PromptKind::Objective);
+        assert_eq!(
+            by_key("w/a/single#objective#0#answer"),
+            PromptKind::Objective
+        );
+        assert_eq!(by_key("w/a/single#outcome#2"), PromptKind::Outcome);
+        // Not this meeting's key, or not a prompt key: the time decides.
+        assert_eq!(
+            prompt_answered("w/b/single#objective#0", &m, start, t(12, 0)),
+            PromptKind::Outcome
+        );
+        assert_eq!(
+            prompt_answered("cli-1", &m, start, t(9, 0)),
+            PromptKind::Objective
+        );
+        assert_eq!(
+            prompt_answered("w/a/single#objectives#0", &m, start, t(10, 0)),
+            PromptKind::Outcome
+        );
+    }
+
+    fn row(start: DateTime<Utc>, first_seen: DateTime<Utc>) -> LedgerRow {
+        let m = meeting("w/a/single", start);
+        LedgerRow {
+            id: m.id.clone(),
+            source: m.source,
+            series: m.id.series().to_owned(),
+            title: m.title,
+            start: m.start,
+            end: m.end,
+            tz: m.tz,
+            status: m.status,
+            customer: true,
+            reason: "customer domain acme.com".into(),
+            account: Some("Acme".into()),
+            customer_domains: vec!["acme.com".into()],
+            recurring: false,
+            first_seen,
+            last_seen: first_seen,
+            gone_at: None,
+            objective: None,
+            objective_missed: false,
+            outcome: None,
+        }
+    }
+
+    #[test]
+    fn pending_is_an_objective_within_a_day_and_an_outcome_within_a_month() {
+        let now = t(12, 0);
+        let h = Span::hours(1);
+        let early = now - h * 24 * 50;
+        assert_eq!(
+            pending_kind(&row(now + h, early), false, now),
+            Some(PromptKind::Objective)
+        );
+        assert_eq!(pending_kind(&row(now + h * 30, early), false, now), None);
+        assert_eq!(
+            pending_kind(&row(now - h * 3, early), false, now),
+            Some(PromptKind::Outcome)
+        );
+        assert_eq!(
+            pending_kind(&row(now - h * 24 * 40, early), false, now),
+            None
+        );
+        // Running: neither.
+        assert_eq!(
+            pending_kind(&row(now - Span::minutes(10), early), false, now),
+            None
+        );
+        // Answered, gone, or not a customer meeting: nothing.
+        let mut answered = row(now + h, early);
+        answered.objective = objective();
+        assert_eq!(pending_kind(&answered, false, now), None);
+        let mut gone = row(now + h, early);
+        gone.gone_at = Some(now);
+        assert_eq!(pending_kind(&gone, false, now), None);
+        let mut other = row(now + h, early);
+        other.customer = false;
+        assert_eq!(pending_kind(&other, false, now), None);
+        // First seen after it ended: pending only once its outcome prompt was shown.
+        let late = row(now - h * 5, now);
+        assert_eq!(pending_kind(&late, false, now), None);
+        assert_eq!(pending_kind(&late, true, now), Some(PromptKind::Outcome));
     }
 }

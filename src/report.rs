@@ -23,8 +23,7 @@ use std::fmt;
 use chrono::{DateTime, Datelike, Utc};
 use serde::Serialize;
 
-use crate::ledger::LedgerRow;
-use crate::model::Outcome;
+use crate::model::{LedgerRow, Outcome};
 
 /// The numbers for one group of meetings.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -90,7 +90,7 @@ pub async fn run(ctx: &CommandContext, cmd: ObjectiveCmd) -> anyhow::Result<Obje
         })
         .into());
     };
-    ledger.remember(&[(m.clone(), v)], now)?;
+    ledger.introduce(&[(m.clone(), v)], now)?;
     ledger.record_answer(
         &cli_key(&m.id, "objective", now),
         &m.id,

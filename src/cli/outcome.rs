@@ -81,7 +81,7 @@ pub async fn run(ctx: &CommandContext, cmd: OutcomeCmd) -> anyhow::Result<Outcom
         })
         .into());
     };
-    ledger.remember(&[(m.clone(), v)], now)?;
+    ledger.introduce(&[(m.clone(), v)], now)?;
     let answer = Answer::Outcome {
         result,
         next_step: cmd.next_step.filter(|s| !s.trim().is_empty()),

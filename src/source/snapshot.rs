@@ -74,23 +74,14 @@ pub fn load(path: &Path) -> std::io::Result<Option<Snapshot>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{MeetingId, MeetingStatus};
+    use crate::model::testing::meeting;
 
     fn m(id: &str) -> Meeting {
         Meeting {
-            id: MeetingId(id.into()),
             source: "s".into(),
             title: "Ünïcode call".into(),
-            start: Utc::now(),
-            end: Utc::now(),
-            tz: Some("Europe/Berlin".into()),
-            all_day: false,
-            status: MeetingStatus::Confirmed,
-            organizer: None,
-            attendees: Default::default(),
-            location: None,
-            description: None,
             recurring: true,
+            ..meeting(id, Utc::now())
         }
     }
 
