@@ -355,4 +355,136 @@ mod tests {
         };
         assert_eq!(parse_window(later), p, "the same day reuses expansions");
     }
+
+    mod removals {
+        use super::*;
+        use crate::config::{CaldavConfig, CalendarConfig, CalendarKind};
+        use std::time::Duration;
+        use wiremock::matchers::{body_string_contains, method};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+
+        fn t(s: &str) -> DateTime<Utc> {
+            DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+        }
+
+        fn event(uid: &str) -> String {
+            format!(
+                "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n\
+                 DTSTAMP:20260101T000000Z\r\nDTSTART:20260310T100000Z\r\nDTEND:20260310T110000Z\r\n\
+                 SUMMARY:{uid}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+            )
+        }
+
+        /// A multistatus of `(href, etag, data)` members, and a sync token if given.
+        fn multistatus(members: &[(&str, Option<&str>)], token: Option<&str>) -> ResponseTemplate {
+            let mut body = String::from(
+                r#"<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">"#,
+            );
+            if let Some(tok) = token {
+                body.push_str(&format!("<d:sync-token>{tok}</d:sync-token>"));
+            }
+            for (uid, data) in members {
+                match data {
+                    Some(d) => body.push_str(&format!(
+                        "<d:response><d:href>/cal/{uid}.ics</d:href><d:propstat><d:prop>\
+                         <d:getetag>\"{uid}\"</d:getetag><c:calendar-data>{d}</c:calendar-data>\
+                         </d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>"
+                    )),
+                    None => body.push_str(&format!(
+                        "<d:response><d:href>/cal/{uid}.ics</d:href>\
+                         <d:status>HTTP/1.1 404 Not Found</d:status></d:response>"
+                    )),
+                }
+            }
+            body.push_str("</d:multistatus>");
+            ResponseTemplate::new(207).set_body_string(body)
+        }
+
+        fn source(server: &MockServer, state_dir: &std::path::Path) -> CaldavSource {
+            let cfg = CalendarConfig {
+                name: "dav".into(),
+                poll: Duration::from_secs(300),
+                timeout: Duration::from_secs(10),
+                kind: CalendarKind::Caldav(CaldavConfig {
+                    url: url::Url::parse(&format!("{}/cal/", server.uri())).unwrap(),
+                    username: None,
+                    password: None,
+                    calendars: Vec::new(),
+                    allow_insecure: false,
+                }),
+            };
+            let ctx = SourceContext {
+                name: "dav".into(),
+                state_dir: state_dir.to_path_buf(),
+                http: Some(http::client(http::Redirects::Refuse).unwrap()),
+            };
+            CaldavSource::new(ctx, &cfg).unwrap()
+        }
+
+        fn titles(f: &Fetched) -> Vec<&str> {
+            f.meetings.iter().map(|m| m.title.as_str()).collect()
+        }
+
+        /// Three events; the window moves (a full query that no longer returns `a`: not seen),
+        /// then sync-collection reports `c` removed (the server's word).
+        #[tokio::test]
+        async fn only_what_the_server_reports_removed_is_named_removed() {
+            let server = MockServer::start().await;
+            let props = r#"<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:response><d:href>/cal/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/><c:calendar/></d:resourcetype><d:sync-token>t1</d:sync-token></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>"#;
+            Mock::given(method("PROPFIND"))
+                .respond_with(ResponseTemplate::new(207).set_body_string(props))
+                .mount(&server)
+                .await;
+            let (a, b, c) = (event("a"), event("b"), event("c"));
+            Mock::given(method("REPORT"))
+                .and(body_string_contains("calendar-query"))
+                .respond_with(multistatus(
+                    &[("a", Some(&a)), ("b", Some(&b)), ("c", Some(&c))],
+                    None,
+                ))
+                .up_to_n_times(1)
+                .mount(&server)
+                .await;
+            Mock::given(method("REPORT"))
+                .and(body_string_contains("calendar-query"))
+                .respond_with(multistatus(&[("b", Some(&b)), ("c", Some(&c))], None))
+                .mount(&server)
+                .await;
+            Mock::given(method("REPORT"))
+                .and(body_string_contains("sync-collection"))
+                .respond_with(multistatus(&[("c", None)], Some("t2")))
+                .mount(&server)
+                .await;
+            let dir = tempfile::tempdir().unwrap();
+            let mut src = source(&server, dir.path());
+
+            let first = Window {
+                start: t("2026-03-01T00:00:00Z"),
+                end: t("2026-03-15T00:00:00Z"),
+            };
+            let f = src.poll(first).await.unwrap();
+            assert_eq!(titles(&f), ["a", "b", "c"]);
+            assert!(src.removed_in_last_poll().is_empty());
+
+            let moved = Window {
+                start: t("2026-03-03T00:00:00Z"),
+                end: t("2026-03-17T00:00:00Z"),
+            };
+            let f = src.poll(moved).await.unwrap();
+            assert_eq!(titles(&f), ["b", "c"]);
+            assert!(
+                src.removed_in_last_poll().is_empty(),
+                "left out of a time-range query is not seen, not removed"
+            );
+
+            let f = src.poll(moved).await.unwrap();
+            assert_eq!(titles(&f), ["b"]);
+            let removed: Vec<&str> = src
+                .removed_in_last_poll()
+                .iter()
+                .map(MeetingId::as_str)
+                .collect();
+            assert_eq!(removed, ["dav/c/single"]);
+        }
+    }
 }
