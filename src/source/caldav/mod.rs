@@ -1,10 +1,10 @@
 //! CalDAV source: the meetings of a CalDAV account (or of some of its calendars), kept up to date
 //! incrementally, with what it learnt kept across restarts.
 //!
-//! One job per file: [`client`] is the transport (same-origin redirects, body cap, error
-//! mapping, URLs redacted), [`discovery`] finds the calendars, [`strategy`] decides without I/O
+//! One job per file: `client` is the transport (same-origin redirects, body cap, error
+//! mapping, URLs redacted), `discovery` finds the calendars, `strategy` decides without I/O
 //! which request brings a calendar up to date (full time-range query, sync-collection, ctag
-//! check, and when to resync fully), [`sync`] runs those requests, [`state`] persists what they
+//! check, and when to resync fully), `sync` runs those requests, `state` persists what they
 //! learnt, [`xml`] reads and writes the WebDAV bodies. This file ties them into
 //! [`CalendarSource`].
 //!
@@ -18,14 +18,14 @@
 //!
 //! # Removed or not seen
 //! [`CaldavSource::removed_in_last_poll`] names the meetings of objects the server said are gone
-//! (see [`sync`]); a meeting that is merely absent from [`Fetched::meetings`] may have moved out
+//! (see `sync`); a meeting that is merely absent from [`Fetched::meetings`] may have moved out
 //! of the window or failed to parse.
 //!
 //! # Server quirks
 //! Each is documented as `QUIRK(server)` beside the code it affects, with a link. In short:
 //! Radicale and sabre/dav reject an expired sync token with 403 (others 412), fruux answered 415
-//! to a token it issued (both in [`strategy`]); Radicale's `/.well-known/caldav` redirects to a
-//! relative `/` ([`client`]); XML turns CRLF in `calendar-data` into LF ([`xml`]). Radicale 3.9
+//! to a token it issued (both in `strategy`); Radicale's `/.well-known/caldav` redirects to a
+//! relative `/` (`client`); XML turns CRLF in `calendar-data` into LF ([`xml`]). Radicale 3.9
 //! refuses `hosts = 127.0.0.1:0`, which only the test harness meets (it picks a free port).
 
 use std::collections::{HashMap, HashSet};
@@ -38,8 +38,8 @@ use crate::config::{CaldavConfig, CalendarConfig, CalendarKind};
 use crate::http;
 use crate::model::{Meeting, MeetingId};
 
-pub mod client;
-pub mod discovery;
+mod client;
+mod discovery;
 mod state;
 mod strategy;
 mod sync;
@@ -82,6 +82,9 @@ pub struct CaldavSource {
     last_parse_window: Option<Window>,
     /// Meetings of objects the server said were removed during the last successful poll.
     removed: Vec<MeetingId>,
+    /// Removals learnt by a poll that then failed (the state on disk no longer holds those
+    /// objects, so no later answer will name them again): reported by the next successful poll.
+    unreported: Vec<MeetingId>,
 }
 
 /// The day-aligned window each object is expanded for, so expansions are reused all day.
@@ -136,6 +139,7 @@ impl CaldavSource {
             calendars: None,
             last_parse_window: None,
             removed: Vec::new(),
+            unreported: Vec::new(),
         })
     }
 
@@ -211,34 +215,36 @@ impl CaldavSource {
         }
         let mut cals = self.calendars.take().unwrap_or_default();
         let mut changed = false;
-        let mut removed = Vec::new();
+        let mut removed = std::mem::take(&mut self.unreported);
         let mut result = Ok(());
         for cal in cals.iter_mut() {
-            match sync::sync_calendar(&self.client, cal, window).await {
-                Ok(s) => {
-                    changed |= s.changed;
-                    // The meetings the removed objects held, from their last expansion.
-                    for key in &s.removed {
-                        let meetings = cal.expanded.get(key).map(|e| &e.meetings);
-                        removed.extend(meetings.into_iter().flatten().map(|m| m.id.clone()));
-                    }
-                }
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
+            let mut s = sync::Synced::default();
+            let synced = sync::sync_calendar(&self.client, cal, window, &mut s).await;
+            changed |= s.changed;
+            // The meetings the removed objects held, from their last expansion.
+            for key in &s.removed {
+                let meetings = cal.expanded.get(key).map(|e| &e.meetings);
+                removed.extend(meetings.into_iter().flatten().map(|m| m.id.clone()));
+            }
+            if let Err(e) = synced {
+                result = Err(e);
+                break;
             }
         }
         let vanished = matches!(result, Err(SourceError::HttpStatus { status: 404, .. }));
         let dirty = cals.iter().any(|c| c.dirty);
         self.calendars = Some(cals);
         if dirty {
-            self.save_state()?;
+            if let Err(e) = self.save_state() {
+                self.unreported = removed;
+                return Err(e);
+            }
             for c in self.calendars.iter_mut().flatten() {
                 c.dirty = false;
             }
         }
         if let Err(e) = result {
+            self.unreported = removed;
             if vanished {
                 // A calendar was deleted or renamed: discover again next time.
                 self.calendars = None;
@@ -478,6 +484,58 @@ mod tests {
             );
 
             let f = src.poll(moved).await.unwrap();
+            assert_eq!(titles(&f), ["b"]);
+            let removed: Vec<&str> = src
+                .removed_in_last_poll()
+                .iter()
+                .map(MeetingId::as_str)
+                .collect();
+            assert_eq!(removed, ["dav/c/single"]);
+        }
+        /// The server names `c` removed and then the poll fails (fetching `b` answers 500): the
+        /// state no longer holds `c`, so the next successful poll must still report it.
+        #[tokio::test]
+        async fn a_removal_learnt_by_a_failed_poll_is_reported_by_the_next_one() {
+            let server = MockServer::start().await;
+            let props = r#"<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:response><d:href>/cal/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/><c:calendar/></d:resourcetype><d:sync-token>t1</d:sync-token></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>"#;
+            Mock::given(method("PROPFIND"))
+                .respond_with(ResponseTemplate::new(207).set_body_string(props))
+                .mount(&server)
+                .await;
+            let (b, c) = (event("b"), event("c"));
+            Mock::given(method("REPORT"))
+                .and(body_string_contains("calendar-query"))
+                .respond_with(multistatus(&[("b", Some(&b)), ("c", Some(&c))], None))
+                .mount(&server)
+                .await;
+            // `b` changed (listed without data, so fetched by multiget) and `c` is gone.
+            let delta = r#"<d:multistatus xmlns:d="DAV:"><d:sync-token>t2</d:sync-token><d:response><d:href>/cal/b.ics</d:href><d:propstat><d:prop><d:getetag>"b2"</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response><d:response><d:href>/cal/c.ics</d:href><d:status>HTTP/1.1 404 Not Found</d:status></d:response></d:multistatus>"#;
+            Mock::given(method("REPORT"))
+                .and(body_string_contains("sync-collection"))
+                .respond_with(ResponseTemplate::new(207).set_body_string(delta))
+                .mount(&server)
+                .await;
+            Mock::given(method("REPORT"))
+                .and(body_string_contains("calendar-multiget"))
+                .respond_with(ResponseTemplate::new(500))
+                .up_to_n_times(1)
+                .mount(&server)
+                .await;
+            Mock::given(method("REPORT"))
+                .and(body_string_contains("calendar-multiget"))
+                .respond_with(multistatus(&[("b", Some(&b))], None))
+                .mount(&server)
+                .await;
+            let dir = tempfile::tempdir().unwrap();
+            let mut src = source(&server, dir.path());
+            let w = Window {
+                start: t("2026-03-01T00:00:00Z"),
+                end: t("2026-03-15T00:00:00Z"),
+            };
+            assert_eq!(titles(&src.poll(w).await.unwrap()), ["b", "c"]);
+            let err = src.poll(w).await.unwrap_err();
+            assert!(err.to_string().contains("HTTP 500"), "{err}");
+            let f = src.poll(w).await.unwrap();
             assert_eq!(titles(&f), ["b"]);
             let removed: Vec<&str> = src
                 .removed_in_last_poll()

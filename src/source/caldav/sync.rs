@@ -43,13 +43,14 @@ enum SyncOutcome {
     Unsupported,
 }
 
-/// Brings one calendar up to date.
+/// Brings one calendar up to date. What it learnt goes into `out` as it goes, so a removal the
+/// server reported before a later request failed is not lost with the error.
 pub(super) async fn sync_calendar(
     client: &Client,
     cal: &mut Calendar,
     window: Window,
-) -> Result<Synced, SourceError> {
-    let mut out = Synced::default();
+    out: &mut Synced,
+) -> Result<(), SourceError> {
     let mut last = Last::Nothing;
     loop {
         let d = decide(&Situation {
@@ -76,20 +77,20 @@ pub(super) async fn sync_calendar(
             cal.state.sync_token = None;
         }
         last = match d.step {
-            Step::Done => return Ok(out),
+            Step::Done => return Ok(()),
             Step::FullQuery => {
                 out.changed |= full_query(client, cal, window).await?;
                 Last::FullQueried {
                     got_token: cal.state.sync_token.is_some(),
                 }
             }
-            Step::SyncCollection => match sync_collection(client, cal, &mut out).await? {
+            Step::SyncCollection => match sync_collection(client, cal, out).await? {
                 SyncOutcome::Applied => Last::SyncApplied,
                 SyncOutcome::TokenRejected => Last::TokenRejected,
                 SyncOutcome::Unsupported => Last::SyncUnsupported,
             },
             Step::CtagCheck => {
-                ctag_check(client, cal, &mut out).await?;
+                ctag_check(client, cal, out).await?;
                 Last::CtagChecked
             }
         };
