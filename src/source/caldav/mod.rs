@@ -369,8 +369,18 @@ mod tests {
         use wiremock::matchers::{body_string_contains, method};
         use wiremock::{Mock, MockServer, ResponseTemplate};
 
-        fn t(s: &str) -> DateTime<Utc> {
-            DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+        /// Midnight UTC of March `from` to midnight of March `to`, 2026.
+        fn march(from: u32, to: u32) -> Window {
+            let day = |d: u32| {
+                chrono::NaiveDate::from_ymd_opt(2026, 3, d)
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .unwrap()
+                    .and_utc()
+            };
+            Window {
+                start: day(from),
+                end: day(to),
+            }
         }
 
         fn event(uid: &str) -> String {
@@ -427,6 +437,24 @@ mod tests {
             CaldavSource::new(ctx, &cfg).unwrap()
         }
 
+        /// A server whose `/cal/` is a calendar offering sync token `t1`.
+        async fn calendar_server() -> MockServer {
+            let server = MockServer::start().await;
+            let props = r#"<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:response><d:href>/cal/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/><c:calendar/></d:resourcetype><d:sync-token>t1</d:sync-token></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>"#;
+            Mock::given(method("PROPFIND"))
+                .respond_with(ResponseTemplate::new(207).set_body_string(props))
+                .mount(&server)
+                .await;
+            server
+        }
+
+        fn removed(src: &CaldavSource) -> Vec<&str> {
+            src.removed_in_last_poll()
+                .iter()
+                .map(MeetingId::as_str)
+                .collect()
+        }
+
         fn titles(f: &Fetched) -> Vec<&str> {
             f.meetings.iter().map(|m| m.title.as_str()).collect()
         }
@@ -435,12 +463,7 @@ mod tests {
         /// then sync-collection reports `c` removed (the server's word).
         #[tokio::test]
         async fn only_what_the_server_reports_removed_is_named_removed() {
-            let server = MockServer::start().await;
-            let props = r#"<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:response><d:href>/cal/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/><c:calendar/></d:resourcetype><d:sync-token>t1</d:sync-token></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>"#;
-            Mock::given(method("PROPFIND"))
-                .respond_with(ResponseTemplate::new(207).set_body_string(props))
-                .mount(&server)
-                .await;
+            let server = calendar_server().await;
             let (a, b, c) = (event("a"), event("b"), event("c"));
             Mock::given(method("REPORT"))
                 .and(body_string_contains("calendar-query"))
@@ -464,18 +487,12 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let mut src = source(&server, dir.path());
 
-            let first = Window {
-                start: t("2026-03-01T00:00:00Z"),
-                end: t("2026-03-15T00:00:00Z"),
-            };
+            let first = march(1, 15);
             let f = src.poll(first).await.unwrap();
             assert_eq!(titles(&f), ["a", "b", "c"]);
             assert!(src.removed_in_last_poll().is_empty());
 
-            let moved = Window {
-                start: t("2026-03-03T00:00:00Z"),
-                end: t("2026-03-17T00:00:00Z"),
-            };
+            let moved = march(3, 17);
             let f = src.poll(moved).await.unwrap();
             assert_eq!(titles(&f), ["b", "c"]);
             assert!(
@@ -485,23 +502,14 @@ mod tests {
 
             let f = src.poll(moved).await.unwrap();
             assert_eq!(titles(&f), ["b"]);
-            let removed: Vec<&str> = src
-                .removed_in_last_poll()
-                .iter()
-                .map(MeetingId::as_str)
-                .collect();
-            assert_eq!(removed, ["dav/c/single"]);
+            assert_eq!(removed(&src), ["dav/c/single"]);
         }
+
         /// The server names `c` removed and then the poll fails (fetching `b` answers 500): the
         /// state no longer holds `c`, so the next successful poll must still report it.
         #[tokio::test]
         async fn a_removal_learnt_by_a_failed_poll_is_reported_by_the_next_one() {
-            let server = MockServer::start().await;
-            let props = r#"<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:response><d:href>/cal/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/><c:calendar/></d:resourcetype><d:sync-token>t1</d:sync-token></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>"#;
-            Mock::given(method("PROPFIND"))
-                .respond_with(ResponseTemplate::new(207).set_body_string(props))
-                .mount(&server)
-                .await;
+            let server = calendar_server().await;
             let (b, c) = (event("b"), event("c"));
             Mock::given(method("REPORT"))
                 .and(body_string_contains("calendar-query"))
@@ -528,21 +536,13 @@ mod tests {
                 .await;
             let dir = tempfile::tempdir().unwrap();
             let mut src = source(&server, dir.path());
-            let w = Window {
-                start: t("2026-03-01T00:00:00Z"),
-                end: t("2026-03-15T00:00:00Z"),
-            };
+            let w = march(1, 15);
             assert_eq!(titles(&src.poll(w).await.unwrap()), ["b", "c"]);
             let err = src.poll(w).await.unwrap_err();
             assert!(err.to_string().contains("HTTP 500"), "{err}");
             let f = src.poll(w).await.unwrap();
             assert_eq!(titles(&f), ["b"]);
-            let removed: Vec<&str> = src
-                .removed_in_last_poll()
-                .iter()
-                .map(MeetingId::as_str)
-                .collect();
-            assert_eq!(removed, ["dav/c/single"]);
+            assert_eq!(removed(&src), ["dav/c/single"]);
         }
     }
 }
