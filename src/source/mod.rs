@@ -18,7 +18,9 @@ pub mod google_json;
 pub mod ical;
 pub mod ics;
 pub mod snapshot;
-pub mod webdav;
+
+/// The WebDAV wire format, at its old path (the integration tests build request bodies with it).
+pub use caldav::xml as webdav;
 
 /// The span of time a poll should cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

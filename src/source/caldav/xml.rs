@@ -4,9 +4,12 @@
 //! - elements are matched by namespace URI and local name, never by prefix;
 //! - entity and character references are decoded (roxmltree);
 //! - documents with a DTD are refused (`allow_dtd = false`): no entity expansion attacks;
-//! - strings we put into request bodies (sync tokens, hrefs) are XML-escaped.
+//! - strings we put into request bodies (sync tokens, hrefs) are XML-escaped;
+//! - an href the server wrote is compared as a percent-decoded path resolved against the URL the
+//!   answer came from ([`href_key`]), however the server spelt it.
 
 use chrono::{DateTime, Utc};
+use url::Url;
 
 /// `DAV:`
 pub const DAV: &str = "DAV:";
@@ -183,6 +186,9 @@ fn parse_prop(prop: &roxmltree::Node<'_, '_>) -> Props {
             (DAV, "sync-token") => p.sync_token = Some(trimmed(&el)),
             (CALSERVER, "getctag") => p.getctag = Some(trimmed(&el)),
             // Not trimmed: the text is the object, line endings and all.
+            // QUIRK(any server): CRLF in calendar-data arrives as LF, because XML parsers
+            // normalise line ends; the iCalendar reader takes both.
+            // https://www.w3.org/TR/xml/#sec-line-ends
             (CALDAV, "calendar-data") => p.calendar_data = Some(text_of(&el)),
             (DAV, "current-user-principal") => {
                 p.current_user_principal = hrefs_in(&el).into_iter().next()
@@ -253,6 +259,50 @@ pub fn parse_multistatus(body: &[u8]) -> Result<Multistatus, WebDavError> {
         ms.responses.push(r);
     }
     Ok(ms)
+}
+
+impl Multistatus {
+    /// The response about `at` itself (servers may spell its href differently: a trailing
+    /// slash, a full URL), else the first one.
+    pub fn own_response(&self, at: &Url) -> Option<&Response> {
+        let target = percent_decode(at.path());
+        self.responses
+            .iter()
+            .find(|r| href_key(at, &r.href).is_some_and(|k| same_path(&k, &target)))
+            .or(self.responses.first())
+    }
+}
+
+/// The percent-decoded path `href` names, resolved against `base` (the URL the answer came
+/// from): the key objects are stored under.
+pub fn href_key(base: &Url, href: &str) -> Option<String> {
+    base.join(href).ok().map(|u| percent_decode(u.path()))
+}
+
+/// Whether two decoded paths name the same resource; servers differ on a collection's trailing
+/// slash.
+pub fn same_path(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
+/// `%XX` sequences decoded (as UTF-8, lossily); a `%` not followed by two hex digits stays.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Whether an error body (RFC 4918 §16 `DAV:error`) names the `DAV:valid-sync-token`
@@ -591,5 +641,30 @@ END:VCALENDAR
                 .responses
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn hrefs_are_compared_decoded_and_resolved() {
+        let base = Url::parse("https://dav.example.com/alice/work%20cal/").unwrap();
+        assert_eq!(
+            href_key(&base, "e%401.ics").unwrap(),
+            "/alice/work cal/e@1.ics"
+        );
+        assert_eq!(
+            href_key(&base, "https://dav.example.com/alice/work%20cal/e@1.ics").unwrap(),
+            "/alice/work cal/e@1.ics"
+        );
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("%C3%A9%"), "é%");
+    }
+
+    #[test]
+    fn a_multistatus_names_its_own_response_however_the_href_is_spelt() {
+        let ms = parse_multistatus(RADICALE_HOME.as_bytes()).unwrap();
+        let at = Url::parse("http://127.0.0.1:5232/alice/work%20cal").unwrap();
+        assert_eq!(ms.own_response(&at).unwrap().href, "/alice/work%20cal/");
+        let elsewhere = Url::parse("http://127.0.0.1:5232/bob/").unwrap();
+        assert_eq!(ms.own_response(&elsewhere).unwrap().href, "/alice/");
+        assert!(Multistatus::default().own_response(&at).is_none());
     }
 }
