@@ -14,7 +14,6 @@ use crate::model::Meeting;
 
 pub mod caldav;
 pub mod google;
-pub mod google_json;
 pub mod ical;
 pub mod ics;
 pub mod snapshot;
