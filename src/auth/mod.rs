@@ -7,6 +7,7 @@
 //!   file caches the current access token and its expiry so a restart does not need a refresh.
 //! - [`loopback`]: the authorization-code flow with PKCE (S256) and a redirect to
 //!   `127.0.0.1:<random port>`, with the `state` check and the browser opening.
+//! - [`device`]: the device authorization grant (RFC 8628), for a terminal without a browser.
 //! - [`sign_in`]: what both sign-ins share: options, report, keeping the issued tokens.
 //! - [`session`]: hands out access tokens and trades the refresh token for new ones, storing a
 //!   rotated refresh token every time.
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 use crate::secret::SecretError;
 
+pub mod device;
 pub mod loopback;
 pub mod oauth_http;
 pub mod session;

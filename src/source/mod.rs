@@ -16,6 +16,7 @@ pub mod caldav;
 pub mod google;
 pub mod ical;
 pub mod ics;
+pub mod microsoft;
 pub mod snapshot;
 pub mod webdav;
 
