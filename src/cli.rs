@@ -162,6 +162,8 @@ pub struct AuthCmd {
 pub enum AuthService {
     /// OAuth sign-in for a Google calendar (opens the browser).
     Google(AuthGoogleCmd),
+    /// Sign-in for a Microsoft 365 or Outlook.com calendar (a code to enter on any device).
+    Microsoft(crate::source::microsoft::auth::AuthMicrosoftCmd),
 }
 
 #[derive(Debug, Args)]
@@ -203,6 +205,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Auth(AuthCmd {
                     service: AuthService::Google(cmd),
                 }) => auth_google(&env, cmd).await,
+                Command::Auth(AuthCmd {
+                    service: AuthService::Microsoft(cmd),
+                }) => {
+                    crate::fsutil::create_private_dir(&env.data_dir)?;
+                    let opts = crate::auth::SignInOptions::new(env.data_dir.clone());
+                    let out = &mut std::io::stdout();
+                    let report = cmd.run(&env.config.calendars, opts, out).await?;
+                    println!("{report}");
+                    Ok(())
+                }
                 Command::Init(_) | Command::Demo(_) | Command::Run(_) => {
                     unreachable!("handled above")
                 }

@@ -192,5 +192,12 @@ pub fn build(
         CalendarKind::Google(_) => Ok(Box::new(google::GoogleSource::new(cfg, ctx, data_dir)?)),
         CalendarKind::Ics(_) => Ok(Box::new(ics::IcsSource::new(ctx, cfg)?)),
         CalendarKind::Caldav(_) => Ok(Box::new(caldav::CaldavSource::new(ctx, cfg)?)),
+        CalendarKind::Microsoft(m) => Ok(Box::new(microsoft::MicrosoftSource::new(
+            &cfg.name,
+            m,
+            cfg.timeout,
+            ctx,
+            data_dir,
+        )?)),
     }
 }

@@ -96,6 +96,56 @@ pub async fn microsoft_sign_in(
     }
 }
 
+/// `nextstep auth microsoft`: signs a Microsoft calendar in. By default it prints an address and a
+/// code to enter there (on any device, also over SSH); `--browser` opens the browser instead.
+#[derive(Debug, clap::Args)]
+pub struct AuthMicrosoftCmd {
+    /// The [[calendars]] name (default: the only Microsoft calendar).
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Sign in in the browser on this machine (authorization code with PKCE).
+    #[arg(long)]
+    pub browser: bool,
+}
+
+impl AuthMicrosoftCmd {
+    /// Picks the calendar and signs it in; writes the instructions to `out`.
+    pub async fn run(
+        &self,
+        calendars: &[crate::config::CalendarConfig],
+        opts: SignInOptions,
+        out: &mut (dyn Write + Send),
+    ) -> anyhow::Result<SignInReport> {
+        let (name, m) = pick(calendars, self.source.as_deref()).map_err(anyhow::Error::msg)?;
+        Ok(microsoft_sign_in(name, m, self.browser, opts, out).await?)
+    }
+}
+
+/// The Microsoft calendar `source` names, or the only one.
+fn pick<'a>(
+    calendars: &'a [crate::config::CalendarConfig],
+    source: Option<&str>,
+) -> Result<(&'a str, &'a MicrosoftConfig), String> {
+    let ms: Vec<(&str, &MicrosoftConfig)> = calendars
+        .iter()
+        .filter_map(|c| match &c.kind {
+            crate::config::CalendarKind::Microsoft(m) => Some((c.name.as_str(), m)),
+            _ => None,
+        })
+        .collect();
+    match (source, ms.as_slice()) {
+        (Some(name), _) => ms.iter().find(|(n, _)| *n == name).copied().ok_or_else(|| {
+            format!("no [[calendars]] entry named `{name}` with kind = \"microsoft\"")
+        }),
+        (None, [one]) => Ok(*one),
+        (None, []) => Err("no [[calendars]] entry with kind = \"microsoft\" in the config".into()),
+        (None, _) => Err(format!(
+            "several Microsoft calendars are configured; pass --source with one of: {}",
+            ms.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
 /// The signed-in state of one Microsoft calendar source: hands out access tokens and refreshes
 /// them, storing the rotated refresh token each time.
 #[derive(Debug)]

@@ -156,4 +156,44 @@ mod tests {
         let e = MicrosoftConfig::new(" ".into(), None, None, None, None);
         assert_eq!(e.unwrap_err().key, "client_id");
     }
+
+    fn parse(extra: &str) -> Result<crate::config::Config, crate::config::ConfigError> {
+        crate::config::Config::from_toml(
+            "t",
+            &format!("[[calendars]]\nname = \"m\"\nkind = \"microsoft\"\n{extra}"),
+        )
+    }
+
+    #[test]
+    fn a_microsoft_entry_in_the_config_gets_the_defaults() {
+        let c = parse("client_id = \"00000000-0000-0000-0000-000000000000\"\n").unwrap();
+        let crate::config::CalendarKind::Microsoft(m) = &c.calendars[0].kind else {
+            panic!()
+        };
+        assert_eq!(m.tenant, "common");
+        assert_eq!(m.calendars, ["primary"]);
+        assert_eq!(c.calendars[0].kind.as_str(), "microsoft");
+    }
+
+    #[test]
+    fn keys_of_other_kinds_and_unknown_keys_are_refused_by_name() {
+        let e = parse("client_id = \"x\"\nclient_secret = \"s\"\n").unwrap_err();
+        assert!(e.to_string().contains("client_secret"), "{e}");
+        let e = parse("client_id = \"x\"\ncolour = \"blue\"\n").unwrap_err();
+        assert!(e.to_string().contains("colour"), "{e}");
+        let e = parse("").unwrap_err();
+        assert!(e.to_string().contains("client_id"), "{e}");
+        let g = crate::config::Config::from_toml(
+            "t",
+            "[[calendars]]\nname = \"g\"\nkind = \"google\"\nclient_id = \"id\"\ntenant = \"common\"\n",
+        )
+        .unwrap_err();
+        assert!(g.to_string().contains("tenant"), "{g}");
+    }
+
+    #[test]
+    fn a_bad_tenant_in_the_config_is_refused_with_a_hint() {
+        let e = parse("client_id = \"x\"\ntenant = \"a/b\"\n").unwrap_err();
+        assert!(e.to_string().contains("calendars.tenant"), "{e}");
+    }
 }
