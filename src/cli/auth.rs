@@ -21,6 +21,8 @@ pub struct AuthCmd {
 pub enum AuthService {
     /// OAuth sign-in for a Google calendar (opens the browser).
     Google(AuthGoogleCmd),
+    /// Sign-in for a Microsoft 365 or Outlook.com calendar (a code to enter on any device).
+    Microsoft(crate::source::microsoft::auth::AuthMicrosoftCmd),
 }
 
 #[derive(Debug, Args)]
@@ -86,5 +88,16 @@ pub async fn google(ctx: &CommandContext, cmd: AuthGoogleCmd) -> anyhow::Result<
     let mut opts = crate::auth::SignInOptions::new(ctx.data_dir.clone());
     opts.no_browser = cmd.no_browser;
     let report = crate::auth::google_sign_in(cal, opts, &mut out).await?;
+    Ok(SignedIn(report))
+}
+
+pub async fn microsoft(
+    ctx: &CommandContext,
+    cmd: crate::source::microsoft::auth::AuthMicrosoftCmd,
+) -> anyhow::Result<SignedIn> {
+    crate::fsutil::create_private_dir(&ctx.data_dir)?;
+    let opts = crate::auth::SignInOptions::new(ctx.data_dir.clone());
+    let out = &mut std::io::stdout();
+    let report = cmd.run(&ctx.config.calendars, opts, out).await?;
     Ok(SignedIn(report))
 }

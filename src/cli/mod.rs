@@ -153,6 +153,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Auth(AuthCmd {
                     service: AuthService::Google(cmd),
                 }) => output::emit(&auth::google(&ctx, cmd).await?, false),
+                Command::Auth(AuthCmd {
+                    service: AuthService::Microsoft(cmd),
+                }) => output::emit(&auth::microsoft(&ctx, cmd).await?, false),
                 Command::Init(_)
                 | Command::Demo(_)
                 | Command::Run(_)

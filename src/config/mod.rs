@@ -252,6 +252,7 @@ pub enum CalendarKind {
     Ics(IcsConfig),
     Caldav(CaldavConfig),
     Google(GoogleConfig),
+    Microsoft(crate::source::microsoft::config::MicrosoftConfig),
 }
 
 impl CalendarKind {
@@ -260,6 +261,7 @@ impl CalendarKind {
             CalendarKind::Ics(_) => "ics",
             CalendarKind::Caldav(_) => "caldav",
             CalendarKind::Google(_) => "google",
+            CalendarKind::Microsoft(_) => "microsoft",
         }
     }
 }

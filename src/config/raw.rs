@@ -109,6 +109,9 @@ pub(super) struct RawCalendar {
     pub auth_url: Option<Spanned<String>>,
     pub token_url: Option<Spanned<String>>,
     pub api_url: Option<Spanned<String>>,
+    // microsoft (also `client_id`, `calendars`, `api_url`)
+    pub tenant: Option<Spanned<String>>,
+    pub authority_url: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]

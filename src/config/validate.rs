@@ -221,6 +221,10 @@ fn calendar(ctx: &Ctx, c: RawCalendar) -> Result<CalendarConfig, ConfigError> {
         ("api_url", c.api_url.as_ref().map(|v| v.span())),
     ];
     let calendars_key = [("calendars", c.calendars.as_ref().map(|v| v.span()))];
+    if kind_str != "microsoft" {
+        foreign.push(("tenant", c.tenant.as_ref().map(|v| v.span())));
+        foreign.push(("authority_url", c.authority_url.as_ref().map(|v| v.span())));
+    }
     match kind_str.as_str() {
         "ics" => {
             foreign.extend(caldav_keys);
@@ -236,6 +240,16 @@ fn calendar(ctx: &Ctx, c: RawCalendar) -> Result<CalendarConfig, ConfigError> {
             foreign.extend(caldav_keys);
             foreign.push(("url", c.url.as_ref().map(|v| v.span())));
         }
+        "microsoft" => {
+            foreign.extend(ics_keys);
+            foreign.extend(caldav_keys);
+            foreign.extend(
+                google_keys
+                    .into_iter()
+                    .filter(|(k, _)| !matches!(*k, "client_id" | "api_url")),
+            );
+            foreign.push(("url", c.url.as_ref().map(|v| v.span())));
+        }
         other => {
             return Err(ctx
                 .at(
@@ -243,7 +257,7 @@ fn calendar(ctx: &Ctx, c: RawCalendar) -> Result<CalendarConfig, ConfigError> {
                     "calendars.kind",
                     format!("unknown kind `{other}`"),
                 )
-                .hint("use \"google\", \"caldav\" or \"ics\""));
+                .hint("use \"google\", \"microsoft\", \"caldav\" or \"ics\""));
         }
     }
     if let Some((key, Some(span))) = foreign.into_iter().find(|(_, s)| s.is_some()) {
@@ -320,6 +334,29 @@ fn calendar(ctx: &Ctx, c: RawCalendar) -> Result<CalendarConfig, ConfigError> {
                 calendars: c.calendars.map(|v| v.into_inner()).unwrap_or_default(),
                 allow_insecure,
             })
+        }
+        "microsoft" => {
+            let url = |v: Option<Spanned<String>>, key: &str| {
+                v.map(|v| parse_url(ctx, key, &v)).transpose()
+            };
+            let authority_url = url(c.authority_url, "calendars.authority_url")?;
+            let api_url = url(c.api_url, "calendars.api_url")?;
+            let m = crate::source::microsoft::config::MicrosoftConfig::new(
+                c.client_id.map(|v| v.into_inner()).unwrap_or_default(),
+                c.tenant.map(|v| v.into_inner()),
+                c.calendars.map(|v| v.into_inner()),
+                authority_url,
+                api_url,
+            )
+            .map_err(|e| {
+                ctx.at(
+                    kind_span.clone(),
+                    &format!("calendars.{}", e.key),
+                    e.message,
+                )
+                .hint(e.hint)
+            })?;
+            CalendarKind::Microsoft(m)
         }
         _ => {
             let Some(client_id) = c.client_id else {

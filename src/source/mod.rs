@@ -14,9 +14,9 @@ use crate::model::Meeting;
 
 pub mod caldav;
 pub mod google;
-pub mod google_json;
 pub mod ical;
 pub mod ics;
+pub mod microsoft;
 pub mod snapshot;
 
 /// The WebDAV wire format, at its old path (the integration tests build request bodies with it).
@@ -194,5 +194,12 @@ pub fn build(
         CalendarKind::Google(_) => Ok(Box::new(google::GoogleSource::new(cfg, ctx, data_dir)?)),
         CalendarKind::Ics(_) => Ok(Box::new(ics::IcsSource::new(ctx, cfg)?)),
         CalendarKind::Caldav(_) => Ok(Box::new(caldav::CaldavSource::new(ctx, cfg)?)),
+        CalendarKind::Microsoft(m) => Ok(Box::new(microsoft::MicrosoftSource::new(
+            &cfg.name,
+            m,
+            cfg.timeout,
+            ctx,
+            data_dir,
+        )?)),
     }
 }

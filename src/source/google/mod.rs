@@ -16,6 +16,12 @@
 //! The meetings of each calendar (keyed by Google event id) and its sync token are kept under the
 //! source's state directory, so a restart stays incremental. A full sync covers the window plus a
 //! week, and is repeated when the window moves past that horizon.
+//!
+//! Beside this file: `json` turns Google's JSON into meetings (pure), `auth` is Google's sign-in on
+//! top of the shared [`crate::auth`].
+
+pub mod auth;
+pub mod json;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,12 +30,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::google_json::{self, EventsPage, Projection};
 use super::{CalendarSource, Fetched, PollFuture, SourceContext, SourceError, Window};
-use crate::auth::{AuthError, GoogleAuth, TokenStoreChoice};
+use crate::auth::{AuthError, TokenStoreChoice};
 use crate::config::{CalendarConfig, CalendarKind};
 use crate::http;
 use crate::model::Meeting;
+pub use auth::GoogleAuth;
+use json::{EventsPage, Projection};
 
 /// Google's maximum page size.
 pub const DEFAULT_PAGE_SIZE: u32 = 2500;
@@ -354,13 +361,8 @@ async fn incremental_sync(
 }
 
 /// Applies one event (full or incremental) to the calendar's meeting set.
-fn apply(
-    source: &str,
-    state: &mut CalendarState,
-    ev: &google_json::Event,
-    warnings: &mut Vec<String>,
-) {
-    match google_json::project(source, ev, state.time_zone.as_deref()) {
+fn apply(source: &str, state: &mut CalendarState, ev: &json::Event, warnings: &mut Vec<String>) {
+    match json::project(source, ev, state.time_zone.as_deref()) {
         Projection::Meeting(m) => {
             state.events.insert(ev.id.clone(), *m);
         }
@@ -392,7 +394,7 @@ async fn list_all(
     api: &mut Api,
     cal_id: &str,
     base: Vec<(&'static str, String)>,
-) -> Result<(Vec<google_json::Event>, Option<String>, Option<String>), PageError> {
+) -> Result<(Vec<json::Event>, Option<String>, Option<String>), PageError> {
     let mut items = Vec::new();
     let mut page_token: Option<String> = None;
     let mut tz = None;
@@ -439,32 +441,7 @@ async fn list_page(
         source_name: name.clone(),
         fix,
     };
-    let auth_err = |e: AuthError| -> SourceError {
-        if e.needs_sign_in() {
-            return unauthorized(e.to_string());
-        }
-        match e {
-            AuthError::Network { url, detail } => SourceError::Network {
-                source_name: name.clone(),
-                url,
-                detail,
-            },
-            AuthError::Protocol { url, detail } => SourceError::Data {
-                source_name: name.clone(),
-                location: url,
-                detail,
-            },
-            AuthError::Store { path, detail, .. } => SourceError::Io {
-                source_name: name.clone(),
-                path,
-                detail,
-            },
-            other => SourceError::Setup {
-                source_name: name.clone(),
-                detail: other.to_string(),
-            },
-        }
-    };
+    let auth_err = |e: AuthError| e.into_source_error(&name);
     let mut refreshed = false;
     loop {
         let token = api.auth.access_token().await.map_err(auth_err)?;
@@ -525,8 +502,8 @@ async fn list_page(
                 .into());
             }
             403 => {
-                let detail = google_json::parse_error(&body);
-                if detail.as_ref().is_some_and(google_json::is_rate_limit) {
+                let detail = json::parse_error(&body);
+                if detail.as_ref().is_some_and(json::is_rate_limit) {
                     return Err(SourceError::RateLimited {
                         source_name: api.name.clone(),
                         retry_after,
@@ -550,7 +527,7 @@ async fn list_page(
                 .into());
             }
             _ => {
-                if let Some(d) = google_json::parse_error(&body) {
+                if let Some(d) = json::parse_error(&body) {
                     tracing::debug!(status, message = %d.message, "events.list refused");
                 }
                 return Err(SourceError::HttpStatus {
