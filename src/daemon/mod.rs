@@ -1,6 +1,7 @@
-//! The daemon: one poll task per source, one loop that classifies, plans and fires prompts, and one
-//! task per prompt on screen. Everything it decides comes from `classify` and `plan` (pure); this
-//! file only moves data between the sources, the ledger and the notifier.
+//! The daemon: one poll task per source (`poll`), one loop (the scheduler, here) that classifies,
+//! plans and fires prompts, and one task per prompt on screen ([`prompt`]).
+//! Everything it decides comes from `classify` and `plan` (pure); these files only move data
+//! between the sources, the ledger and the notifier.
 //!
 //! Time: deadlines are wall-clock instants read from [`Clock`], and every sleep is at most
 //! [`MAX_SLEEP`], because tokio's timers run on the monotonic clock, which stops while a laptop
@@ -32,7 +33,14 @@ use crate::model::{
 };
 use crate::notify::{Notifier, PromptView};
 use crate::plan::{self, Plan};
-use crate::source::{self, CalendarSource, Fetched, SourceContext, SourceError, Window, snapshot};
+use crate::source::{self, Fetched, SourceContext, Window, snapshot};
+
+mod poll;
+mod prompt;
+
+use poll::PollTask;
+pub use poll::{backoff, sleep_until_wall};
+use prompt::PromptTask;
 
 /// The longest the daemon sleeps before looking at the wall clock again.
 pub const MAX_SLEEP: Duration = Duration::from_secs(30);
@@ -62,7 +70,7 @@ pub fn window(now: DateTime<Utc>, lookback: Duration) -> Window {
     }
 }
 
-enum Event {
+enum LoopEvent {
     Polled { source: String, fetched: Fetched },
     Stopped { source: String, message: String },
     Answered { key: String, meeting: MeetingId },
@@ -80,7 +88,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         )
     })?;
 
-    let (tx, rx) = mpsc::channel::<Event>(64);
+    let (tx, rx) = mpsc::channel::<LoopEvent>(64);
     let tracker = TaskTracker::new();
     let mut by_source: HashMap<String, Vec<Meeting>> = HashMap::new();
 
@@ -120,7 +128,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         }
     }
 
-    let mut core = Core {
+    let mut scheduler = Scheduler {
         opts: &opts,
         ledger,
         by_source,
@@ -136,7 +144,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         })),
         data_version: 0,
     };
-    core.reclassify()?;
+    scheduler.reclassify()?;
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     info!(
         calendars = opts.config.calendars.len(),
@@ -144,7 +152,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     );
     drop(tx);
 
-    let result = core.main_loop(rx).await;
+    let result = scheduler.main_loop(rx).await;
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     info!("stopping");
     opts.shutdown.cancel();
@@ -154,14 +162,14 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     result
 }
 
-struct Core<'a> {
+struct Scheduler<'a> {
     opts: &'a Options,
     ledger: Arc<Mutex<Ledger>>,
     by_source: HashMap<String, Vec<Meeting>>,
     classified: Vec<(Meeting, Verdict)>,
     states: HashMap<MeetingId, MeetingState>,
     in_flight: HashSet<String>,
-    tx: mpsc::Sender<Event>,
+    tx: mpsc::Sender<LoopEvent>,
     tracker: TaskTracker,
     gate: Arc<Semaphore>,
     data_version: i64,
@@ -173,8 +181,8 @@ fn lock(ledger: &Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
     ledger.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl Core<'_> {
-    async fn main_loop(&mut self, mut rx: mpsc::Receiver<Event>) -> anyhow::Result<()> {
+impl Scheduler<'_> {
+    async fn main_loop(&mut self, mut rx: mpsc::Receiver<LoopEvent>) -> anyhow::Result<()> {
         loop {
             let now = self.opts.clock.now();
             self.refresh_if_ledger_changed()?;
@@ -217,9 +225,9 @@ impl Core<'_> {
         Ok(())
     }
 
-    async fn handle(&mut self, ev: Event) -> anyhow::Result<()> {
+    async fn handle(&mut self, ev: LoopEvent) -> anyhow::Result<()> {
         match ev {
-            Event::Polled { source, fetched } => {
+            LoopEvent::Polled { source, fetched } => {
                 let now = self.opts.clock.now();
                 let old = self.by_source.remove(&source).unwrap_or_default();
                 let gone: Vec<MeetingId> = plan::gone(&old, &fetched.meetings)
@@ -237,7 +245,7 @@ impl Core<'_> {
                 // The poll's parse buffers are free now; hand them back before going idle.
                 crate::memory::release_free_pages();
             }
-            Event::Stopped { source, message } => {
+            LoopEvent::Stopped { source, message } => {
                 error!(source = %source, "polling stopped: {message}");
                 let _ = self
                     .opts
@@ -245,7 +253,7 @@ impl Core<'_> {
                     .tell("nextstep: a calendar needs you", &message)
                     .await;
             }
-            Event::Answered { key, meeting } => {
+            LoopEvent::Answered { key, meeting } => {
                 self.in_flight.remove(&key);
                 debug!(meeting = %meeting, "answer in; re-planning");
                 // Not just this meeting: "not a sales meeting" on a recurring meeting covers
@@ -448,239 +456,9 @@ impl Core<'_> {
     }
 }
 
-struct PromptTask {
-    prompt: PlannedPrompt,
-    view: PromptView,
-    notifier: Arc<dyn Notifier>,
-    ledger: Arc<Mutex<Ledger>>,
-    clock: Arc<dyn Clock>,
-    tx: mpsc::Sender<Event>,
-    gate: Arc<Semaphore>,
-    retry_for: Duration,
-    shutdown: CancellationToken,
-}
-
-impl PromptTask {
-    async fn run(self) {
-        let key = self.prompt.key();
-        let reply = {
-            // The semaphore is never closed, so acquire cannot fail; if it somehow did, showing
-            // the prompt anyway is better than losing it.
-            let _permit = self.gate.acquire().await.ok();
-            info!(meeting = %self.prompt.meeting, "showing prompt");
-            tokio::select! {
-                r = self.ask_until_shown() => r,
-                // Stopping does not wait for a person: the prompt stays recorded as shown and
-                // unanswered, and `nextstep pending` lists it.
-                _ = self.shutdown.cancelled() => {
-                    info!("stopping with the prompt unanswered");
-                    return;
-                }
-            }
-        };
-        let (answer, via) = match reply {
-            Ok(r) => (r.answer, r.via),
-            Err(e) => {
-                warn!("the prompt could not be shown: {e}; it stays pending (`nextstep pending`)");
-                (Answer::Dismissed, Via::Daemon)
-            }
-        };
-        let answer_key = format!("{key}#answer");
-        let now = self.clock.now();
-        let written = {
-            let _span = info_span!("ledger_write", prompt = %key, what = "answer").entered();
-            lock(&self.ledger).record_answer(&answer_key, &self.prompt.meeting, &answer, via, now)
-        };
-        match written {
-            Ok(_) => info!(
-                answer = answer.kind(),
-                via = via.as_str(),
-                "answer recorded"
-            ),
-            Err(e) => error!("cannot record the answer: {e}"),
-        }
-        let _ = self
-            .tx
-            .send(Event::Answered {
-                key,
-                meeting: self.prompt.meeting.clone(),
-            })
-            .await;
-    }
-}
-
-impl PromptTask {
-    /// A notification server that is not there yet (the daemon started before the desktop, or
-    /// the server restarted) is waited for, up to the prompt timeout, rather than losing the prompt.
-    async fn ask_until_shown(&self) -> Result<crate::notify::Reply, crate::notify::NotifyError> {
-        let give_up = tokio::time::Instant::now() + self.retry_for;
-        loop {
-            match self.notifier.ask(&self.view).await {
-                Err(crate::notify::NotifyError::Unavailable(why))
-                    if tokio::time::Instant::now() + UNAVAILABLE_RETRY < give_up =>
-                {
-                    debug!(
-                        "no notification server ({why}); trying again in {}s",
-                        UNAVAILABLE_RETRY.as_secs()
-                    );
-                    tokio::time::sleep(UNAVAILABLE_RETRY).await;
-                }
-                other => return other,
-            }
-        }
-    }
-}
-
-/// How often a prompt looks for a notification server that did not answer.
-const UNAVAILABLE_RETRY: Duration = Duration::from_secs(15);
-
-struct PollTask {
-    source: Box<dyn CalendarSource>,
-    every: Duration,
-    lookback: Duration,
-    clock: Arc<dyn Clock>,
-    tx: mpsc::Sender<Event>,
-    shutdown: CancellationToken,
-    snapshot: PathBuf,
-}
-
-impl PollTask {
-    async fn run(mut self) {
-        let name = self.source.name().to_string();
-        let mut failures: u32 = 0;
-        loop {
-            let now = self.clock.now();
-            let window = window(now, self.lookback);
-            let span = info_span!("poll", source = %name);
-            let result = tokio::select! {
-                _ = self.shutdown.cancelled() => return,
-                r = self.source.poll(window).instrument(span.clone()) => r,
-            };
-            let _entered = span.enter();
-            let wait = match result {
-                Ok(fetched) => {
-                    failures = 0;
-                    for w in &fetched.warnings {
-                        warn!("skipped: {w}");
-                    }
-                    info!(
-                        meetings = fetched.meetings.len(),
-                        changed = fetched.changed,
-                        "polled"
-                    );
-                    if fetched.changed
-                        && let Err(e) =
-                            snapshot::save(&self.snapshot, &name, now, &fetched.meetings)
-                    {
-                        warn!(path = %self.snapshot.display(), "cannot save the snapshot: {e}");
-                    }
-                    if self
-                        .tx
-                        .send(Event::Polled {
-                            source: name.clone(),
-                            fetched,
-                        })
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                    self.every
-                }
-                // Only refused credentials and broken setup stop a source; every other failure
-                // (even an HTTP 404 from a feed being moved) is retried, since it may pass.
-                Err(e @ (SourceError::Unauthorized { .. } | SourceError::Setup { .. })) => {
-                    let _ = self
-                        .tx
-                        .send(Event::Stopped {
-                            source: name.clone(),
-                            message: e.to_string(),
-                        })
-                        .await;
-                    return;
-                }
-                Err(e) => {
-                    failures += 1;
-                    let retry_after = match &e {
-                        SourceError::RateLimited { retry_after, .. } => *retry_after,
-                        _ => None,
-                    };
-                    let wait = backoff(failures, self.every, retry_after);
-                    warn!(
-                        failures,
-                        "poll failed: {e}; prompts continue from the last snapshot; retrying in {}s",
-                        wait.as_secs()
-                    );
-                    wait
-                }
-            };
-            drop(_entered);
-            let deadline =
-                now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(5));
-            if !sleep_until_wall(self.clock.as_ref(), deadline, &self.shutdown).await {
-                return;
-            }
-        }
-    }
-}
-
-/// Exponential backoff from 5 s, capped at the poll interval, with ±20% jitter so many
-/// daemons behind one proxy do not retry in step; never shorter than the server's Retry-After.
-pub fn backoff(failures: u32, every: Duration, retry_after: Option<Duration>) -> Duration {
-    let base = Duration::from_secs(5).saturating_mul(1u32 << failures.saturating_sub(1).min(16));
-    let capped = base.min(every.max(Duration::from_secs(5)));
-    let jitter = 0.8 + fastrand::f64() * 0.4;
-    let wait = capped.mul_f64(jitter);
-    match retry_after {
-        Some(r) => wait.max(r),
-        None => wait,
-    }
-}
-
-/// Sleeps until the wall clock reaches `deadline`, in steps of at most [`MAX_SLEEP`]. Returns
-/// false when shut down first.
-pub async fn sleep_until_wall(
-    clock: &dyn Clock,
-    deadline: DateTime<Utc>,
-    shutdown: &CancellationToken,
-) -> bool {
-    loop {
-        let now = clock.now();
-        if now >= deadline {
-            return true;
-        }
-        let step = (deadline - now)
-            .to_std()
-            .unwrap_or(Duration::ZERO)
-            .min(MAX_SLEEP);
-        tokio::select! {
-            _ = shutdown.cancelled() => return false,
-            _ = tokio::time::sleep(step) => {}
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_stays_under_the_poll_interval_and_honours_retry_after() {
-        let every = Duration::from_secs(300);
-        let first = backoff(1, every, None);
-        assert!(
-            first >= Duration::from_secs(4) && first <= Duration::from_secs(6),
-            "{first:?}"
-        );
-        let fifth = backoff(5, every, None);
-        assert!(
-            fifth >= Duration::from_secs(64) && fifth <= Duration::from_secs(96),
-            "{fifth:?}"
-        );
-        let many = backoff(30, every, None);
-        assert!(many <= Duration::from_secs(360), "{many:?}");
-        assert!(backoff(1, every, Some(Duration::from_secs(120))) >= Duration::from_secs(120));
-    }
 
     #[test]
     fn the_window_reaches_back_at_least_a_day_and_forward_thirty() {
@@ -688,22 +466,5 @@ mod tests {
         let w = window(now, Duration::from_secs(3600));
         assert_eq!(w.start, now - chrono::Duration::days(1));
         assert_eq!(w.end, now + chrono::Duration::days(30));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_wall_clock_sleep_ends_when_the_clock_jumps_past_the_deadline() {
-        let clock = crate::clock::ManualClock::new(Utc::now());
-        let deadline = clock.now() + chrono::Duration::hours(2);
-        let shutdown = CancellationToken::new();
-        let c2 = clock.clone();
-        // A suspended laptop: the wall clock jumps two hours while tokio's clock moved 30 s.
-        let jump = tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            c2.advance(chrono::Duration::hours(2));
-        });
-        let start = tokio::time::Instant::now();
-        assert!(sleep_until_wall(&clock, deadline, &shutdown).await);
-        assert!(tokio::time::Instant::now() - start <= MAX_SLEEP + Duration::from_secs(1));
-        jump.await.unwrap();
     }
 }
