@@ -1,9 +1,9 @@
-//! Is this a customer meeting, and why (DESIGN §2).
+//! Is this a customer meeting, and why (docs/design.md, "Classification rules").
 //!
 //! Pure: a meeting, the user's identity, the `[classify]` rules, the `[[accounts]]` and the user's
-//! override in, a [`Verdict`] out. The rules are checked in the order of DESIGN §2 and the verdict's
-//! `reason` names the rule that decided; those strings are shown by `nextstep upcoming`, so they are
-//! short, lower-case and stable.
+//! override in, a [`Verdict`] out. The rules are checked in the order docs/design.md gives them
+//! ("Classification rules"), and the verdict's `reason` names the rule that decided; those strings
+//! are shown by `nextstep upcoming`, so they are short, lower-case and stable.
 //!
 //! It runs on every meeting of every poll (10,000 is normal), so it compiles nothing and allocates
 //! only the verdict (and, for a meeting with customers, the list of their domains): domains are
@@ -24,7 +24,7 @@ use crate::model::{
 ///
 /// `override_customer` is the user's per-meeting or per-series answer from the ledger
 /// (`Some(false)` = "not a sales meeting", `Some(true)` = "is a sales meeting"); it beats every
-/// other rule, cancellation included (DESIGN §2 rule 1).
+/// other rule, cancellation included (docs/design.md, "Classification rules", rule 1).
 pub fn classify(
     meeting: &Meeting,
     identity: &Identity,

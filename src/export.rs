@@ -1,6 +1,6 @@
 //! `nextstep export`: the ledger as JSON lines or CSV, one customer meeting per line/row. Pure.
 //!
-//! The JSON shape is a contract (docs/design.md, "Export"): `id`, `source`, `title`, `start`, `end` (RFC 3339
+//! The JSON shape is a contract (docs/design.md, "Export format"): `id`, `source`, `title`, `start`, `end` (RFC 3339
 //! UTC), `account`, `customer_domains`, `objective` (`{text, set_at, via}` or null), `outcome`
 //! (`{result, next_step, note, recorded_at, via}` or null), plus `objective_missed` and `gone_at`.
 //! Scripts may rely on those keys; new keys may be added.

@@ -7,6 +7,8 @@
 
 /// Returns the free pages of every allocator arena to the kernel. Cheap (a walk over free lists,
 /// well under a millisecond for a poll's worth), so it runs after each poll.
+// The crate denies `unsafe_code` (Cargo.toml `[lints]`); this FFI call is its one exception.
+#[allow(unsafe_code)]
 pub fn release_free_pages() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {

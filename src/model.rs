@@ -184,7 +184,7 @@ impl fmt::Display for PromptKind {
     }
 }
 
-/// The outcome values (docs/design.md, "Outcomes").
+/// The outcome values (docs/design.md, "Outcome values").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -295,7 +295,8 @@ impl std::str::FromStr for Via {
 /// What the user (or the daemon) answered to a prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
-    /// The objective for the meeting. `missed` records that no objective was set before start.
+    /// The objective the user set for the meeting (a meeting that started without one is
+    /// [`Answer::ObjectiveMissed`]).
     Objective {
         text: String,
     },

@@ -1,4 +1,4 @@
-//! The command line (docs/design.md, "The command line"). One file per command: a clap struct whose
+//! The command line (docs/design.md, "Commands"). One file per command: a clap struct whose
 //! doc comment is its `--help`, and a function that returns what the command has to say as a value
 //! that is both `Serialize` and `Display`. `output::emit` is the one place that turns that value
 //! into JSON (`--json`) or text, and the one place that writes the command's result to stdout, so a

@@ -36,7 +36,7 @@ pub use crate::classify::{NON_PERSON_DOMAINS, PERSONAL_DOMAINS};
 pub const EXAMPLE: &str = include_str!("../../config/nextstep.toml");
 
 /// The default objectives, from the Action Selling list of commitments (docs/design.md,
-/// "Notifications").
+/// "Prompts and action keys").
 pub const DEFAULT_OBJECTIVES: [&str; 6] = [
     "Agree to a next meeting",
     "Schedule a needs analysis",

@@ -1,6 +1,6 @@
 //! Showing a prompt and bringing back an answer. The daemon knows only [`Notifier`]; the desktop
-//! (notify-rust over D-Bus), dialog (zenity / kdialog / osascript or a configured program) and
-//! terminal implementations live in the submodules.
+//! (org.freedesktop.Notifications over zbus), dialog (zenity / kdialog / osascript or a configured
+//! program) and terminal implementations live in the submodules.
 
 pub mod desktop;
 pub mod dialog;
