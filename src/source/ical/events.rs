@@ -11,12 +11,12 @@ use std::sync::Arc;
 
 use calcard::common::PartialDateTime;
 use calcard::icalendar::{
-    ICalendarComponent, ICalendarEntry, ICalendarPeriod, ICalendarProperty,
+    ICalendarComponent, ICalendarEntry, ICalendarFrequency, ICalendarPeriod, ICalendarProperty,
     ICalendarRecurrenceRule, ICalendarValue,
 };
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
 
-use super::{participants::*, zones::*};
+use super::{MAX_ATTENDEES_PER_EVENT, participants::*, zones::*};
 use crate::model::{Attendee, Meeting, MeetingId, MeetingStatus, PartStat, Role};
 
 /// A point in time as written: wall-clock time plus the zone it is in.
@@ -88,6 +88,9 @@ pub(super) struct Event {
     pub(super) attendees: Arc<Vec<Attendee>>,
     pub(super) location: Option<Arc<str>>,
     pub(super) description: Option<Arc<str>>,
+    /// Bounds hit while reading it (too many attendees), for [`super::Parsed::warnings`]; the
+    /// event itself counts.
+    pub(super) notes: Vec<String>,
 }
 
 impl Event {
@@ -222,6 +225,19 @@ impl Event {
             .iter()
             .filter_map(|line| read_person_line(line))
             .collect();
+        let mut notes = Vec::new();
+        if people.dropped > 0 {
+            tracing::warn!(
+                event = %label,
+                kept = MAX_ATTENDEES_PER_EVENT,
+                dropped = people.dropped,
+                "an event has more attendees than nextstep reads; the rest are left out"
+            );
+            notes.push(format!(
+                "{label}: more than {MAX_ATTENDEES_PER_EVENT} attendees; {} left out",
+                people.dropped
+            ));
+        }
 
         Ok(Event {
             uid: uid.unwrap_or_else(|| synthetic_uid(summary.as_deref(), dtstart)),
@@ -240,11 +256,27 @@ impl Event {
             attendees: Arc::new(attendees),
             location: first_text(comp, &ICalendarProperty::Location).map(Arc::from),
             description: first_text(comp, &ICalendarProperty::Description).map(Arc::from),
+            notes,
         })
     }
 
     pub(super) fn is_series(&self) -> bool {
         self.rrule.is_some() || !self.rdates.is_empty()
+    }
+
+    /// Whether the series recurs more often than daily: a sub-daily FREQ, or a rule that picks
+    /// several hours, minutes or seconds of each day.
+    pub(super) fn is_dense(&self) -> bool {
+        self.rrule.as_ref().is_some_and(|r| {
+            matches!(
+                r.freq,
+                ICalendarFrequency::Secondly
+                    | ICalendarFrequency::Minutely
+                    | ICalendarFrequency::Hourly
+            ) || r.byhour.len() > 1
+                || r.byminute.len() > 1
+                || r.bysecond.len() > 1
+        })
     }
 
     pub(super) fn meeting(
@@ -470,5 +502,26 @@ mod tests {
             a.warnings,
             ["event \"Broken anonymous\" (no UID): no DTSTART; skipped"]
         );
+    }
+
+    #[test]
+    fn an_event_keeps_its_first_thousand_attendees_and_says_how_many_it_left_out() {
+        let mut body = String::from(
+            "BEGIN:VEVENT\nUID:crowd\nSUMMARY:Town hall\nDTSTART:20261202T100000Z\n\
+             ORGANIZER:mailto:boss@acme.example\n",
+        );
+        for i in 0..MAX_ATTENDEES_PER_EVENT + 5 {
+            body.push_str(&format!("ATTENDEE;CN=P {i}:mailto:p{i}@acme.example\n"));
+        }
+        body.push_str("END:VEVENT");
+        let p = parse_calendar("cal", &calendar(&body), december()).unwrap();
+        assert_eq!(p.meetings.len(), 1);
+        let m = &p.meetings[0];
+        assert_eq!(m.attendees.len(), MAX_ATTENDEES_PER_EVENT);
+        assert_eq!(m.attendees[0].email, "p0@acme.example");
+        assert_eq!(m.organizer.as_ref().unwrap().email, "boss@acme.example");
+        assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+        assert!(p.warnings[0].contains("5 left out"), "{}", p.warnings[0]);
+        assert!(p.complete, "the meeting itself was read");
     }
 }

@@ -9,10 +9,14 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{MAX_OCCURRENCES_PER_SERIES, Parsed, events::*, recurrence::*};
+use super::{
+    MAX_OCCURRENCES_PER_CALENDAR, MAX_OCCURRENCES_PER_SERIES, Parsed, events::*, recurrence::*,
+};
 use crate::source::Window;
 
-pub(super) fn expand(source: &str, events: Vec<&Event>, window: Window, out: &mut Parsed) {
+/// Builds the meetings of `events` that overlap `window` into `out` (and marks its dense
+/// series). Returns whether a bound cut occurrences off.
+pub(super) fn expand(source: &str, events: Vec<&Event>, window: Window, out: &mut Parsed) -> bool {
     // Masters by UID (a repeated UID keeps the highest SEQUENCE, then the later one), overrides by
     // (UID, original start): pairing ignores SEQUENCE on purpose (Google bumps it on overrides).
     // The maps hold indices, not events: an Event is a few hundred bytes and a hash table keeps
@@ -43,19 +47,70 @@ pub(super) fn expand(source: &str, events: Vec<&Event>, window: Window, out: &mu
             }
         }
     }
-    let overridden = &overrides;
-    let mut planned: Vec<Planned<'_>> = Vec::new();
 
-    for master in masters.values().map(|&i| events[i]) {
+    // An override of a one-off event (some servers write one when a single meeting is edited)
+    // for its own DTSTART replaces it and keeps its `single` id, so answers stay with the
+    // meeting. (One for another RECURRENCE-ID names no slot of the event: it stays an occurrence
+    // of its own, as before, so that the quick skip of far-away events cannot change the result.)
+    let mut one_off_overrides: HashMap<&str, usize> = HashMap::new();
+    for (&(uid, rid), &i) in &overrides {
+        if masters
+            .get(uid)
+            .map(|&m| events[m])
+            .is_some_and(|m| !m.is_series() && m.start.utc() == Some(rid))
+        {
+            one_off_overrides.insert(uid, i);
+        }
+    }
+
+    let mut planned: Vec<Planned<'_>> = Vec::new();
+    let mut budget = MAX_OCCURRENCES_PER_CALENDAR;
+    let mut cut = false;
+
+    // Overrides first: each is one written event, so they cannot blow the budget up.
+    for (&(uid, rid), &i) in &overrides {
+        let event = events[i];
+        let original = if one_off_overrides.get(uid) == Some(&i) {
+            None
+        } else {
+            Some(rid)
+        };
+        if let Some((start, end)) = one_span(event, event.start.utc())
+            && overlaps(window, start, end)
+        {
+            planned.push(Planned {
+                start,
+                end,
+                event,
+                original,
+            });
+        }
+    }
+    budget = budget.saturating_sub(planned.len());
+
+    // One-offs and ordinary series in file order, then the series that recur more often than
+    // daily: when the budget runs out, those are the ones cut.
+    let mut order: Vec<usize> = masters.values().copied().collect();
+    order.sort_unstable_by_key(|&i| (events[i].is_dense(), i));
+    let mut left_out = 0usize;
+    for master in order.into_iter().map(|i| events[i]) {
+        if master.is_dense() {
+            out.dense_series.insert(
+                crate::model::MeetingId::new(source, &master.uid, None)
+                    .series()
+                    .to_string(),
+            );
+        }
+        if budget == 0 {
+            left_out += 1;
+            continue;
+        }
         if !master.is_series() {
             // One-off meeting: the id does not depend on its start, so moving it keeps answers.
-            // (An override of a one-off, which some servers write, replaces it.)
-            let replaced = master
-                .start
-                .utc()
-                .is_some_and(|s| overridden.contains_key(&(master.uid.as_str(), s)));
+            if one_off_overrides.contains_key(master.uid.as_str()) {
+                continue;
+            }
             if let Some((start, end)) = one_span(master, master.start.utc())
-                && !replaced
                 && overlaps(window, start, end)
             {
                 planned.push(Planned {
@@ -64,11 +119,18 @@ pub(super) fn expand(source: &str, events: Vec<&Event>, window: Window, out: &mu
                     event: master,
                     original: None,
                 });
+                budget -= 1;
             }
             continue;
         }
-        for (original, explicit_end) in occurrences(master, window, &mut out.warnings) {
-            if overridden.contains_key(&(master.uid.as_str(), original)) {
+        let limit = budget.min(MAX_OCCURRENCES_PER_SERIES);
+        let (starts, truncated) = occurrences(master, window, limit, &mut out.warnings);
+        cut |= truncated;
+        // The budget counts the work done: a rule cut off at its limit computed that many starts,
+        // even when most fell just before the window and were dropped.
+        budget = budget.saturating_sub(if truncated { limit } else { starts.len() });
+        for (original, explicit_end) in starts {
+            if overrides.contains_key(&(master.uid.as_str(), original)) {
                 continue;
             }
             let end = match explicit_end {
@@ -86,19 +148,17 @@ pub(super) fn expand(source: &str, events: Vec<&Event>, window: Window, out: &mu
             }
         }
     }
-
-    for (&(_, rid), &i) in &overrides {
-        let event = &events[i];
-        if let Some((start, end)) = one_span(event, event.start.utc())
-            && overlaps(window, start, end)
-        {
-            planned.push(Planned {
-                start,
-                end,
-                event,
-                original: Some(rid),
-            });
-        }
+    if left_out > 0 {
+        cut = true;
+        tracing::warn!(
+            source,
+            limit = MAX_OCCURRENCES_PER_CALENDAR,
+            events_left_out = left_out,
+            "the calendar has more occurrences in the window than nextstep expands; the rest are left out (series that recur more often than daily first)"
+        );
+        out.warnings.push(format!(
+            "the calendar has more than {MAX_OCCURRENCES_PER_CALENDAR} occurrences in the window; {left_out} events or series are left out (series that recur more often than daily first)"
+        ));
     }
 
     // Sorting the small plan and building each Meeting once, into a vector of the exact size,
@@ -117,6 +177,7 @@ pub(super) fn expand(source: &str, events: Vec<&Event>, window: Window, out: &mu
                 .meeting(source, p.start, p.end, p.original, recurring),
         );
     }
+    cut
 }
 
 /// One occurrence to build.
@@ -140,13 +201,17 @@ pub(super) fn one_span(
     Some((start, event.span.end(start, event.start.zone)?))
 }
 
+/// An original start, with an explicit end when an RDATE PERIOD gave one.
+pub(super) type Occurrence = (DateTime<Utc>, Option<DateTime<Utc>>);
+
 /// The original starts of a series that may overlap the window (DTSTART, RRULE, RDATE, minus
 /// EXDATE), each with an explicit end when an RDATE PERIOD gave one.
 pub(super) fn occurrences(
     master: &Event,
     window: Window,
+    limit: usize,
     warnings: &mut Vec<String>,
-) -> Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> {
+) -> (Vec<Occurrence>, bool) {
     // Capped so the arithmetic stays far from chrono's limits on absurd durations.
     let longest = master.span.upper_bound().min(TimeDelta::days(3660));
     let lo = window
@@ -156,17 +221,31 @@ pub(super) fn occurrences(
     let hi = window.end;
     let zone = master.start.zone;
 
-    let mut starts: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = Vec::new();
+    let mut cut = false;
+    let mut starts: Vec<Occurrence> = Vec::new();
     // RFC 5545: DTSTART is always the first occurrence, whether or not the rule matches it.
     if let Some(s) = master.start.utc() {
         starts.push((s, None));
     }
     if let Some(rule) = &master.rrule {
-        match rule_starts(master, rule, lo, hi) {
+        match rule_starts(master, rule, lo, hi, limit) {
             Ok((locals, truncated)) => {
                 if truncated {
+                    cut = true;
+                    tracing::warn!(
+                        event = %master.label,
+                        limit,
+                        "a recurrence has more occurrences near the window than nextstep expands; later ones are left out"
+                    );
+                    let bound = if limit < MAX_OCCURRENCES_PER_SERIES {
+                        format!(
+                            "the calendar's bound of {MAX_OCCURRENCES_PER_CALENDAR} occurrences is reached"
+                        )
+                    } else {
+                        format!("the recurrence has more than {limit} occurrences near the window")
+                    };
                     warnings.push(format!(
-                        "{}: the recurrence has more than {MAX_OCCURRENCES_PER_SERIES} occurrences near the window; later ones are left out",
+                        "{}: {bound}; later ones are left out",
                         master.label
                     ));
                 }
@@ -193,12 +272,18 @@ pub(super) fn occurrences(
             && (master.exdate_days.is_empty()
                 || !master.exdate_days.contains(&zone.to_local(*s).date()))
     });
-    starts
+    if starts.len() > limit {
+        // DTSTART and RDATEs on top of a rule that filled the limit.
+        starts.truncate(limit);
+        cut = true;
+    }
+    (starts, cut)
 }
 
 #[cfg(test)]
 mod tests {
     use crate::model::{MeetingStatus, Role};
+    use crate::source::ical::MAX_OCCURRENCES_PER_CALENDAR;
     use crate::source::ical::test_support::*;
 
     #[test]
@@ -308,5 +393,103 @@ mod tests {
     fn meetings_come_sorted_by_start() {
         let p = parse("fastmail.ics");
         assert!(p.meetings.windows(2).all(|w| w[0].start <= w[1].start));
+    }
+
+    #[test]
+    fn a_one_off_event_keeps_its_single_id_when_it_gets_an_override() {
+        let master = "BEGIN:VEVENT\nUID:once\nSUMMARY:Kickoff\nDTSTART:20261202T100000Z\n\
+                      DTEND:20261202T110000Z\nEND:VEVENT\n";
+        let before = parse_calendar("cal", &calendar(master), december()).unwrap();
+        assert_eq!(
+            ids(&before.meetings.iter().collect::<Vec<_>>()),
+            ["cal/once/single"]
+        );
+        let text = calendar(&format!(
+            "{master}BEGIN:VEVENT\nUID:once\nSUMMARY:Kickoff (moved)\nRECURRENCE-ID:20261202T100000Z\n\
+             SEQUENCE:1\nDTSTART:20261203T150000Z\nDTEND:20261203T160000Z\nEND:VEVENT"
+        ));
+        let after = parse_calendar("cal", &text, december()).unwrap();
+        assert_eq!(after.meetings.len(), 1, "{:?}", after.meetings);
+        let m = &after.meetings[0];
+        assert_eq!(m.id.as_str(), "cal/once/single");
+        assert_eq!(m.title, "Kickoff (moved)");
+        assert_eq!(m.start, utc(2026, 12, 3, 15, 0));
+        assert!(!m.recurring);
+
+        // A RECURRENCE-ID that is not the event's start names no slot of it: both stay.
+        let text = calendar(&format!(
+            "{master}BEGIN:VEVENT\nUID:once\nSUMMARY:Stray\nRECURRENCE-ID:20261201T090000Z\n\
+             DTSTART:20261204T150000Z\nDTEND:20261204T160000Z\nEND:VEVENT"
+        ));
+        let odd = parse_calendar("cal", &text, december()).unwrap();
+        assert_eq!(
+            ids(&odd.meetings.iter().collect::<Vec<_>>()),
+            ["cal/once/single", "cal/once/20261201T090000Z"]
+        );
+    }
+
+    #[test]
+    fn a_lone_override_without_its_series_keeps_its_occurrence_id() {
+        let text = calendar(
+            "BEGIN:VEVENT\nUID:invited-once\nRECURRENCE-ID:20261207T090000Z\n\
+             DTSTART:20261207T090000Z\nDTEND:20261207T100000Z\nEND:VEVENT",
+        );
+        let p = parse_calendar("cal", &text, december()).unwrap();
+        assert_eq!(
+            ids(&p.meetings.iter().collect::<Vec<_>>()),
+            ["cal/invited-once/20261207T090000Z"]
+        );
+    }
+
+    #[test]
+    fn dense_series_are_cut_at_the_calendar_bound_after_the_ordinary_meetings() {
+        let mut body = String::from(
+            "BEGIN:VEVENT\nUID:weekly\nSUMMARY:Weekly\nDTSTART:20261201T100000Z\n\
+             DURATION:PT1H\nRRULE:FREQ=WEEKLY\nEND:VEVENT\n",
+        );
+        for i in 0..8 {
+            body.push_str(&format!(
+                "BEGIN:VEVENT\nUID:s{i}\nDTSTART:20261130T000000Z\nDURATION:PT1S\n\
+                 RRULE:FREQ=SECONDLY\nEND:VEVENT\n"
+            ));
+        }
+        let p = parse_calendar("cal", &calendar(&body), december()).unwrap();
+        assert!(
+            p.meetings.len() <= MAX_OCCURRENCES_PER_CALENDAR,
+            "{}",
+            p.meetings.len()
+        );
+        assert_eq!(
+            by_title(&p, "Weekly").len(),
+            5,
+            "the ordinary series is whole"
+        );
+        assert!(!p.complete);
+        assert_eq!(p.skipped, 0);
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.contains("occurrences in the window")),
+            "{:?}",
+            p.warnings
+        );
+        assert_eq!(p.dense_series.len(), 8);
+        assert!(p.dense_series.contains("cal/s0"));
+        assert!(!p.dense_series.contains("cal/weekly"));
+    }
+
+    #[test]
+    fn a_series_that_recurs_more_often_than_daily_is_marked_dense() {
+        let text = calendar(
+            "BEGIN:VEVENT\nUID:hourly\nDTSTART:20261201T090000Z\nRRULE:FREQ=HOURLY;COUNT=3\nEND:VEVENT\n\
+             BEGIN:VEVENT\nUID:twice-a-day\nDTSTART:20261201T090000Z\n\
+             RRULE:FREQ=DAILY;BYHOUR=9,15;COUNT=4\nEND:VEVENT\n\
+             BEGIN:VEVENT\nUID:daily\nDTSTART:20261201T090000Z\nRRULE:FREQ=DAILY;COUNT=3\nEND:VEVENT\n\
+             BEGIN:VEVENT\nUID:once\nDTSTART:20261201T090000Z\nEND:VEVENT",
+        );
+        let p = parse_calendar("cal", &text, december()).unwrap();
+        let dense: Vec<_> = p.dense_series.iter().map(String::as_str).collect();
+        assert_eq!(dense, ["cal/hourly", "cal/twice-a-day"]);
+        assert!(p.complete);
     }
 }

@@ -51,6 +51,8 @@ mod scan;
 mod test_support;
 mod zones;
 
+use std::collections::BTreeSet;
+
 use calcard::icalendar::ICalendarComponentType;
 use calcard::{Entry, Parser};
 use chrono::{DateTime, TimeZone, Utc};
@@ -60,19 +62,43 @@ use crate::source::Window;
 use events::Event;
 use expansion::expand;
 use participants::split_people;
-use scan::{cannot_matter, describe_non_calendar, split_calendars};
+use scan::{cannot_matter, describe_non_calendar, split_calendars, with_line_feeds};
 use zones::ZoneTable;
 
 /// The most occurrences one series may produce in one parse (a bound on work, not a feature: a
 /// 30-day window of a minutely meeting is 43,200). A series that hits it is cut off with a warning.
 pub const MAX_OCCURRENCES_PER_SERIES: usize = 20_000;
 
+/// The most occurrences one calendar may produce in one window, all series together. Without it
+/// 200 `FREQ=SECONDLY` series (a 60 KB file) made 200 × [`MAX_OCCURRENCES_PER_SERIES`]
+/// meetings: 3.4 GB and three minutes. A heavy real export has ~20,000 in 30 days. When it is
+/// hit, series that recur more often than daily are the ones cut (they are expanded last), with
+/// a warning, and the read is not [`Parsed::complete`].
+pub const MAX_OCCURRENCES_PER_CALENDAR: usize = 50_000;
+
+/// The most attendees kept for one event; the rest are dropped with a warning. A meeting with
+/// more is a broadcast (a town hall), not a customer conversation, and every attendee costs work
+/// in classification on every poll.
+pub const MAX_ATTENDEES_PER_EVENT: usize = 1_000;
+
 /// What one calendar text yielded.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Parsed {
     pub meetings: Vec<Meeting>,
-    /// One line per skipped event, naming it (UID or summary) and saying why.
+    /// One line per skipped event, naming it (UID or summary) and saying why, and one per bound
+    /// that was hit.
     pub warnings: Vec<String>,
+    /// Events left out because they could not be read (each named in `warnings`).
+    pub skipped: usize,
+    /// Whether the text was read completely: every VCALENDAR ended with `END:VCALENDAR`, no
+    /// event was skipped and no occurrence bound cut anything off. Only a complete read can show
+    /// that an event is gone; a meeting missing from an incomplete one may just not have been
+    /// read (a file read mid-write, a body cut off, one broken event).
+    pub complete: bool,
+    /// The series (`source/uid`, as [`crate::model::MeetingId::series`] gives it) that recur
+    /// more often than daily, so that a planner can ask once for the series instead of once per
+    /// occurrence.
+    pub dense_series: BTreeSet<String>,
 }
 
 /// The text is not iCalendar at all (an HTML login page, an empty body).
@@ -95,6 +121,8 @@ fn parse_with(
     quick_skip: bool,
 ) -> Result<Parsed, NotICalendar> {
     let window = clamp_window(window);
+    let text = with_line_feeds(text);
+    let text = text.as_ref();
     let calendars = split_calendars(text);
     if calendars.is_empty() {
         return Err(NotICalendar(describe_non_calendar(text)));
@@ -113,12 +141,26 @@ fn parse_with(
         Vec::with_capacity(batches.iter().flatten().filter(|r| r.is_ok()).count());
     for result in batches.iter_mut().flatten() {
         match result {
-            Ok(event) => events.push(event),
-            Err(warning) => out.warnings.push(std::mem::take(warning)),
+            Ok(event) => {
+                out.warnings.append(&mut event.notes);
+                events.push(event);
+            }
+            Err(warning) => {
+                out.skipped += 1;
+                out.warnings.push(std::mem::take(warning));
+            }
         }
     }
 
-    expand(source, events, window, &mut out);
+    let cut = expand(source, events, window, &mut out);
+    let closed = calendars.iter().all(|c| c.closed);
+    out.complete = closed && out.skipped == 0 && !cut;
+    if !closed {
+        tracing::warn!(
+            source,
+            "the calendar text ends before END:VCALENDAR (cut off, or read while being written); its meetings are kept but the read counts as incomplete"
+        );
+    }
     Ok(out)
 }
 
@@ -266,7 +308,13 @@ mod tests {
     #[test]
     fn an_empty_calendar_has_no_meetings_and_no_warnings() {
         let p = parse_calendar("cal", &calendar(""), december()).unwrap();
-        assert_eq!(p, Parsed::default());
+        assert_eq!(
+            p,
+            Parsed {
+                complete: true,
+                ..Parsed::default()
+            }
+        );
     }
 
     #[test]
@@ -311,5 +359,43 @@ mod tests {
                 cut += 13;
             }
         }
+    }
+
+    #[test]
+    fn a_calendar_that_ends_with_end_vcalendar_and_skips_nothing_is_complete() {
+        let p = parse("icloud.ics");
+        assert!(p.complete, "{:?}", p.warnings);
+        assert_eq!(p.skipped, 0);
+    }
+
+    #[test]
+    fn a_calendar_cut_off_before_its_end_keeps_its_meetings_but_is_not_complete() {
+        let text = fixture("icloud.ics");
+        let cut = &text[..text.rfind("END:VCALENDAR").unwrap()];
+        let p = parse_calendar("cal", cut, december()).unwrap();
+        assert!(!p.complete);
+        assert_eq!(p.skipped, 0);
+        assert_eq!(p.meetings, parse("icloud.ics").meetings);
+    }
+
+    #[test]
+    fn a_skipped_event_is_counted_and_makes_the_read_incomplete() {
+        let p = parse("messy.ics");
+        assert_eq!(p.skipped, 3, "{:?}", p.warnings);
+        assert!(!p.complete);
+    }
+
+    #[test]
+    fn cr_only_line_endings_parse_like_line_feeds() {
+        let original = fixture("icloud.ics");
+        let lf: String = original
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let expected = parse_calendar("cal", &lf, december()).unwrap();
+        assert_eq!(expected.meetings.len(), 5);
+        let cr = lf.replace('\n', "\r");
+        assert_eq!(parse_calendar("cal", &cr, december()).unwrap(), expected);
     }
 }

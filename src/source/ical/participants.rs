@@ -10,6 +10,7 @@ use std::borrow::Cow;
 
 use calcard::icalendar::utils::strip_mailto_scheme;
 
+use super::MAX_ATTENDEES_PER_EVENT;
 use super::scan::*;
 use crate::model::{Attendee, PartStat, ParticipantKind, Role};
 
@@ -18,6 +19,8 @@ use crate::model::{Attendee, PartStat, ParticipantKind, Role};
 pub(super) struct People<'a> {
     pub(super) organizer: Option<Cow<'a, str>>,
     pub(super) attendees: Vec<Cow<'a, str>>,
+    /// ATTENDEE lines past [`MAX_ATTENDEES_PER_EVENT`], left unread.
+    pub(super) dropped: usize,
 }
 
 /// Takes the VEVENT's own ORGANIZER and ATTENDEE lines out of `block`; the rest goes to calcard.
@@ -47,6 +50,12 @@ pub(super) fn split_people(block: &str) -> (String, People<'_>) {
             }
             continue;
         };
+        if !is_organizer && people.attendees.len() >= MAX_ATTENDEES_PER_EVENT {
+            // Past the bound the line is only counted: skipping its continuations costs nothing.
+            people.dropped += 1;
+            while lines.next_if(continues).is_some() {}
+            continue;
+        }
         let head = first.trim_end_matches(['\r', '\n']);
         let mut joined: Option<String> = None;
         while let Some(next) = lines.next_if(continues) {

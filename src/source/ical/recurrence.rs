@@ -3,8 +3,9 @@
 //! after the start is moved forward by whole periods to just before the window when the rule has
 //! no COUNT, so a series that began years ago costs a handful of steps.
 //!
-//! Promises: at most [`MAX_OCCURRENCES_PER_SERIES`] starts per series, and the caller is told when
-//! the rule was cut off; the direct path agrees with calcard (tested on random rules).
+//! Promises: at most the caller's limit of starts per series (see
+//! [`super::MAX_OCCURRENCES_PER_SERIES`]), and the caller is told when the rule was cut off; the
+//! direct path agrees with calcard (tested on random rules).
 
 use calcard::common::PartialDateTime;
 use calcard::common::timezone::Tz as CalTz;
@@ -14,7 +15,7 @@ use calcard::icalendar::{
 };
 use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 
-use super::{MAX_OCCURRENCES_PER_SERIES, events::*};
+use super::events::*;
 
 /// The wall-clock starts the RRULE yields in `[lo, hi)` (with a day's slack either side for zone
 /// offsets), and whether the cap cut them off.
@@ -23,6 +24,7 @@ pub(super) fn rule_starts(
     rule: &ICalendarRecurrenceRule,
     lo: DateTime<Utc>,
     hi: DateTime<Utc>,
+    limit: usize,
 ) -> Result<(Vec<NaiveDateTime>, bool), String> {
     let zone = master.start.zone;
     // The conversions are exact; the slack only absorbs DST folds at the edges.
@@ -65,7 +67,8 @@ pub(super) fn rule_starts(
     }
     let until = until_local.map_or(hi_local, |u| u.min(hi_local));
 
-    if let Some((locals, truncated)) = simple_rule_starts(master.start.local, rule, lo_local, until)
+    if let Some((locals, truncated)) =
+        simple_rule_starts(master.start.local, rule, lo_local, until, limit)
     {
         let locals = locals
             .into_iter()
@@ -92,11 +95,11 @@ pub(super) fn rule_starts(
     // into long empty searches; read it as 1, like the direct path does.
     floating_rule.interval = rule.interval.map(|i| i.max(1));
     let cal = floating_series(start, floating_rule);
-    let expanded = cal.expand_dates(CalTz::Floating, MAX_OCCURRENCES_PER_SERIES);
+    let expanded = cal.expand_dates(CalTz::Floating, limit);
     if let Some(err) = expanded.errors.first() {
         return Err(err.error.to_string());
     }
-    let truncated = expanded.events.len() >= MAX_OCCURRENCES_PER_SERIES;
+    let truncated = expanded.events.len() >= limit;
     let locals = expanded
         .events
         .iter()
@@ -110,13 +113,14 @@ pub(super) fn rule_starts(
 /// WKST and plain weekdays in BYDAY, and nothing else. Calcard's general iterator builds a year
 /// table per series, which for thousands of weekly series is most of the parse time. `None` for
 /// any other rule (calcard then expands it). Yields wall-clock starts from `lo` to `until`,
-/// never before `start`, at most [`MAX_OCCURRENCES_PER_SERIES`] (then `true`: cut off); tested
+/// never before `start`, at most `limit` (then `true`: cut off); tested
 /// against calcard on random rules.
 pub(super) fn simple_rule_starts(
     start: NaiveDateTime,
     rule: &ICalendarRecurrenceRule,
     lo: NaiveDateTime,
     until: NaiveDateTime,
+    limit: usize,
 ) -> Option<(Vec<NaiveDateTime>, bool)> {
     use chrono::Weekday;
     let plain = rule.count.is_none()
@@ -146,7 +150,7 @@ pub(super) fn simple_rule_starts(
         if t > until {
             return false;
         }
-        if out.len() >= MAX_OCCURRENCES_PER_SERIES {
+        if out.len() >= limit {
             truncated = true;
             return false;
         }
@@ -159,7 +163,7 @@ pub(super) fn simple_rule_starts(
         ICalendarFrequency::Daily => {
             let k0 = (from - first).num_days() / interval;
             // A BYDAY that never meets the interval's phase matches nothing: bound the search.
-            for k in (k0..).take(8 * MAX_OCCURRENCES_PER_SERIES) {
+            for k in (k0..).take(8 * limit.max(1)) {
                 let date =
                     first.checked_add_signed(TimeDelta::try_days(k.checked_mul(interval)?)?)?;
                 if !days.is_empty() && !days.contains(&date.weekday()) {
@@ -304,6 +308,7 @@ pub(super) fn naive_to_partial(t: NaiveDateTime) -> PartialDateTime {
 mod tests {
     use super::*;
     use crate::source::Window;
+    use crate::source::ical::MAX_OCCURRENCES_PER_SERIES;
     use crate::source::ical::test_support::*;
     use calcard::{Entry, Parser};
     use chrono::TimeZone;
@@ -380,7 +385,13 @@ mod tests {
              RRULE:FREQ=WEEKLY;UNTIL=20211231T235959Z\nEND:VEVENT",
         );
         let p = parse_calendar("cal", &text, december()).unwrap();
-        assert_eq!(p, Parsed::default());
+        assert_eq!(
+            p,
+            Parsed {
+                complete: true,
+                ..Parsed::default()
+            }
+        );
     }
 
     #[test]
@@ -484,7 +495,8 @@ mod tests {
                 .as_ref()
                 .and_then(|u| u.to_date_time())
                 .map_or(hi, |u| u.date_time.min(hi));
-            let (direct, _) = simple_rule_starts(start, r, lo, until_local).unwrap();
+            let (direct, _) =
+                simple_rule_starts(start, r, lo, until_local, MAX_OCCURRENCES_PER_SERIES).unwrap();
             // calcard, from the real DTSTART (no skipping ahead), same UNTIL, same range.
             let mut floating = (**r).clone();
             floating.until = Some(naive_to_partial(until_local));

@@ -7,6 +7,8 @@
 //! quick look only ever answers "cannot matter" when parsing the event would give nothing in the
 //! window (tested against parsing everything on the fixtures and on random calendars).
 
+use std::borrow::Cow;
+
 use chrono::{NaiveDate, TimeDelta};
 
 use crate::source::Window;
@@ -16,6 +18,8 @@ use crate::source::Window;
 pub(super) struct CalendarText<'a> {
     pub(super) timezones: Vec<&'a str>,
     pub(super) events: Vec<&'a str>,
+    /// It ended with `END:VCALENDAR` (a text cut off mid-write does not).
+    pub(super) closed: bool,
 }
 
 /// `BEGIN:X` / `END:X` on a line of its own (case-insensitive), else `None`. Folded continuation
@@ -60,6 +64,26 @@ pub(super) fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
         })
 }
 
+/// The text with every line ending a `\n`: CR-only endings (old Mac exports) become CRLF, so
+/// the line scan and calcard see lines. Borrowed, without a copy, when there is no lone CR.
+pub(super) fn with_line_feeds(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let lone = |i: &usize| bytes.get(i + 1) != Some(&b'\n');
+    if !memchr::memchr_iter(b'\r', bytes).any(|i| lone(&i)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + text.len() / 32);
+    let mut from = 0;
+    for i in memchr::memchr_iter(b'\r', bytes).filter(lone) {
+        // `\r` is ASCII, so `i` and `i + 1` are character boundaries.
+        out.push_str(text.get(from..=i).unwrap_or(""));
+        out.push('\n');
+        from = i + 1;
+    }
+    out.push_str(text.get(from..).unwrap_or(""));
+    Cow::Owned(out)
+}
+
 /// Splits the text into VCALENDARs and their top-level components with a line scan, leaving
 /// the parsing of each component to calcard. Tolerates what calcard tolerates: garbage lines,
 /// lower case, a BOM, CRLF or LF, a component or calendar cut off at the end of the text.
@@ -98,6 +122,7 @@ pub(super) fn split_calendars(text: &str) -> Vec<CalendarText<'_>> {
             }
             None => {
                 if closes_calendar {
+                    cal.closed = true;
                     calendars.extend(calendar.take());
                 }
             }
@@ -121,6 +146,7 @@ pub(super) fn split_calendars(text: &str) -> Vec<CalendarText<'_>> {
                     }
                     block = None;
                     if closes_calendar {
+                        cal.closed = true;
                         calendars.extend(calendar.take());
                     }
                 }
@@ -474,5 +500,15 @@ mod tests {
         let (name, value) = split_property(&line).unwrap();
         assert_eq!((name, value), ("DTSTART", "20260101T100000"));
         assert!(cannot_matter(block, december()));
+    }
+
+    #[test]
+    fn lone_carriage_returns_become_line_ends_and_other_text_is_not_copied() {
+        assert_eq!(with_line_feeds("A\rB\r\nC\rD"), "A\r\nB\r\nC\r\nD");
+        assert_eq!(with_line_feeds("A\r"), "A\r\n");
+        assert!(matches!(
+            with_line_feeds("A\r\nB\n"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }
