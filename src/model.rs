@@ -26,7 +26,7 @@ impl MeetingId {
     /// This is the one place the id's text is written. It is on the hot path of expanding a big
     /// calendar (20,000 occurrences of one series), where `format!` with strftime parsing cost a
     /// quarter of the expansion, so the usual times are written digit by digit; times that
-    /// [`ORIGINAL_START_FORMAT`] does not write as plain `YYYYMMDDTHHMMSSZ` (years outside
+    /// `ORIGINAL_START_FORMAT` does not write as plain `YYYYMMDDTHHMMSSZ` (years outside
     /// 1–9999, a leap second) go through the format itself. A test holds both paths equal.
     pub fn new(source: &str, uid: &str, original_start: Option<DateTime<Utc>>) -> Self {
         let mut id = String::with_capacity(source.len() + uid.len() + 18);

@@ -21,8 +21,15 @@
 //!   skipped with one warning that names it by UID (or SUMMARY when it has no UID); the rest counts.
 //! - Never panics, on any input (tested on garbage and on every prefix of a real-looking export).
 //! - Only VEVENTs count; VTODO, VJOURNAL, VFREEBUSY are ignored.
-//! - Ids: `MeetingId::new(source, uid, None)` for a one-off event; for an occurrence of a series the
-//!   original start (RECURRENCE-ID for an override), so a moved occurrence keeps its id.
+//! - Ids: `MeetingId::new(source, uid, None)` for a one-off event, also when an override (a
+//!   VEVENT with its RECURRENCE-ID) replaces it; for an occurrence of a series the original start
+//!   (RECURRENCE-ID for an override), so a moved occurrence keeps its id.
+//! - Bounded work: [`MAX_OCCURRENCES_PER_SERIES`], [`MAX_OCCURRENCES_PER_CALENDAR`] and
+//!   [`MAX_ATTENDEES_PER_EVENT`], each with a warning (in [`Parsed::warnings`] and the log) when
+//!   hit. Series that recur more often than daily are listed in [`Parsed::dense_series`].
+//! - [`Parsed::complete`] says whether the text was read completely (ended with `END:VCALENDAR`,
+//!   no event skipped, no occurrence bound hit): only then does a missing event mean it is gone.
+//! - CR-only, LF and CRLF line endings all read (a lone CR becomes a line end).
 //!
 //! Where each part lives: `scan` finds the calendars and their blocks by lines, `zones` maps
 //! TZIDs, `events` reads one VEVENT, `participants` its ORGANIZER and ATTENDEE lines, `expansion`
