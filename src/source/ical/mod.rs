@@ -391,18 +391,4 @@ mod tests {
         assert_eq!(p.skipped, 3, "{:?}", p.warnings);
         assert!(!p.complete);
     }
-
-    #[test]
-    fn cr_only_line_endings_parse_like_line_feeds() {
-        let original = fixture("icloud.ics");
-        let lf: String = original
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        let expected = parse_calendar("cal", &lf, december()).unwrap();
-        assert_eq!(expected.meetings.len(), 5);
-        let cr = lf.replace('\n', "\r");
-        assert_eq!(parse_calendar("cal", &cr, december()).unwrap(), expected);
-    }
 }

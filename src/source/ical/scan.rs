@@ -383,7 +383,7 @@ mod tests {
     }
 
     #[test]
-    fn a_byte_order_mark_and_either_line_ending_parse_the_same() {
+    fn a_byte_order_mark_and_any_line_ending_crlf_lf_or_cr_only_parse_the_same() {
         let original = fixture("icloud.ics");
         let body: String = original
             .lines()
@@ -396,6 +396,7 @@ mod tests {
             format!("\u{feff}{body}"),
             body.replace('\n', "\r\n"),
             format!("\u{feff}{}", body.replace('\n', "\r\n")),
+            body.replace('\n', "\r"),
         ] {
             assert_eq!(
                 parse_calendar("cal", &variant, december()).unwrap(),
