@@ -357,7 +357,8 @@ impl IcsSource {
         tracing::info!(
             source = %self.name,
             meetings = parsed.meetings.len(),
-            skipped = parsed.warnings.len(),
+            skipped = parsed.skipped,
+            complete = parsed.complete,
             changed,
             "ICS calendar read"
         );
@@ -371,7 +372,7 @@ impl IcsSource {
             validator,
             fingerprint: print,
             meetings: parsed.meetings.len(),
-            skipped: parsed.warnings.len(),
+            skipped: parsed.skipped,
         });
         Ok(Fetched {
             meetings: parsed.meetings,
@@ -405,13 +406,33 @@ impl CalendarSource for IcsSource {
     }
 }
 
-/// Calendar bytes as text: UTF-8, or Latin-1 for the old exports that still use it (every byte
-/// maps to a character, so nothing is lost and nothing fails).
+/// Calendar bytes as text, line by line: each line is UTF-8 when it is valid UTF-8, and Latin-1
+/// when it is not (every byte maps to a character, so nothing fails). A stray bad byte costs the
+/// accents of its own line, not the whole file ("Müller" elsewhere stays "Müller"); a file that is
+/// wholly Latin-1, as some old exports are, reads as Latin-1.
 fn decode(bytes: Vec<u8>) -> String {
-    match String::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => e.into_bytes().iter().map(|&b| char::from(b)).collect(),
+    let bytes = match String::from_utf8(bytes) {
+        Ok(s) => return s,
+        Err(e) => e.into_bytes(),
+    };
+    let mut out = String::with_capacity(bytes.len() + bytes.len() / 16);
+    // Split after `\n` and after a lone `\r`, so CR-only files are decoded line by line too.
+    let mut from = 0;
+    let ends = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .map(|(i, _)| i + 1)
+        .chain(std::iter::once(bytes.len()));
+    for end in ends {
+        let line = bytes.get(from..end).unwrap_or_default();
+        from = end;
+        match std::str::from_utf8(line) {
+            Ok(s) => out.push_str(s),
+            Err(_) => out.extend(line.iter().map(|&b| char::from(b))),
+        }
     }
+    out
 }
 
 /// A network failure in words; a timeout names the setting that bounds it.
@@ -455,5 +476,24 @@ mod tests {
     fn latin1_bodies_are_read_without_loss() {
         assert_eq!(decode(b"caf\xe9".to_vec()), "café");
         assert_eq!(decode("café".as_bytes().to_vec()), "café");
+    }
+
+    #[test]
+    fn one_bad_byte_costs_its_own_line_and_not_the_rest_of_the_file() {
+        let mut bytes = "SUMMARY:Müller\r\n".as_bytes().to_vec();
+        bytes.extend_from_slice(b"LOCATION:Caf\xe9\r\n");
+        bytes.extend_from_slice("DESCRIPTION:Größe\n".as_bytes());
+        assert_eq!(
+            decode(bytes),
+            "SUMMARY:Müller\r\nLOCATION:Café\r\nDESCRIPTION:Größe\n"
+        );
+    }
+
+    #[test]
+    fn cr_only_lines_are_decoded_one_by_one() {
+        let mut bytes = "A:Müller\r".as_bytes().to_vec();
+        bytes.extend_from_slice(b"B:\xff\rC:");
+        bytes.extend_from_slice("ö".as_bytes());
+        assert_eq!(decode(bytes), "A:Müller\rB:ÿ\rC:ö");
     }
 }
