@@ -1,5 +1,5 @@
 //! The daemon: one poll task per source (`poll`), one loop (the scheduler, here) that classifies,
-//! plans and fires prompts, and one task per prompt on screen ([`prompt`]).
+//! plans and fires prompts, and one task per prompt on screen (`prompt`).
 //! Everything it decides comes from `classify` and `plan` (pure); these files only move data
 //! between the sources, the ledger and the notifier.
 //!
