@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use crate::classify::Classifier;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{CalendarConfig, Config};
-use crate::ledger::{Ledger, LedgerRow};
-use crate::model::{Meeting, MeetingId, Verdict};
+use crate::ledger::{Ledger, LedgerRow, Recorded};
+use crate::model::{Meeting, MeetingId, PromptKind, Verdict, Via};
 use crate::source::{self, SourceContext, snapshot};
 use crate::{daemon, paths};
 
@@ -75,21 +75,40 @@ impl CommandContext {
         Ok((fetched, src.describe()))
     }
 
-    /// Every known meeting with its verdict: from each source's last snapshot, or, for a source
-    /// the daemon has not polled yet, from one live poll.
+    /// Every known meeting with its verdict. `Live` reads each calendar now (as `check` does) and
+    /// falls back to its last snapshot only when it cannot be read, saying so on stderr with the
+    /// snapshot's age; `Cached` reads the snapshots and polls only a calendar that has none.
     pub(super) async fn meetings(
         &self,
         ledger: &Ledger,
+        from: Read,
     ) -> anyhow::Result<Vec<(Meeting, Verdict)>> {
         let now = self.now();
         let mut all: Vec<Meeting> = Vec::new();
         for cal in &self.config.calendars {
             let snap = snapshot::path(&self.data_dir, &cal.name);
-            match snapshot::load(&snap) {
-                Ok(Some(s)) => all.extend(s.meetings),
-                _ => match self.poll_once(cal, now).await {
+            let cached = || snapshot::load(&snap).ok().flatten();
+            match from {
+                Read::Cached => match cached() {
+                    Some(s) => all.extend(s.meetings),
+                    None => match self.poll_once(cal, now).await {
+                        Ok((f, _)) => all.extend(f.meetings),
+                        Err(e) => eprintln!("warning: {e:#}"),
+                    },
+                },
+                Read::Live => match self.poll_once(cal, now).await {
                     Ok((f, _)) => all.extend(f.meetings),
-                    Err(e) => eprintln!("warning: {e:#}"),
+                    Err(e) => match cached() {
+                        Some(s) => {
+                            eprintln!(
+                                "warning: {e:#}; showing `{}` as it was {} ago (its last snapshot)",
+                                cal.name,
+                                age(now - s.taken_at)
+                            );
+                            all.extend(s.meetings);
+                        }
+                        None => eprintln!("warning: {e:#}; no snapshot of `{}` either", cal.name),
+                    },
                 },
             }
         }
@@ -102,6 +121,41 @@ impl CommandContext {
             .collect();
         out.sort_by(|a, b| a.0.start.cmp(&b.0.start).then(a.0.id.cmp(&b.0.id)));
         Ok(out)
+    }
+
+    /// The meeting `id`: among the snapshots, else in the ledger (a meeting that has left the
+    /// calendar window), else in the calendars read now (a meeting the daemon has not seen).
+    pub(super) async fn find_meeting(
+        &self,
+        ledger: &Ledger,
+        id: &str,
+    ) -> anyhow::Result<Option<(Meeting, Verdict)>> {
+        let cached = self.meetings(ledger, Read::Cached).await?;
+        if let Some(found) = find_meeting(&cached, ledger, id) {
+            return Ok(Some(found));
+        }
+        let live = self.meetings(ledger, Read::Live).await?;
+        Ok(live.into_iter().find(|(m, _)| m.id.as_str() == id))
+    }
+}
+
+/// Where [`CommandContext::meetings`] reads the calendars from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Read {
+    /// The calendars now; a snapshot only for a calendar that cannot be read.
+    Live,
+    /// The snapshots the daemon keeps; a calendar without one is read now.
+    Cached,
+}
+
+/// An age in words: "40 s", "12 min", "3 h", "2 days".
+pub(super) fn age(d: chrono::TimeDelta) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..120 => format!("{s} s"),
+        120..7200 => format!("{} min", s / 60),
+        7200..172_800 => format!("{} h", s / 3600),
+        _ => format!("{} days", s / 86_400),
     }
 }
 
@@ -165,6 +219,47 @@ pub(super) fn cli_key(meeting: &MeetingId, what: &str, now: DateTime<Utc>) -> St
         "{meeting}#{what}#cli#{}",
         now.timestamp_nanos_opt().unwrap_or_default()
     )
+}
+
+/// Records an objective or outcome given on the command line under the answer rule: the first
+/// answer stands, so a question already answered (from a prompt or an earlier command) is refused
+/// before anything is written, naming who answered and when; `correct` records the change as a
+/// correction row instead. With `correct` and no answer yet, the answer is simply the first.
+pub(super) fn record_cli_answer(
+    ledger: &mut Ledger,
+    meeting: &MeetingId,
+    answer: &crate::model::Answer,
+    correct: bool,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Recorded> {
+    let (question, what) = match answer {
+        crate::model::Answer::Outcome { .. } => (PromptKind::Outcome, "outcome"),
+        _ => (PromptKind::Objective, "objective"),
+    };
+    let key = cli_key(meeting, what, now);
+    match ledger.answered(meeting, question)? {
+        Some(first) if !correct => Err(AlreadyAnswered {
+            what,
+            by: first.by,
+            at: first.at,
+        }
+        .into()),
+        Some(_) => Ok(ledger.correct(&key, meeting, answer, Via::Cli, now)?),
+        None => Ok(ledger.record(&key, meeting, answer, Via::Cli, now)?),
+    }
+}
+
+/// A CLI answer to a question that has one: the first answer stands (exit 1, nothing written).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "this meeting's {what} was already answered ({} at {}); the first answer stands: to change it, run the same command again with --correct",
+    by.as_str(),
+    local(*at)
+)]
+pub struct AlreadyAnswered {
+    what: &'static str,
+    by: Via,
+    at: DateTime<Utc>,
 }
 
 /// The ledger states of `meetings`, by id.

@@ -15,6 +15,7 @@ mod demo;
 mod export;
 mod init;
 mod man;
+mod meetings;
 mod objective;
 mod outcome;
 mod output;
@@ -38,6 +39,7 @@ pub use demo::DemoCmd;
 pub use export::{ExportCmd, ExportFormat};
 pub use init::InitCmd;
 pub use man::ManCmd;
+pub use meetings::MeetingsCmd;
 pub use objective::ObjectiveCmd;
 pub use outcome::OutcomeCmd;
 pub use pending::PendingCmd;
@@ -71,6 +73,7 @@ pub enum Command {
     Init(InitCmd),
     Check(CheckCmd),
     Upcoming(UpcomingCmd),
+    Meetings(MeetingsCmd),
     Objective(ObjectiveCmd),
     Outcome(OutcomeCmd),
     Pending(PendingCmd),
@@ -138,6 +141,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Upcoming(cmd) => {
                     let json = cmd.json;
                     output::emit(&upcoming::run(&ctx, cmd).await?, json)
+                }
+                Command::Meetings(cmd) => {
+                    let json = cmd.json;
+                    output::emit(&meetings::run(&ctx, cmd).await?, json)
                 }
                 Command::Objective(cmd) => output::emit(&objective::run(&ctx, cmd).await?, false),
                 Command::Outcome(cmd) => output::emit(&outcome::run(&ctx, cmd).await?, false),

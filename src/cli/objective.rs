@@ -7,8 +7,8 @@ use clap::Args;
 use serde::Serialize;
 
 use super::UsageError;
-use super::common::{CommandContext, cli_key, find_meeting, local, states_of};
-use crate::model::{Answer, MeetingId, Via};
+use super::common::{CommandContext, Read, local, record_cli_answer, states_of};
+use crate::model::{Answer, MeetingId};
 
 /// Sets the commitment objective of a meeting (default: the next customer meeting without one).
 #[derive(Debug, Args)]
@@ -22,6 +22,10 @@ pub struct ObjectiveCmd {
     /// What you want the customer to commit to.
     #[arg(required_unless_present = "pick")]
     pub text: Option<String>,
+    /// Replace the objective already recorded (kept as a correction; the first one stays on
+    /// record). Without it, a meeting that has an objective is left as it is.
+    #[arg(long)]
+    pub correct: bool,
 }
 
 /// The objective recorded, and for which meeting.
@@ -70,18 +74,20 @@ pub async fn run(ctx: &CommandContext, cmd: ObjectiveCmd) -> anyhow::Result<Obje
         (None, Some(t)) if !t.trim().is_empty() => t.trim().to_string(),
         _ => return Err(UsageError("write the objective, or pass --pick N".into()).into()),
     };
-    let meetings = ctx.meetings(&ledger).await?;
-    let states = states_of(ctx, &ledger, &meetings)?;
     let target = match &cmd.meeting {
-        Some(id) => find_meeting(&meetings, &ledger, id),
-        None => meetings
-            .iter()
-            .find(|(m, v)| {
-                v.customer
-                    && m.start > now
-                    && states.get(&m.id).is_none_or(|s| s.objective.is_none())
-            })
-            .cloned(),
+        Some(id) => ctx.find_meeting(&ledger, id).await?,
+        None => {
+            let meetings = ctx.meetings(&ledger, Read::Cached).await?;
+            let states = states_of(ctx, &ledger, &meetings)?;
+            meetings
+                .iter()
+                .find(|(m, v)| {
+                    v.customer
+                        && m.start > now
+                        && states.get(&m.id).is_none_or(|s| s.objective.is_none())
+                })
+                .cloned()
+        }
     };
     let Some((m, v)) = target else {
         return Err(UsageError(match cmd.meeting {
@@ -91,11 +97,11 @@ pub async fn run(ctx: &CommandContext, cmd: ObjectiveCmd) -> anyhow::Result<Obje
         .into());
     };
     ledger.introduce(&[(m.clone(), v)], now)?;
-    ledger.record_answer(
-        &cli_key(&m.id, "objective", now),
+    record_cli_answer(
+        &mut ledger,
         &m.id,
         &Answer::Objective { text: text.clone() },
-        Via::Cli,
+        cmd.correct,
         now,
     )?;
     Ok(ObjectiveSet {

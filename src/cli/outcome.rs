@@ -7,8 +7,8 @@ use clap::Args;
 use serde::Serialize;
 
 use super::UsageError;
-use super::common::{CommandContext, cli_key, find_meeting, local, row_meeting};
-use crate::model::{Answer, Meeting, MeetingId, Outcome, Verdict, Via};
+use super::common::{CommandContext, Read, local, record_cli_answer, row_meeting};
+use crate::model::{Answer, Meeting, MeetingId, Outcome, Verdict};
 
 /// Records the outcome of a meeting (default: the latest ended customer meeting without one).
 /// RESULT is one of: committed, advanced, continuation, no_sale, no_show, rescheduled, cancelled.
@@ -22,6 +22,13 @@ pub struct OutcomeCmd {
     pub next_step: Option<String>,
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
+    /// Replace the outcome already recorded (kept as a correction; the first one stays on
+    /// record). Without it, a meeting that has an outcome is left as it is.
+    #[arg(long)]
+    pub correct: bool,
+    /// Record an outcome for a meeting that has not started yet.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The outcome recorded, and for which meeting.
@@ -49,10 +56,10 @@ pub async fn run(ctx: &CommandContext, cmd: OutcomeCmd) -> anyhow::Result<Outcom
     let result: Outcome = cmd.result.parse().map_err(UsageError)?;
     let mut ledger = ctx.ledger()?;
     let now = ctx.now();
-    let meetings = ctx.meetings(&ledger).await?;
     let target: Option<(Meeting, Verdict)> = match &cmd.meeting {
-        Some(id) => find_meeting(&meetings, &ledger, id),
+        Some(id) => ctx.find_meeting(&ledger, id).await?,
         None => {
+            let meetings = ctx.meetings(&ledger, Read::Cached).await?;
             // The latest ended customer meeting without an outcome, from the ledger (which keeps
             // meetings that have left the calendar window) and the calendars.
             let rows = ledger.customer_meetings(Some(now - chrono::Duration::days(30)))?;
@@ -81,19 +88,21 @@ pub async fn run(ctx: &CommandContext, cmd: OutcomeCmd) -> anyhow::Result<Outcom
         })
         .into());
     };
+    if m.start > now && !cmd.force {
+        return Err(UsageError(format!(
+            "\"{}\" has not started yet ({}); an outcome is for a meeting that took place: pass --force if you mean it",
+            m.title,
+            local(m.start)
+        ))
+        .into());
+    }
     ledger.introduce(&[(m.clone(), v)], now)?;
     let answer = Answer::Outcome {
         result,
         next_step: cmd.next_step.filter(|s| !s.trim().is_empty()),
         note: cmd.note.filter(|s| !s.trim().is_empty()),
     };
-    ledger.record_answer(
-        &cli_key(&m.id, "outcome", now),
-        &m.id,
-        &answer,
-        Via::Cli,
-        now,
-    )?;
+    record_cli_answer(&mut ledger, &m.id, &answer, cmd.correct, now)?;
     Ok(OutcomeSet {
         meeting: m.id,
         title: m.title,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use serde::Serialize;
 
-use super::common::{CommandContext, local, states_of};
+use super::common::{CommandContext, Read, local, states_of};
 use crate::model::MeetingId;
 
 /// Lists coming meetings with their verdict and reason.
@@ -18,6 +18,10 @@ pub struct UpcomingCmd {
     /// Also list meetings that are not customer meetings.
     #[arg(long)]
     pub all: bool,
+    /// Show the calendars as the daemon last read them (its snapshots) instead of reading them
+    /// now.
+    #[arg(long)]
+    pub cached: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -88,7 +92,8 @@ pub async fn run(ctx: &CommandContext, cmd: UpcomingCmd) -> anyhow::Result<Upcom
     let ledger = ctx.ledger()?;
     let now = ctx.now();
     let until = now + chrono::Duration::days(i64::from(cmd.days));
-    let meetings = ctx.meetings(&ledger).await?;
+    let from = if cmd.cached { Read::Cached } else { Read::Live };
+    let meetings = ctx.meetings(&ledger, from).await?;
     let states = states_of(ctx, &ledger, &meetings)?;
     let items: Vec<UpcomingItem> = meetings
         .into_iter()
