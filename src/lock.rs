@@ -51,8 +51,18 @@ impl InstanceLock {
     /// Takes the lock for `ledger` (the ledger file's path; the lock is `<ledger>.lock` beside it)
     /// without waiting. Creates the directory (0700) and the lock file (0600) when missing, and
     /// writes our pid into it for the message another instance shows.
+    ///
+    /// The lock is taken beside the ledger's real path (symbolic links resolved), so two names
+    /// for one file cannot run two daemons on it.
     pub fn acquire(ledger: &Path) -> Result<InstanceLock, LockError> {
-        let path = lock_path(ledger);
+        if let Some(parent) = ledger.parent().filter(|p| !p.as_os_str().is_empty()) {
+            crate::fsutil::create_private_dir(parent).map_err(|source| LockError::Io {
+                action: "create the directory of",
+                path: lock_path(ledger),
+                source,
+            })?;
+        }
+        let path = lock_path(&real_path(ledger));
         let io = |action| {
             let path = path.clone();
             move |source| LockError::Io {
@@ -61,9 +71,6 @@ impl InstanceLock {
                 source,
             }
         };
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            crate::fsutil::create_private_dir(parent).map_err(io("create the directory of"))?;
-        }
         let mut opts = OpenOptions::new();
         // Not truncated on open: the holder's pid must survive a failed attempt.
         opts.read(true).write(true).create(true).truncate(false);
@@ -104,6 +111,23 @@ impl InstanceLock {
     }
 }
 
+/// The file `ledger` names once symbolic links are resolved: the file's own real path when it
+/// exists, else its directory's real path with its name (a ledger not created yet). As given when
+/// neither can be resolved (the lock then still works for that name).
+fn real_path(ledger: &Path) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(ledger) {
+        return p;
+    }
+    let dir = match ledger.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match (std::fs::canonicalize(dir), ledger.file_name()) {
+        (Ok(d), Some(name)) => d.join(name),
+        _ => ledger.to_owned(),
+    }
+}
+
 /// `<ledger>.lock`: the ledger's file name with `.lock` appended.
 pub fn lock_path(ledger: &Path) -> PathBuf {
     let mut name = OsString::from(ledger.as_os_str());
@@ -135,6 +159,27 @@ mod tests {
         drop(first);
         let again = InstanceLock::acquire(&ledger).unwrap();
         drop(again);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symbolic_link_to_a_ledger_in_use_is_refused_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        let ledger = real.join("ledger.sqlite3");
+        std::fs::write(&ledger, b"").unwrap();
+        std::os::unix::fs::symlink(&ledger, dir.path().join("link.sqlite3")).unwrap();
+        std::os::unix::fs::symlink(&real, dir.path().join("linkdir")).unwrap();
+        let _first = InstanceLock::acquire(&ledger).unwrap();
+        for other in ["link.sqlite3", "linkdir/ledger.sqlite3"] {
+            let err = InstanceLock::acquire(&dir.path().join(other)).unwrap_err();
+            assert!(matches!(err, LockError::Held { .. }), "{other}: {err}");
+        }
+        // A ledger not created yet, through a linked directory, resolves the same way.
+        let _fresh = InstanceLock::acquire(&real.join("new.sqlite3")).unwrap();
+        let err = InstanceLock::acquire(&dir.path().join("linkdir/new.sqlite3")).unwrap_err();
+        assert!(matches!(err, LockError::Held { .. }), "{err}");
     }
 
     #[test]
