@@ -18,6 +18,7 @@ pub mod ical;
 pub mod ics;
 pub mod microsoft;
 pub mod snapshot;
+pub mod state_file;
 
 /// The WebDAV wire format, at its old path (the integration tests build request bodies with it).
 pub use caldav::xml as webdav;

@@ -70,13 +70,7 @@ impl StateFile {
         for (url, state) in calendars {
             file.calendars.insert(url, state.clone());
         }
-        let io = |e: std::io::Error| SourceError::Io {
-            source_name: source.to_string(),
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        };
-        let json = serde_json::to_vec(&file).map_err(|e| io(std::io::Error::other(e)))?;
-        crate::fsutil::write_atomic_private(path, &json).map_err(io)
+        crate::source::state_file::save(source, path, &file)
     }
 }
 

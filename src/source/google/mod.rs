@@ -30,7 +30,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{CalendarSource, Fetched, PollFuture, SourceContext, SourceError, Window};
+use super::{CalendarSource, Fetched, PollFuture, SourceContext, SourceError, Window, state_file};
 use crate::auth::{AuthError, TokenStoreChoice};
 use crate::config::{CalendarConfig, CalendarKind};
 use crate::http;
@@ -158,7 +158,7 @@ impl GoogleSource {
             .iter()
             .map(|id| Calendar {
                 id: id.clone(),
-                state_path: ctx.state_dir.join(state_file_name(id)),
+                state_path: ctx.state_dir.join(state_file::file_name("google", id)),
                 state: None,
             })
             .collect();
@@ -187,7 +187,11 @@ impl GoogleSource {
         let mut changed = false;
         for (i, cal) in self.calendars.iter_mut().enumerate() {
             if cal.state.is_none() {
-                cal.state = Some(load_state(&self.api.name, &cal.state_path));
+                cal.state = Some(state_file::load(
+                    &self.api.name,
+                    &cal.state_path,
+                    "syncing fully",
+                ));
             }
             let state = cal.state.get_or_insert_with(CalendarState::default);
             let before_token = state.sync_token.clone();
@@ -195,7 +199,7 @@ impl GoogleSource {
             changed |= c;
             prune(state, window);
             if c || state.sync_token != before_token {
-                save_state(&self.api.name, &cal.state_path, state)?;
+                state_file::save(&self.api.name, &cal.state_path, state)?;
             }
         }
         let mut by_id: BTreeMap<_, Meeting> = BTreeMap::new();
@@ -541,53 +545,18 @@ async fn list_page(
     }
 }
 
-/// A file name for a calendar id (often an e-mail address) that cannot collide or escape.
-fn state_file_name(cal_id: &str) -> String {
-    let safe: String = cal_id
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .take(64)
-        .collect();
-    // FNV-1a keeps ids that differ only in punctuation apart.
-    let hash = crate::model::stable_hash(cal_id.bytes());
-    format!("google-{safe}-{hash:016x}.json")
-}
-
-fn load_state(source: &str, path: &Path) -> CalendarState {
-    match std::fs::read(path) {
-        Ok(bytes) => match serde_json::from_slice(&bytes) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(source, path = %path.display(), error = %e, "unreadable sync state; syncing fully");
-                CalendarState::default()
-            }
-        },
-        Err(_) => CalendarState::default(),
-    }
-}
-
-fn save_state(source: &str, path: &Path, state: &CalendarState) -> Result<(), SourceError> {
-    let io = |e: std::io::Error| SourceError::Io {
-        source_name: source.to_string(),
-        path: path.to_path_buf(),
-        detail: e.to_string(),
-    };
-    let body = serde_json::to_vec(state).map_err(|e| io(std::io::Error::other(e)))?;
-    // Titles and addresses are personal data: 0600, written atomically.
-    crate::fsutil::write_atomic_private(path, &body).map_err(io)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn calendar_ids_become_distinct_safe_file_names() {
-        let a = state_file_name("alex@mycorp.com");
-        let b = state_file_name("alex.mycorp.com");
+        let name = |id| state_file::file_name("google", id);
+        let a = name("alex@mycorp.com");
+        let b = name("alex.mycorp.com");
         assert_ne!(a, b);
         assert!(a.starts_with("google-alex_mycorp_com-") && a.ends_with(".json"));
-        assert!(!state_file_name("../../etc").contains('/'));
+        assert!(!name("../../etc").contains('/'));
     }
 
     #[test]
