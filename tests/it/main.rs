@@ -16,4 +16,5 @@ mod google;
 mod google_daemon;
 mod ics_source;
 mod ledger_crash;
+mod microsoft;
 mod notify_desktop;
