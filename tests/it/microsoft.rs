@@ -751,7 +751,12 @@ async fn the_first_sync_of_a_thousand_events_takes_five_pages() {
     let started = Instant::now();
     let (first, reqs) = poll_counting(&fake, &mut src).await;
     let took = started.elapsed();
-    let pages: Vec<&Logged> = reqs.iter().filter(|r| r.is_delta()).collect();
+    let pages = fake.delta_requests();
+    assert_eq!(
+        reqs.len(),
+        pages.len() + 1,
+        "the calendar list, then the pages"
+    );
     let bytes: usize = pages.iter().map(|r| r.bytes).sum();
     eprintln!(
         "MEASURE microsoft first sync of 1000 events: {} pages (+1 calendar list), {} KB, {:?}",
