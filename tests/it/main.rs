@@ -17,4 +17,5 @@ mod google_daemon;
 mod ics_source;
 mod ledger_crash;
 mod microsoft;
+mod microsoft_daemon;
 mod notify_desktop;

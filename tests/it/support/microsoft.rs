@@ -346,6 +346,7 @@ impl FakeMicrosoft {
         self.lock().log.clone()
     }
 
+    /// The calendarView delta requests so far.
     pub fn delta_requests(&self) -> Vec<Logged> {
         self.requests()
             .into_iter()
