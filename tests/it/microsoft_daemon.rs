@@ -241,3 +241,59 @@ async fn an_edit_and_a_deletion_in_outlook_are_picked_up_by_the_next_delta_poll(
         "the changes came through the delta link, not a new round"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_sign_in_stops_the_source_with_one_notification_naming_the_fix() {
+    let (fake, bus, server, home) = signed_in_desktop().await;
+    let now = whole_second_now();
+    fake.put_event(
+        "primary",
+        customer(
+            "cust1",
+            "Pilot scoping with Acme",
+            now + secs(30),
+            now + secs(40),
+        ),
+    );
+    // The user removed nextstep's access: the stored access token and the refresh token are
+    // both refused.
+    fake.expire_access_tokens();
+    fake.revoke_refresh_tokens();
+
+    let daemon = home.start(&bus);
+    let n = expect_notification(&server, &daemon, Duration::from_secs(15)).await;
+    assert!(
+        n.body.contains("nextstep auth microsoft --source m365"),
+        "the notification names the fix: {n:?}"
+    );
+    assert!(
+        server
+            .next_notification(Duration::from_secs(3))
+            .await
+            .is_none(),
+        "only one notification: {:?}",
+        server.recorded()
+    );
+    let grants = fake.lock().token_grants.clone();
+    assert_eq!(
+        grants.iter().filter(|g| *g == "refresh_token").count(),
+        1,
+        "one refresh attempt, then the source stopped: {grants:?}"
+    );
+    assert!(
+        fake.delta_requests().len() <= 1,
+        "polling stopped: {:?}",
+        fake.delta_requests()
+    );
+    daemon.stop();
+
+    let out = home.command(&["check"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("FAIL")
+            && l.contains("m365")
+            && l.contains("nextstep auth microsoft --source m365")),
+        "{text}"
+    );
+}
