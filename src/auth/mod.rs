@@ -147,7 +147,11 @@ fn refused_message(
         "{} refused the credentials of `{source}` ({error}",
         provider.name
     );
-    if let Some(d) = description {
+    // Microsoft's descriptions go on with "\r\nTrace ID: …\r\nCorrelation ID: …" lines; only
+    // the first line says what happened, and the message must stay one line (`check`, logs).
+    if let Some(d) = description.and_then(|d| d.lines().next()).map(str::trim)
+        && !d.is_empty()
+    {
         m.push_str(": ");
         m.push_str(d);
     }
@@ -231,6 +235,23 @@ pub(crate) mod tests {
             "Example refused the credentials of `work` (invalid_grant: gone): run `nextstep auth example --source work`"
         );
         assert!(e.needs_sign_in());
+    }
+
+    #[test]
+    fn a_refusal_keeps_only_the_first_line_of_a_multi_line_description() {
+        let e = AuthError::Refused {
+            provider: &TEST_PROVIDER,
+            source_name: "m365".into(),
+            error: "invalid_grant".into(),
+            description: Some(
+                "AADSTS70000: The grant was revoked.\r\nTrace ID: 0d6f\r\nCorrelation ID: 9b3c"
+                    .into(),
+            ),
+        };
+        assert_eq!(
+            e.to_string(),
+            "Example refused the credentials of `m365` (invalid_grant: AADSTS70000: The grant was revoked.): run `nextstep auth example --source m365`"
+        );
     }
 
     #[test]

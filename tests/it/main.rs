@@ -16,4 +16,7 @@ mod google;
 mod google_daemon;
 mod ics_source;
 mod ledger_crash;
+mod microsoft;
+mod microsoft_cli;
+mod microsoft_daemon;
 mod notify_desktop;

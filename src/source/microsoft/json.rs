@@ -134,12 +134,13 @@ pub fn parse_error(body: &[u8]) -> Option<ErrorDetail> {
 
 /// Whether an error says the delta link is no longer usable and the round must start again.
 pub fn needs_resync(status: u16, detail: Option<&ErrorDetail>) -> bool {
+    // Graph's own pages spell these codes in more than one case (`syncStateNotFound`,
+    // `SyncStateNotFound`); the meaning is the same.
     status == 410
         || detail.is_some_and(|d| {
-            matches!(
-                d.code.as_str(),
-                "syncStateNotFound" | "resyncRequired" | "syncStateInvalid"
-            )
+            ["syncStateNotFound", "resyncRequired", "syncStateInvalid"]
+                .iter()
+                .any(|c| d.code.eq_ignore_ascii_case(c))
         })
 }
 
@@ -526,6 +527,8 @@ mod tests {
         let d = parse_error(br#"{"error":{"code":"syncStateNotFound","message":"x"}}"#).unwrap();
         assert!(needs_resync(400, Some(&d)));
         assert!(needs_resync(410, None));
+        let upper = parse_error(br#"{"error":{"code":"SyncStateNotFound","message":"x"}}"#);
+        assert!(needs_resync(400, upper.as_ref()));
         let other = parse_error(br#"{"error":{"code":"ErrorAccessDenied","message":"x"}}"#);
         assert!(!needs_resync(403, other.as_ref()));
     }

@@ -4,11 +4,11 @@
 //! ([`auth`]: device code by default, the browser with PKCE on request, refresh tokens rotated and
 //! stored on every use), the pure projection of Graph's event JSON to meetings ([`json`]) and the
 //! pure state of a `calendarView/delta` round ([`delta`]), and the [`MicrosoftSource`] that drives
-//! the rounds over HTTP ([`source`]).
+//! the rounds over HTTP ([`source`]). `check` shows what [`MicrosoftSource`] describes: per
+//! configured calendar, the meetings in the window, and the calendars the account has.
 //!
-//! TODO(#11): the registration as `kind = "microsoft"` in the config, `nextstep auth microsoft`
-//! in the CLI, `check` listing the calendars found, and the fake of the identity platform and
-//! Graph for the integration tests.
+//! The integration tests run all of it against a fake of the identity platform and of Graph
+//! (`tests/it/support/microsoft.rs`).
 
 pub mod auth;
 pub mod config;

@@ -51,6 +51,8 @@ struct Api {
 struct Calendar {
     /// As configured: `primary`, a display name or an id.
     wanted: String,
+    /// Meetings of this calendar in the window at the last poll (for `check`).
+    in_window: usize,
     /// Graph's id once resolved; `None` for the default calendar.
     id: Option<String>,
     state_path: PathBuf,
@@ -74,6 +76,9 @@ impl From<SourceError> for GetError {
 pub struct MicrosoftSource {
     api: Api,
     calendars: Vec<Calendar>,
+    /// The account's calendars (display names, the default one marked), listed once per source so
+    /// that `check` can show users what they may put in `calendars`.
+    found: Vec<String>,
     resolved: bool,
     last: Option<usize>,
 }
@@ -97,6 +102,8 @@ struct CalendarEntry {
     id: String,
     #[serde(default)]
     name: String,
+    #[serde(default, rename = "isDefaultCalendar")]
+    is_default: bool,
 }
 
 impl MicrosoftSource {
@@ -131,6 +138,7 @@ impl MicrosoftSource {
             .iter()
             .map(|c| Calendar {
                 wanted: c.clone(),
+                in_window: 0,
                 id: None,
                 state_path: ctx.state_dir.join(state_file_name(c)),
                 state: None,
@@ -148,6 +156,7 @@ impl MicrosoftSource {
                 bytes: 0,
             },
             calendars,
+            found: Vec::new(),
             resolved: false,
             last: None,
         })
@@ -164,45 +173,57 @@ impl MicrosoftSource {
         (self.api.requests, self.api.bytes)
     }
 
-    /// Finds the Graph id of every calendar named by display name or id (once).
+    /// Lists the account's calendars and finds the Graph id of every calendar named by display
+    /// name or id (once per source: one request when the daemon starts).
     async fn resolve(&mut self) -> Result<(), SourceError> {
         if self.resolved {
             return Ok(());
         }
-        if self.calendars.iter().any(|c| c.wanted != PRIMARY) {
-            let url = self.api.cfg.api("me/calendars?$select=id,name");
-            let body = get(&mut self.api, &url).await.map_err(|e| match e {
-                GetError::Source(e) => e,
-                GetError::Resync => SourceError::HttpStatus {
+        let url = self
+            .api
+            .cfg
+            .api("me/calendars?$select=id,name,isDefaultCalendar");
+        let body = get(&mut self.api, &url).await.map_err(|e| match e {
+            GetError::Source(e) => e,
+            GetError::Resync => SourceError::HttpStatus {
+                source_name: self.api.name.clone(),
+                url: self.api.cfg.api("me/calendars"),
+                status: 410,
+            },
+        })?;
+        let list: CalendarList = serde_json::from_slice(&body).map_err(|e| SourceError::Data {
+            source_name: self.api.name.clone(),
+            location: self.api.cfg.api("me/calendars"),
+            detail: format!("not a calendar list: {e}"),
+        })?;
+        self.found = list
+            .value
+            .iter()
+            .map(|e| {
+                if e.is_default {
+                    format!("{} (default, \"{PRIMARY}\")", e.name)
+                } else {
+                    e.name.clone()
+                }
+            })
+            .collect();
+        for cal in self.calendars.iter_mut().filter(|c| c.wanted != PRIMARY) {
+            let found = list
+                .value
+                .iter()
+                .find(|e| e.id == cal.wanted || e.name == cal.wanted);
+            let Some(found) = found else {
+                let names: Vec<&str> = list.value.iter().map(|e| e.name.as_str()).collect();
+                return Err(SourceError::Setup {
                     source_name: self.api.name.clone(),
-                    url: self.api.cfg.api("me/calendars"),
-                    status: 410,
-                },
-            })?;
-            let list: CalendarList =
-                serde_json::from_slice(&body).map_err(|e| SourceError::Data {
-                    source_name: self.api.name.clone(),
-                    location: self.api.cfg.api("me/calendars"),
-                    detail: format!("not a calendar list: {e}"),
-                })?;
-            for cal in self.calendars.iter_mut().filter(|c| c.wanted != PRIMARY) {
-                let found = list
-                    .value
-                    .iter()
-                    .find(|e| e.id == cal.wanted || e.name == cal.wanted);
-                let Some(found) = found else {
-                    let names: Vec<&str> = list.value.iter().map(|e| e.name.as_str()).collect();
-                    return Err(SourceError::Setup {
-                        source_name: self.api.name.clone(),
-                        detail: format!(
-                            "no calendar named `{}`; this account has: {}",
-                            cal.wanted,
-                            names.join(", ")
-                        ),
-                    });
-                };
-                cal.id = Some(found.id.clone());
-            }
+                    detail: format!(
+                        "no calendar named `{}`; this account has: {}",
+                        cal.wanted,
+                        names.join(", ")
+                    ),
+                });
+            };
+            cal.id = Some(found.id.clone());
         }
         self.resolved = true;
         Ok(())
@@ -232,9 +253,11 @@ impl MicrosoftSource {
             }
         }
         let mut by_id: BTreeMap<_, Meeting> = BTreeMap::new();
-        for cal in &self.calendars {
+        for cal in self.calendars.iter_mut() {
+            cal.in_window = 0;
             for m in cal.state.iter().flat_map(|s| s.events.values()) {
                 if window.overlaps(m.start, m.end) {
+                    cal.in_window += 1;
                     by_id.entry(m.id.clone()).or_insert_with(|| m.clone());
                 }
             }
@@ -262,18 +285,26 @@ impl CalendarSource for MicrosoftSource {
     }
 
     fn describe(&self) -> String {
-        match self.last {
-            Some(n) => format!(
-                "reachable, authorised, {n} meeting{} in the window from {}",
-                if n == 1 { "" } else { "s" },
-                self.calendars
-                    .iter()
-                    .map(|c| c.wanted.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            None => String::new(),
+        if self.last.is_none() {
+            return String::new();
         }
+        let per_calendar: Vec<String> = self
+            .calendars
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {} meeting{}",
+                    c.wanted,
+                    c.in_window,
+                    if c.in_window == 1 { "" } else { "s" }
+                )
+            })
+            .collect();
+        format!(
+            "reachable and authorised; in the window: {}; calendars found: {}",
+            per_calendar.join(", "),
+            self.found.join(", ")
+        )
     }
 }
 
@@ -560,6 +591,15 @@ mod tests {
         )
     }
 
+    /// The answer to the calendar listing every source makes once.
+    fn calendars() -> (u16, String, String) {
+        (
+            200,
+            String::new(),
+            r#"{"value":[{"id":"AAMkCal1","name":"Calendar","isDefaultCalendar":true},{"id":"AAMkCal2","name":"Sales","isDefaultCalendar":false}]}"#.into(),
+        )
+    }
+
     struct Rig {
         _dir: tempfile::TempDir,
         src: MicrosoftSource,
@@ -634,6 +674,7 @@ mod tests {
         let mut r = rig().await;
         let b = &r.base;
         r.canned.lock().unwrap().answers = vec![
+            calendars(),
             (
                 200,
                 String::new(),
@@ -665,12 +706,25 @@ mod tests {
         assert_eq!(f.meetings.len(), 1);
         assert!(!f.changed);
         assert_eq!(r.src.traffic().0 - before, 1, "a quiet poll is one request");
-        let seen = r.canned.lock().unwrap().seen.clone();
+        let mut seen = r.canned.lock().unwrap().seen.clone();
+        assert!(
+            seen.remove(0).starts_with("GET /v1.0/me/calendars?"),
+            "the calendars are listed once, first"
+        );
         assert!(seen[0].starts_with("GET /v1.0/me/calendarView/delta?startDateTime=2026-12-01T00:00:00Z&endDateTime=2026-12-16T00:00:00Z "), "{seen:?}");
         assert!(seen[0].contains("outlook.timezone=\"UTC\""), "{seen:?}");
         assert!(
             seen[1].contains("$skiptoken=1") && seen[2].contains("$deltatoken=2"),
             "{seen:?}"
+        );
+        let d = r.src.describe();
+        assert!(
+            d.contains("reachable and authorised; in the window: primary 1 meeting"),
+            "{d}"
+        );
+        assert!(
+            d.contains("calendars found: Calendar (default, \"primary\"), Sales"),
+            "{d}"
         );
     }
 
@@ -679,6 +733,7 @@ mod tests {
         let mut r = rig().await;
         let b = &r.base;
         r.canned.lock().unwrap().answers = vec![
+            calendars(),
             (
                 200,
                 String::new(),
@@ -718,7 +773,7 @@ mod tests {
         assert_eq!(f.meetings[0].id.as_str(), "m365/u-c/single");
         let seen = r.canned.lock().unwrap().seen.clone();
         assert!(
-            seen[3].contains("startDateTime="),
+            seen[4].contains("startDateTime="),
             "a resync starts a new round: {seen:?}"
         );
     }
@@ -726,11 +781,14 @@ mod tests {
     #[tokio::test]
     async fn throttling_is_rate_limited_with_retry_after() {
         let mut r = rig().await;
-        r.canned.lock().unwrap().answers = vec![(
-            429,
-            "Retry-After: 7\r\n".into(),
-            r#"{"error":{"code":"TooManyRequests"}}"#.into(),
-        )];
+        r.canned.lock().unwrap().answers = vec![
+            calendars(),
+            (
+                429,
+                "Retry-After: 7\r\n".into(),
+                r#"{"error":{"code":"TooManyRequests"}}"#.into(),
+            ),
+        ];
         match r.src.poll(window()).await.unwrap_err() {
             SourceError::RateLimited { retry_after, .. } => {
                 assert_eq!(retry_after, Some(Duration::from_secs(7)))

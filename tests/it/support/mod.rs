@@ -1,6 +1,7 @@
 //! The harnesses the integration tests share: a private D-Bus and a fake notification server
 //! (`dbus`, `notifications`), the meetings' iCalendar text (`calendar`), the real binary as a child process (`daemon`), a fake of Google's
-//! OAuth and Calendar API (`google`) and a real Radicale CalDAV server (`radicale`).
+//! OAuth and Calendar API (`google`), a fake of Microsoft's identity platform and Graph
+//! (`microsoft`) and a real Radicale CalDAV server (`radicale`).
 //!
 //! Driving the whole daemon end to end:
 //!
@@ -24,5 +25,6 @@ pub mod calendar;
 pub mod daemon;
 pub mod dbus;
 pub mod google;
+pub mod microsoft;
 pub mod notifications;
 pub mod radicale;
