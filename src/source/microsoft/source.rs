@@ -27,6 +27,7 @@ use super::json;
 use crate::auth::TokenStoreChoice;
 use crate::http;
 use crate::model::Meeting;
+use crate::source::state_file;
 use crate::source::{CalendarSource, Fetched, PollFuture, SourceContext, SourceError, Window};
 
 /// Graph allows up to 1,000 events a page on calendarView delta.
@@ -140,7 +141,7 @@ impl MicrosoftSource {
                 wanted: c.clone(),
                 in_window: 0,
                 id: None,
-                state_path: ctx.state_dir.join(state_file_name(c)),
+                state_path: ctx.state_dir.join(state_file::file_name("microsoft", c)),
                 state: None,
             })
             .collect();
@@ -235,7 +236,11 @@ impl MicrosoftSource {
         let mut changed = false;
         for cal in self.calendars.iter_mut() {
             if cal.state.is_none() {
-                cal.state = Some(load_state(&self.api.name, &cal.state_path));
+                cal.state = Some(state_file::load(
+                    &self.api.name,
+                    &cal.state_path,
+                    "starting a new round",
+                ));
             }
             let state = cal.state.get_or_insert_with(CalendarState::default);
             let before = state.delta_link.clone();
@@ -249,7 +254,7 @@ impl MicrosoftSource {
             .await?;
             changed |= c;
             if c || state.delta_link != before {
-                save_state(&self.api.name, &cal.state_path, state)?;
+                state_file::save(&self.api.name, &cal.state_path, state)?;
             }
         }
         let mut by_id: BTreeMap<_, Meeting> = BTreeMap::new();
@@ -492,41 +497,6 @@ async fn get(api: &mut Api, url: &str) -> Result<Vec<u8>, GetError> {
             }
         }
     }
-}
-
-/// A file name for a configured calendar that cannot collide or escape.
-fn state_file_name(cal: &str) -> String {
-    let safe: String = cal
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .take(64)
-        .collect();
-    let hash = crate::model::stable_hash(cal.bytes());
-    format!("microsoft-{safe}-{hash:016x}.json")
-}
-
-fn load_state(source: &str, path: &Path) -> CalendarState {
-    match std::fs::read(path) {
-        Ok(bytes) => match serde_json::from_slice(&bytes) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(source, path = %path.display(), error = %e, "unreadable sync state; starting a new round");
-                CalendarState::default()
-            }
-        },
-        Err(_) => CalendarState::default(),
-    }
-}
-
-fn save_state(source: &str, path: &Path, state: &CalendarState) -> Result<(), SourceError> {
-    let io = |e: std::io::Error| SourceError::Io {
-        source_name: source.to_string(),
-        path: path.to_path_buf(),
-        detail: e.to_string(),
-    };
-    let body = serde_json::to_vec(state).map_err(|e| io(std::io::Error::other(e)))?;
-    // The delta link is a credential of sorts and titles are personal data: 0600, atomically.
-    crate::fsutil::write_atomic_private(path, &body).map_err(io)
 }
 
 #[cfg(test)]
@@ -799,7 +769,8 @@ mod tests {
 
     #[test]
     fn configured_calendars_become_distinct_safe_file_names() {
-        assert_ne!(state_file_name("Sales/EU"), state_file_name("Sales_EU"));
-        assert!(!state_file_name("../x").contains('/'));
+        let name = |c| state_file::file_name("microsoft", c);
+        assert_ne!(name("Sales/EU"), name("Sales_EU"));
+        assert!(!name("../x").contains('/'));
     }
 }
