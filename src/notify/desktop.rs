@@ -28,7 +28,7 @@ use crate::model::{Answer, Via};
 
 use super::dialog::Dialog;
 use super::text::{self, Action};
-use super::{AskFuture, Notifier, NotifyError, PromptView, Reply};
+use super::{AskFuture, Notifier, NotifyError, PromptView, Reply, Showing};
 
 const NAME: &str = "org.freedesktop.Notifications";
 const PATH: &str = "/org/freedesktop/Notifications";
@@ -121,7 +121,7 @@ impl DesktopNotifier {
         }
     }
 
-    async fn show(&self, prompt: &PromptView) -> Result<Reply, NotifyError> {
+    async fn show(&self, prompt: &PromptView, showing: &Showing) -> Result<Reply, NotifyError> {
         let conn = self.connect().await?;
         let caps = capabilities(&conn).await?;
         let mut shown = text::notification(prompt, caps.body_markup);
@@ -144,12 +144,38 @@ impl DesktopNotifier {
         let mut actions = subscribe(&conn, "ActionInvoked").await?;
         let mut closes = subscribe(&conn, "NotificationClosed").await?;
 
+        if showing.is_withdrawn() {
+            return Err(NotifyError::Withdrawn(showing.withdrawn().await));
+        }
         let id = notify(&conn, &shown, self.timeout).await?;
         tracing::info!(prompt = %prompt.key, id, kind = %prompt.kind, "prompt shown");
+        showing.shown_as(id);
 
-        if !caps.actions {
+        // Withdrawn while waiting: dropping the wait kills a dialog it opened (`kill_on_drop`),
+        // and the notification is closed here.
+        tokio::select! {
+            r = self.wait_for_answer(prompt, &conn, id, caps.actions, &mut actions, &mut closes) => r,
+            why = showing.withdrawn() => {
+                tracing::info!(prompt = %prompt.key, id, answered = %why, "answered elsewhere; closing the notification");
+                close(&conn, id).await;
+                Err(NotifyError::Withdrawn(why))
+            }
+        }
+    }
+
+    /// After `Notify`: a click, a close, or the timeout.
+    async fn wait_for_answer(
+        &self,
+        prompt: &PromptView,
+        conn: &Connection,
+        id: u32,
+        has_actions: bool,
+        actions: &mut MessageStream,
+        closes: &mut MessageStream,
+    ) -> Result<Reply, NotifyError> {
+        if !has_actions {
             let answer = self.dialog.ask(prompt).await;
-            close(&conn, id).await;
+            close(conn, id).await;
             return Ok(Reply {
                 answer,
                 via: Via::Dialog,
@@ -162,7 +188,7 @@ impl DesktopNotifier {
                     // A click sends ActionInvoked then NotificationClosed; both may be queued by
                     // the time we look, so the action must be seen first.
                     biased;
-                    m = next(&mut actions) => match m {
+                    m = next(actions) => match m {
                         Some(msg) => {
                             if let Some(key) = action_for(&msg, id) {
                                 return Ok(Event::Action(key));
@@ -170,7 +196,7 @@ impl DesktopNotifier {
                         }
                         None => return Err(()),
                     },
-                    m = next(&mut closes) => match m {
+                    m = next(closes) => match m {
                         Some(msg) => {
                             if let Ok((nid, reason)) = msg.body().deserialize::<(u32, u32)>()
                                 && nid == id
@@ -192,7 +218,7 @@ impl DesktopNotifier {
         match event {
             Err(_) => {
                 tracing::info!(prompt = %prompt.key, id, timeout = ?self.timeout, "no answer in time; closing the notification");
-                close(&conn, id).await;
+                close(conn, id).await;
                 Ok(reply(Answer::Dismissed))
             }
             Ok(Err(())) => Err(NotifyError::Failed(
@@ -202,7 +228,7 @@ impl DesktopNotifier {
                 // QUIRK: a server may report the close of a clicked notification before the
                 // click itself; give the action a moment to arrive.
                 let late = tokio::time::timeout(CLOSE_GRACE, async {
-                    while let Some(msg) = next(&mut actions).await {
+                    while let Some(msg) = next(actions).await {
                         if let Some(key) = action_for(&msg, id) {
                             return Some(key);
                         }
@@ -211,12 +237,12 @@ impl DesktopNotifier {
                 })
                 .await;
                 if let Ok(Some(key)) = late {
-                    return self.answer_action(prompt, &conn, id, key).await;
+                    return self.answer_action(prompt, conn, id, key).await;
                 }
                 tracing::info!(prompt = %prompt.key, id, reason, "notification closed without an answer");
                 Ok(reply(Answer::Dismissed))
             }
-            Ok(Ok(Event::Action(key))) => self.answer_action(prompt, &conn, id, key).await,
+            Ok(Ok(Event::Action(key))) => self.answer_action(prompt, conn, id, key).await,
         }
     }
 
@@ -258,8 +284,24 @@ enum Event {
 }
 
 impl Notifier for DesktopNotifier {
-    fn ask<'a>(&'a self, prompt: &'a PromptView) -> AskFuture<'a> {
-        Box::pin(self.show(prompt))
+    fn ask_showing<'a>(&'a self, prompt: &'a PromptView, showing: &'a Showing) -> AskFuture<'a> {
+        Box::pin(self.show(prompt, showing))
+    }
+
+    fn close_stale<'a>(
+        &'a self,
+        notification_id: &'a str,
+    ) -> Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            let Ok(id) = notification_id.parse::<u32>() else {
+                return;
+            };
+            // Servers let any client close a notification by id; one already gone is fine.
+            if let Ok(conn) = self.connect().await {
+                close(&conn, id).await;
+                tracing::debug!(id, "closed a notification left by an earlier process");
+            }
+        })
     }
 
     fn tell<'a>(

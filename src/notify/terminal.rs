@@ -4,17 +4,24 @@
 //!
 //! The reading logic ([`ask_with`]) works on any `AsyncBufRead` + `AsyncWrite`, so it is tested
 //! with in-memory buffers.
+//!
+//! Stdin is read by a thread of its own, never by tokio's `stdin()`: that one reads on tokio's
+//! blocking pool, and a runtime waits for a blocking read to finish before it shuts down, so a
+//! prompt waiting for a line kept Ctrl-C and SIGTERM from stopping the process. The thread's
+//! lines reach the prompt through an in-memory pipe; the process exits without waiting for it.
 
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader, Stdin};
+use tokio::io::{
+    AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream,
+};
 use tokio::sync::Mutex;
 
 use crate::model::{Answer, Outcome, PromptKind, Via};
 
 use super::text;
-use super::{AskFuture, Notifier, NotifyError, PromptView, Reply};
+use super::{AskFuture, Notifier, NotifyError, PromptView, Reply, Showing};
 
 /// Whether stdin is a terminal, i.e. someone can type an answer.
 pub fn stdin_is_terminal() -> bool {
@@ -23,9 +30,9 @@ pub fn stdin_is_terminal() -> bool {
 
 /// Asks on the process's own terminal.
 pub struct TerminalNotifier {
-    // One reader for the life of the notifier: a read cut short by the timeout leaves its line in
-    // this buffer for the next prompt instead of losing it.
-    stdin: Mutex<BufReader<Stdin>>,
+    // One reader for the life of the notifier, started at the first prompt: a read cut short by
+    // the timeout leaves its line in this buffer for the next prompt instead of losing it.
+    stdin: Mutex<Option<BufReader<DuplexStream>>>,
     timeout: Duration,
 }
 
@@ -33,20 +40,68 @@ impl TerminalNotifier {
     /// `timeout`: how long to wait for a line before the prompt counts as unanswered.
     pub fn new(timeout: Duration) -> Self {
         TerminalNotifier {
-            stdin: Mutex::new(BufReader::new(tokio::io::stdin())),
+            stdin: Mutex::new(None),
             timeout,
         }
     }
 }
 
+/// Starts the thread that reads stdin, and returns the end its lines come out of. Must be called
+/// inside a tokio runtime (the pipe is fed by a task).
+fn spawn_stdin_reader() -> BufReader<DuplexStream> {
+    let (mut write, read) = tokio::io::duplex(4096);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
+    let started = std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || {
+            use std::io::BufRead as _;
+            let mut stdin = std::io::stdin().lock();
+            loop {
+                let mut line = Vec::new();
+                match stdin.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if tx.blocking_send(line).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+    if let Err(e) = started {
+        tracing::warn!("cannot start reading the terminal: {e}");
+    }
+    // Ends (closing the pipe: end of input) when stdin ends or the thread could not start.
+    tokio::spawn(async move {
+        while let Some(line) = rx.recv().await {
+            if write.write_all(&line).await.is_err() {
+                break;
+            }
+        }
+    });
+    BufReader::new(read)
+}
+
 impl Notifier for TerminalNotifier {
-    fn ask<'a>(&'a self, prompt: &'a PromptView) -> AskFuture<'a> {
+    fn ask_showing<'a>(&'a self, prompt: &'a PromptView, showing: &'a Showing) -> AskFuture<'a> {
         Box::pin(async move {
             let mut input = self.stdin.lock().await;
+            let input = input.get_or_insert_with(spawn_stdin_reader);
             let mut out = tokio::io::stderr();
-            let answer = ask_with(prompt, &mut *input, &mut out, self.timeout)
-                .await
-                .map_err(|e| NotifyError::Failed(format!("cannot use the terminal: {e}")))?;
+            if showing.is_withdrawn() {
+                return Err(NotifyError::Withdrawn(showing.withdrawn().await));
+            }
+            let asked = tokio::select! {
+                a = ask_with(prompt, input, &mut out, self.timeout) => a,
+                why = showing.withdrawn() => {
+                    let line = format!("\n(answered elsewhere: {why}; nothing more to type here)\n");
+                    let _ = out.write_all(line.as_bytes()).await;
+                    let _ = out.flush().await;
+                    return Err(NotifyError::Withdrawn(why));
+                }
+            };
+            let answer =
+                asked.map_err(|e| NotifyError::Failed(format!("cannot use the terminal: {e}")))?;
             Ok(Reply {
                 answer,
                 via: Via::Terminal,
