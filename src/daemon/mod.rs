@@ -152,7 +152,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         classified: Vec::new(),
         states: HashMap::new(),
         in_flight: HashMap::new(),
-        reopen: Vec::new(),
+        left_open: Vec::new(),
         tx: tx.clone(),
         tracker: tracker.clone(),
         gate: Arc::new(Semaphore::new(if opts.one_prompt_at_a_time {
@@ -189,8 +189,9 @@ struct Scheduler<'a> {
     states: HashMap<MeetingId, MeetingState>,
     /// Prompts on screen (or waiting for their turn), by key.
     in_flight: HashMap<String, InFlight>,
-    /// Prompts an earlier process left on screen unanswered, to show again (see `plan::reopen`).
-    reopen: Vec<PlannedPrompt>,
+    /// Prompts an earlier process left on screen unanswered, to show again once their meeting is
+    /// known (from the snapshot or the first poll) and while still worth asking (`plan::reopen`).
+    left_open: Vec<PlannedPrompt>,
     tx: mpsc::Sender<LoopEvent>,
     tracker: TaskTracker,
     gate: Arc<Semaphore>,
@@ -294,7 +295,7 @@ impl Scheduler<'_> {
                 self.opts.notifier.close_stale(id).await;
             }
         }
-        let left: Vec<PlannedPrompt> = open
+        self.left_open = open
             .iter()
             .map(|p| PlannedPrompt {
                 due: p.shown_at,
@@ -303,19 +304,10 @@ impl Scheduler<'_> {
                 attempt: p.attempt,
             })
             .collect();
-        let now = self.opts.clock.now();
-        self.reopen = plan::reopen(
-            &left,
-            &self.classified,
-            &self.states,
-            now,
-            &self.opts.config.prompts,
-        );
         if !open.is_empty() {
             info!(
                 left_open = open.len(),
-                shown_again = self.reopen.len(),
-                "prompts left unanswered by the last run"
+                "prompts left unanswered by the last run; asking again those still relevant"
             );
         }
     }
@@ -536,7 +528,22 @@ impl Scheduler<'_> {
         }
         // Prompts left open by the last run go first (they were due before anything planned
         // now); a planned prompt for the same question supersedes one.
-        let reopen = std::mem::take(&mut self.reopen);
+        let reopen = if self.left_open.is_empty() {
+            Vec::new()
+        } else {
+            let reopen = plan::reopen(
+                &self.left_open,
+                &self.classified,
+                &self.states,
+                now,
+                &self.opts.config.prompts,
+            );
+            // Asked again (or no longer worth asking) once its meeting is known; a meeting not
+            // known yet may come with the first poll.
+            let known = |p: &PlannedPrompt| self.classified.iter().any(|(m, _)| m.id == p.meeting);
+            self.left_open.retain(|p| !known(p));
+            reopen
+        };
         let due_now: Vec<(PlannedPrompt, bool)> = plan
             .prompts
             .iter()
