@@ -9,6 +9,11 @@
 //! stateful, so a restart plans exactly what the previous process would have planned. Each showing
 //! has a key (`meeting#kind#attempt`) and the ledger records it before it is shown, which is what
 //! keeps a restart from showing it twice.
+//!
+//! Bounded: all time arithmetic is checked (a sum past the end of time means "never", a
+//! difference before its start "long ago"), so no duration or time panics here; and a series that
+//! recurs more often than daily (an invitation with `FREQ=MINUTELY`, say) is asked about once per
+//! day, not once per occurrence ([`too_frequent`]).
 
 use std::collections::HashMap;
 
@@ -43,6 +48,47 @@ fn span(d: std::time::Duration) -> Span {
     Span::from_std(d).unwrap_or(Span::MAX)
 }
 
+/// `t + d`, or `None` past the end of time.
+fn after(t: DateTime<Utc>, d: std::time::Duration) -> Option<DateTime<Utc>> {
+    t.checked_add_signed(span(d))
+}
+
+/// `t - d`, or the beginning of time.
+fn before(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
+    t.checked_sub_signed(span(d))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// The occurrences of series that recur more often than daily (two occurrences less than a day
+/// apart) which are not prompted: each such series keeps its first occurrence of each UTC day.
+/// Detected here from the occurrences themselves, since a source does not say how often a series
+/// recurs.
+pub fn too_frequent(meetings: &[(Meeting, Verdict)]) -> std::collections::HashSet<&MeetingId> {
+    let mut by_series: HashMap<&str, Vec<&Meeting>> = HashMap::new();
+    for (m, _) in meetings.iter().filter(|(m, _)| m.recurring) {
+        by_series.entry(m.id.series()).or_default().push(m);
+    }
+    let mut skip = std::collections::HashSet::new();
+    for occurrences in by_series.values_mut() {
+        occurrences.sort_by_key(|m| (m.start, &m.id));
+        let frequent = occurrences
+            .windows(2)
+            .any(|w| w[1].start.signed_duration_since(w[0].start) < Span::days(1));
+        if !frequent {
+            continue;
+        }
+        let mut day = None;
+        for m in occurrences.iter() {
+            let d = m.start.date_naive();
+            if day == Some(d) {
+                skip.insert(&m.id);
+            }
+            day = Some(d);
+        }
+    }
+    skip
+}
+
 /// Plans the prompts for `meetings` (each with its verdict) given the ledger's `states`.
 pub fn plan(
     meetings: &[(Meeting, Verdict)],
@@ -52,7 +98,11 @@ pub fn plan(
 ) -> Plan {
     let empty = MeetingState::default();
     let mut out = Plan::default();
+    let skip = too_frequent(meetings);
     for (m, v) in meetings {
+        if skip.contains(&m.id) {
+            continue;
+        }
         let s = states.get(&m.id).unwrap_or(&empty);
         if m.status == MeetingStatus::Cancelled {
             if s.objective.is_some() && s.outcome.is_none() && m.start > now {
@@ -68,7 +118,7 @@ pub fn plan(
         } else if s.objective.is_none()
             && !s.objective_missed
             && now >= m.start
-            && m.end > now - span(rules.lookback)
+            && m.end > before(now, rules.lookback)
         {
             out.missed.push(m.id.clone());
         }
@@ -92,7 +142,7 @@ fn objective_prompt(
         return None;
     }
     let due = if s.objective_shown == 0 {
-        m.start - span(rules.before)
+        before(m.start, rules.before)
     } else {
         let until = s.objective_snoozed_until?;
         // A snooze answers the showing before it; an older snooze does not re-open a later one.
@@ -125,15 +175,15 @@ fn outcome_prompt(
     }
     let due = if s.outcome_shown == 0 {
         let seen_late = s.first_seen.is_none_or(|seen| seen > m.end);
-        if seen_late && m.end < now - span(rules.lookback) {
+        if seen_late && m.end < before(now, rules.lookback) {
             return None;
         }
-        m.end + span(rules.after)
+        after(m.end, rules.after)?
     } else {
         let last = s.last_outcome_shown?;
         match s.outcome_snoozed_until {
             Some(until) if until > last => until,
-            _ if s.outcome_shown <= rules.reask_limit => last + span(rules.reask),
+            _ if s.outcome_shown <= rules.reask_limit => after(last, rules.reask)?,
             _ => return None,
         }
     };
@@ -191,7 +241,7 @@ pub fn snoozed_until(
     snoozed_at: Option<DateTime<Utc>>,
     snooze: std::time::Duration,
 ) -> Option<DateTime<Utc>> {
-    snoozed_at.and_then(|t| t.checked_add_signed(span(snooze)))
+    snoozed_at.and_then(|t| after(t, snooze))
 }
 
 /// Which prompt a snooze, a dismissal or a not-sales answer was given to. An answer keyed like
@@ -523,6 +573,123 @@ mod tests {
         let m = meeting("a", t(10, 0));
         let left = left_open(&meeting("b", t(10, 0)), PromptKind::Outcome, 0);
         assert!(reopen_one(&m, customer(), MeetingState::default(), left, t(11, 0)).is_empty());
+    }
+
+    /// An occurrence of the recurring series `work/standup`, starting at `start`.
+    fn occurrence(start: DateTime<Utc>) -> (Meeting, Verdict) {
+        let mut m = meeting("x", start);
+        m.id = MeetingId::new("work", "standup", Some(start));
+        m.recurring = true;
+        m.end = start + Span::minutes(1);
+        (m, customer())
+    }
+
+    #[test]
+    fn a_series_recurring_more_often_than_daily_is_asked_about_once_a_day() {
+        // Every ten minutes for two days: 288 occurrences.
+        let meetings: Vec<_> = (0..288)
+            .map(|i| occurrence(t(0, 0) + Span::minutes(10 * i)))
+            .collect();
+        let p = plan(
+            &meetings,
+            &HashMap::new(),
+            t(0, 0) - Span::hours(1),
+            &Prompts::default(),
+        );
+        let objectives: Vec<_> = p
+            .prompts
+            .iter()
+            .filter(|p| p.kind == PromptKind::Objective)
+            .collect();
+        assert_eq!(objectives.len(), 2, "{objectives:?}");
+        assert_eq!(objectives[0].meeting, meetings[0].0.id);
+        assert_eq!(objectives[1].meeting, meetings[144].0.id);
+        // Occurrences that are not asked about are not recorded as missed either.
+        let later = plan(&meetings, &HashMap::new(), t(12, 0), &Prompts::default());
+        assert_eq!(later.missed, vec![meetings[0].0.id.clone()]);
+    }
+
+    #[test]
+    fn a_daily_or_weekly_series_is_asked_about_at_every_occurrence() {
+        let daily: Vec<_> = (0..5)
+            .map(|i| occurrence(t(9, 0) + Span::days(i)))
+            .collect();
+        assert!(too_frequent(&daily).is_empty());
+        let p = plan(&daily, &HashMap::new(), t(8, 0), &Prompts::default());
+        let objectives = p
+            .prompts
+            .iter()
+            .filter(|p| p.kind == PromptKind::Objective)
+            .count();
+        assert_eq!(objectives, 5);
+    }
+
+    #[test]
+    fn random_durations_and_times_never_make_plan_panic() {
+        // A property test on a fixed seed (so a failure reproduces): durations from zero to
+        // `Duration::MAX`, times anywhere chrono can hold, states with every field set or not.
+        let mut rng = fastrand::Rng::with_seed(0x6e78_7374);
+        let duration = |rng: &mut fastrand::Rng| match rng.u8(0..4) {
+            0 => std::time::Duration::ZERO,
+            1 => std::time::Duration::MAX,
+            2 => std::time::Duration::from_secs(rng.u64(0..=u64::MAX)),
+            _ => std::time::Duration::from_secs(rng.u64(0..400 * 86_400)),
+        };
+        let (min, max) = (
+            DateTime::<Utc>::MIN_UTC.timestamp(),
+            DateTime::<Utc>::MAX_UTC.timestamp(),
+        );
+        let time = |rng: &mut fastrand::Rng| match rng.u8(0..4) {
+            0 => DateTime::<Utc>::MIN_UTC,
+            1 => DateTime::<Utc>::MAX_UTC,
+            2 => DateTime::from_timestamp(rng.i64(min..=max), 0).unwrap(),
+            _ => t(10, 0) + Span::seconds(rng.i64(-86_400 * 60..86_400 * 60)),
+        };
+        let maybe = |rng: &mut fastrand::Rng| {
+            let v = time(rng);
+            rng.bool().then_some(v)
+        };
+        for _ in 0..20_000 {
+            let rules = Prompts {
+                before: duration(&mut rng),
+                after: duration(&mut rng),
+                snooze: duration(&mut rng),
+                reask: duration(&mut rng),
+                reask_limit: rng.u32(..),
+                lookback: duration(&mut rng),
+                timeout: duration(&mut rng),
+                ..Prompts::default()
+            };
+            let start = time(&mut rng);
+            let mut m = meeting("a", t(10, 0));
+            m.start = start;
+            m.end = time(&mut rng).max(start);
+            m.recurring = rng.bool();
+            let s = MeetingState {
+                objective_shown: rng.u32(0..3),
+                outcome_shown: rng.u32(..),
+                last_objective_shown: maybe(&mut rng),
+                last_outcome_shown: maybe(&mut rng),
+                objective_snoozed_until: snoozed_until(maybe(&mut rng), rules.snooze),
+                outcome_snoozed_until: maybe(&mut rng),
+                first_seen: maybe(&mut rng),
+                ..Default::default()
+            };
+            let now = time(&mut rng);
+            let mut states = HashMap::new();
+            states.insert(m.id.clone(), s);
+            let meetings = [(m.clone(), customer())];
+            let p = plan(&meetings, &states, now, &rules);
+            let left: Vec<PlannedPrompt> = p.prompts.clone();
+            let _ = reopen(&left, &meetings, &states, now, &rules);
+            let row = LedgerRow {
+                start: m.start,
+                end: m.end,
+                first_seen: time(&mut rng),
+                ..row(t(10, 0), t(8, 0))
+            };
+            let _ = pending_kind(&row, rng.bool(), now);
+        }
     }
 
     #[test]

@@ -81,9 +81,14 @@ pub fn window(now: DateTime<Utc>, lookback: Duration) -> Window {
     let back = chrono::Duration::from_std(lookback)
         .unwrap_or(chrono::Duration::days(1))
         .max(chrono::Duration::days(1));
+    // Checked: the ends of time are the window's limits, not a panic.
     Window {
-        start: now - back,
-        end: now + chrono::Duration::days(HORIZON_DAYS),
+        start: now
+            .checked_sub_signed(back)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC),
+        end: now
+            .checked_add_signed(chrono::Duration::days(HORIZON_DAYS))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC),
     }
 }
 
@@ -155,10 +160,12 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         left_open: Vec::new(),
         tx: tx.clone(),
         tracker: tracker.clone(),
+        // Prompts beyond the limit wait for a permit; tokio's semaphore is fair, so they go out
+        // in the order they were due.
         gate: Arc::new(Semaphore::new(if opts.one_prompt_at_a_time {
             1
         } else {
-            64
+            opts.config.prompts.on_screen.max(1)
         })),
         data_version: 0,
     };

@@ -170,11 +170,12 @@ impl PromptTask {
     /// A notification server that is not there yet (the daemon started before the desktop, or
     /// the server restarted) is waited for, up to the prompt timeout, rather than losing the prompt.
     async fn ask_until_shown(&self) -> Result<Reply, NotifyError> {
-        let give_up = tokio::time::Instant::now() + self.retry_for;
+        let give_up = tokio::time::Instant::now().checked_add(self.retry_for);
         loop {
             match self.notifier.ask_showing(&self.view, &self.showing).await {
                 Err(NotifyError::Unavailable(why))
-                    if tokio::time::Instant::now() + UNAVAILABLE_RETRY < give_up =>
+                    if give_up
+                        .is_none_or(|g| tokio::time::Instant::now() + UNAVAILABLE_RETRY < g) =>
                 {
                     debug!(
                         "no notification server ({why}); trying again in {}s",

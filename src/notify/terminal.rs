@@ -137,7 +137,11 @@ where
     R: AsyncBufRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let deadline = tokio::time::Instant::now() + timeout;
+    // A timeout beyond what the clock can hold means no timeout: a year is as good as forever.
+    let now = tokio::time::Instant::now();
+    let deadline = now
+        .checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600));
     let shown = text::notification(prompt, false);
     let mut menu = format!("\n{}\n{}\n", shown.summary, shown.body);
     match prompt.kind {
