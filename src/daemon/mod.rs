@@ -59,8 +59,10 @@ pub const MAX_SLEEP: Duration = Duration::from_secs(30);
 /// How often the loop looks for answers given elsewhere while a prompt is on screen.
 const ANSWERED_ELSEWHERE_CHECK: Duration = Duration::from_secs(1);
 
-/// How long the loop waits after a failed ledger call before it tries again.
+/// How long the loop waits after a failed ledger call before it tries again; doubled after each
+/// failure in a row, up to [`LEDGER_RETRY_MAX`].
 const LEDGER_RETRY: Duration = Duration::from_secs(2);
+const LEDGER_RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// How far ahead sources are asked for meetings.
 pub const HORIZON_DAYS: i64 = 30;
@@ -169,7 +171,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         })),
         data_version: 0,
     };
-    scheduler.reclassify()?;
+    scheduler.reclassify().await?;
     scheduler.reopen_left_open().await;
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     info!(
@@ -234,15 +236,27 @@ async fn blocking<T: Send + 'static>(
 
 impl Scheduler<'_> {
     async fn main_loop(&mut self, mut rx: mpsc::Receiver<LoopEvent>) -> anyhow::Result<()> {
+        // Ledger failures in a row, for the backoff.
+        let mut failures: u32 = 0;
         loop {
             let now = self.opts.clock.now();
             // A ledger that fails (disk full, locked, gone) does not stop the daemon: prompts on
             // screen keep their answers in memory and retry, and the loop tries again shortly.
             let mut wait = match self.turn(now).await {
-                Ok(wait) => wait,
+                Ok(wait) => {
+                    if failures > 0 {
+                        info!(failures, "the ledger works again");
+                    }
+                    failures = 0;
+                    wait
+                }
                 Err(e) => {
-                    error!("{e:#}; trying again in {}s", LEDGER_RETRY.as_secs());
-                    LEDGER_RETRY
+                    let retry = LEDGER_RETRY
+                        .saturating_mul(1 << failures.min(5))
+                        .min(LEDGER_RETRY_MAX);
+                    failures += 1;
+                    error!(failures, "{e:#}; trying again in {}s", retry.as_secs());
+                    retry
                 }
             };
             if !self.in_flight.is_empty() {
@@ -266,7 +280,7 @@ impl Scheduler<'_> {
     /// One turn of the loop: picks up answers given elsewhere, plans, acts; returns how long to
     /// sleep before the next turn.
     async fn turn(&mut self, now: DateTime<Utc>) -> anyhow::Result<Duration> {
-        self.refresh_if_ledger_changed()?;
+        self.refresh_if_ledger_changed().await?;
         let plan = plan::plan(
             &self.classified,
             &self.states,
@@ -357,11 +371,11 @@ impl Scheduler<'_> {
 
     /// Answers given through the CLI (another connection) must reach the plan without waiting
     /// for a poll; SQLite's data_version changes exactly when another connection committed.
-    fn refresh_if_ledger_changed(&mut self) -> anyhow::Result<()> {
-        let v = lock(&self.ledger).data_version()?;
+    async fn refresh_if_ledger_changed(&mut self) -> anyhow::Result<()> {
+        let v = blocking(&self.ledger, |l| l.data_version()).await?;
         if v != self.data_version {
             self.data_version = v;
-            self.reclassify()?;
+            self.reclassify().await?;
         }
         Ok(())
     }
@@ -381,7 +395,7 @@ impl Scheduler<'_> {
                     self.record_gone(&gone, now)?;
                 }
                 if fetched.changed || !gone.is_empty() {
-                    self.reclassify()?;
+                    self.reclassify().await?;
                 }
                 // The poll's parse buffers are free now; hand them back before going idle.
                 crate::memory::release_free_pages();
@@ -399,7 +413,7 @@ impl Scheduler<'_> {
                 debug!(meeting = %meeting, "answer in; re-planning");
                 // Not just this meeting: "not a sales meeting" on a recurring meeting covers
                 // every occurrence of its series.
-                self.reclassify()?;
+                self.reclassify().await?;
             }
         }
         Ok(())
@@ -436,14 +450,15 @@ impl Scheduler<'_> {
 
     /// Re-reads the ledger state of every known meeting, classifies, and remembers the customer
     /// meetings in the ledger (for export, reports and the CLI).
-    fn reclassify(&mut self) -> anyhow::Result<()> {
+    async fn reclassify(&mut self) -> anyhow::Result<()> {
         let ids: Vec<MeetingId> = self
             .by_source
             .values()
             .flatten()
             .map(|m| m.id.clone())
             .collect();
-        self.states = lock(&self.ledger).states(&ids, self.opts.config.prompts.snooze)?;
+        let snooze = self.opts.config.prompts.snooze;
+        self.states = blocking(&self.ledger, move |l| l.states(&ids, snooze)).await?;
         // A meeting the ledger knows nothing about needs no entry: `plan` reads a missing state
         // as the default one.
         let blank = MeetingState::default();
@@ -456,13 +471,14 @@ impl Scheduler<'_> {
             .filter(|(_, v)| v.customer)
             .cloned()
             .collect();
-        let mut ledger = lock(&self.ledger);
-        ledger.remember(&customers, now)?;
-        self.data_version = ledger.data_version()?;
-        drop(ledger);
         // first_seen comes from `remember`; read it back for the meetings just remembered.
         let ids: Vec<MeetingId> = customers.iter().map(|(m, _)| m.id.clone()).collect();
-        self.refresh_states(&ids)?;
+        self.data_version = blocking(&self.ledger, move |l| {
+            l.remember(&customers, now)?;
+            l.data_version()
+        })
+        .await?;
+        self.refresh_states(ids).await?;
         self.withdraw_answered();
         Ok(())
     }
@@ -488,8 +504,9 @@ impl Scheduler<'_> {
         self.classified = out;
     }
 
-    fn refresh_states(&mut self, ids: &[MeetingId]) -> anyhow::Result<()> {
-        let fresh = lock(&self.ledger).states(ids, self.opts.config.prompts.snooze)?;
+    async fn refresh_states(&mut self, ids: Vec<MeetingId>) -> anyhow::Result<()> {
+        let snooze = self.opts.config.prompts.snooze;
+        let fresh = blocking(&self.ledger, move |l| l.states(&ids, snooze)).await?;
         self.states.extend(fresh);
         Ok(())
     }
@@ -617,7 +634,7 @@ impl Scheduler<'_> {
             self.tracker.spawn(task.run().instrument(span));
         }
         if !touched.is_empty() {
-            self.refresh_states(&touched)?;
+            self.refresh_states(touched).await?;
         }
         Ok(())
     }

@@ -170,6 +170,50 @@ async fn a_prompt_on_screen_when_the_daemon_is_killed_is_shown_again_after_a_res
     daemon.stop();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_the_ledger_cannot_take_is_kept_and_written_once_the_ledger_works_again() {
+    let bus = PrivateBus::start();
+    let server = FakeNotificationServer::start(bus.address()).await;
+    let home = home_with_meeting("cust-f", secs(40), secs(30));
+    let id = MeetingId::new("work", "cust-f", None);
+    let daemon = home.start(&bus);
+    let n = expect_notification(&server, &daemon, Duration::from_secs(15)).await;
+
+    // The ledger refuses every new answer and every meeting write, as a full disk would.
+    let sql = rusqlite::Connection::open(&home.ledger).unwrap();
+    sql.execute_batch(
+        "CREATE TRIGGER test_full_answers BEFORE INSERT ON answers
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;
+         CREATE TRIGGER test_full_meetings BEFORE UPDATE ON meetings
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+    )
+    .unwrap();
+    server.click(n.id, "objective:0").await;
+    daemon
+        .wait_for_log("cannot record the answer", 2, Duration::from_secs(10))
+        .await;
+    assert!(
+        home.ledger()
+            .find(&id)
+            .unwrap()
+            .unwrap()
+            .objective
+            .is_none()
+    );
+
+    sql.execute_batch("DROP TRIGGER test_full_answers; DROP TRIGGER test_full_meetings;")
+        .unwrap();
+    wait_for_ledger(&home.ledger, "the objective kept in memory", |l| {
+        l.find(&id)
+            .unwrap()
+            .and_then(|r| r.objective)
+            .is_some_and(|o| o.text == "Agree to a next meeting" && o.via == Via::Notification)
+    })
+    .await;
+    let log = daemon.stop();
+    assert!(log.contains("answer recorded"), "{log}");
+}
+
 /// A pseudo-terminal: the child gets the follower end as stdin; the test keeps the leader open
 /// (closing it would be end of input) and never types.
 struct Pty {
