@@ -334,7 +334,8 @@ impl Scheduler<'_> {
     }
 
     /// Withdraws every prompt on screen whose question the ledger now has an answer to (or whose
-    /// meeting is no longer a customer meeting), saying who answered and when.
+    /// meeting is still in its calendar but no longer a customer meeting), saying who answered
+    /// and when.
     fn withdraw_answered(&mut self) {
         for (key, f) in &self.in_flight {
             if f.showing.is_withdrawn() {
@@ -355,10 +356,14 @@ impl Scheduler<'_> {
                     via.as_str(),
                     at.with_timezone(&chrono::Local).format("%H:%M")
                 ),
-                None if !self
-                    .classified
-                    .iter()
-                    .any(|(m, v)| m.id == f.meeting && v.customer) =>
+                // Still in its calendar but no longer a customer meeting ("not a sales meeting"
+                // answered elsewhere, for it or its series). A meeting missing from a poll is
+                // left alone: the poll may have been partial.
+                None if self.by_source.values().flatten().any(|m| m.id == f.meeting)
+                    && !self
+                        .classified
+                        .iter()
+                        .any(|(m, v)| m.id == f.meeting && v.customer) =>
                 {
                     "it is no longer a customer meeting".to_string()
                 }

@@ -14,7 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use nextstep::config::{DialogSetting, Prompts};
 use nextstep::model::{MeetingId, Outcome, PromptKind, Via};
+use nextstep::notify::desktop::DesktopNotifier;
+use nextstep::notify::{Notifier, NotifyError, PromptView, Showing};
 
 use crate::support::calendar::{Event, ics};
 use crate::support::daemon::{Home, expect_notification, wait_for_ledger, wait_until};
@@ -212,6 +215,64 @@ async fn an_answer_the_ledger_cannot_take_is_kept_and_written_once_the_ledger_wo
     .await;
     let log = daemon.stop();
     assert!(log.contains("answer recorded"), "{log}");
+}
+
+fn acme_objective_prompt() -> PromptView {
+    let start = Utc::now() + secs(600);
+    PromptView {
+        key: "work/cust-d/single#objective#0".into(),
+        kind: PromptKind::Objective,
+        meeting: MeetingId::new("work", "cust-d", None),
+        title: "Pilot scoping with Acme".into(),
+        start,
+        end: start + secs(1800),
+        tz: None,
+        account: Some("acme.example".into()),
+        objectives: Prompts::default().objectives,
+        quick: 2,
+        last_commitment: None,
+        objective: None,
+        recurring: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_withdrawn_notification_is_closed_reports_where_it_was_answered_and_gives_no_answer() {
+    let bus = PrivateBus::start();
+    let server = FakeNotificationServer::start(bus.address()).await;
+    let prompts = Prompts {
+        dialog: DialogSetting::None,
+        ..Prompts::default()
+    };
+    let notifier = DesktopNotifier::with_address(bus.address(), &prompts);
+    let prompt = acme_objective_prompt();
+    let showing = Showing::new();
+    let asking = notifier.ask_showing(&prompt, &showing);
+    let withdraw = async {
+        let n = server
+            .next_notification(Duration::from_secs(5))
+            .await
+            .expect("the prompt on screen");
+        assert_eq!(showing.next_id().await, n.id.to_string());
+        showing.withdraw("via cli at 10:32");
+        n.id
+    };
+    let (reply, id) = tokio::join!(asking, withdraw);
+    match reply {
+        Err(NotifyError::Withdrawn(why)) => assert_eq!(why, "via cli at 10:32"),
+        other => panic!("expected a withdrawal, got {other:?}"),
+    }
+    assert_eq!(server.close_calls(), vec![id]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_left_by_an_earlier_process_is_closed_by_its_id() {
+    let bus = PrivateBus::start();
+    let server = FakeNotificationServer::start(bus.address()).await;
+    let notifier = DesktopNotifier::with_address(bus.address(), &Prompts::default());
+    notifier.close_stale("41").await;
+    notifier.close_stale("not a number").await;
+    assert_eq!(server.close_calls(), vec![41]);
 }
 
 /// A pseudo-terminal: the child gets the follower end as stdin; the test keeps the leader open
