@@ -19,6 +19,14 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration as Span, Utc};
 
+mod frequent;
+#[cfg(test)]
+mod property_tests;
+mod reopen;
+
+pub use frequent::too_frequent;
+pub use reopen::reopen;
+
 use crate::config::Prompts;
 use crate::model::{
     LedgerRow, Meeting, MeetingId, MeetingState, MeetingStatus, PlannedPrompt, PromptKind, Verdict,
@@ -57,36 +65,6 @@ fn after(t: DateTime<Utc>, d: std::time::Duration) -> Option<DateTime<Utc>> {
 fn before(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
     t.checked_sub_signed(span(d))
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
-}
-
-/// The occurrences of series that recur more often than daily (two occurrences less than a day
-/// apart) which are not prompted: each such series keeps its first occurrence of each UTC day.
-/// Detected here from the occurrences themselves, since a source does not say how often a series
-/// recurs.
-pub fn too_frequent(meetings: &[(Meeting, Verdict)]) -> std::collections::HashSet<&MeetingId> {
-    let mut by_series: HashMap<&str, Vec<&Meeting>> = HashMap::new();
-    for (m, _) in meetings.iter().filter(|(m, _)| m.recurring) {
-        by_series.entry(m.id.series()).or_default().push(m);
-    }
-    let mut skip = std::collections::HashSet::new();
-    for occurrences in by_series.values_mut() {
-        occurrences.sort_by_key(|m| (m.start, &m.id));
-        let frequent = occurrences
-            .windows(2)
-            .any(|w| w[1].start.signed_duration_since(w[0].start) < Span::days(1));
-        if !frequent {
-            continue;
-        }
-        let mut day = None;
-        for m in occurrences.iter() {
-            let d = m.start.date_naive();
-            if day == Some(d) {
-                skip.insert(&m.id);
-            }
-            day = Some(d);
-        }
-    }
-    skip
 }
 
 /// Plans the prompts for `meetings` (each with its verdict) given the ledger's `states`.
@@ -195,46 +173,6 @@ fn outcome_prompt(
     })
 }
 
-/// Which prompts an earlier process left open (`left`: shown, neither answered nor dismissed by
-/// the person, because the daemon stopped or died, or no notification server took them) are still
-/// worth asking, to be shown again now under their own key: an objective before its meeting
-/// starts, an outcome as long as its re-asks are within `reask_limit`. Only customer meetings
-/// that are not cancelled, and only questions still without an answer.
-pub fn reopen(
-    left: &[PlannedPrompt],
-    meetings: &[(Meeting, Verdict)],
-    states: &HashMap<MeetingId, MeetingState>,
-    now: DateTime<Utc>,
-    rules: &Prompts,
-) -> Vec<PlannedPrompt> {
-    let empty = MeetingState::default();
-    let mut out: Vec<PlannedPrompt> = left
-        .iter()
-        .filter(|p| {
-            let Some((m, v)) = meetings.iter().find(|(m, _)| m.id == p.meeting) else {
-                return false;
-            };
-            if !v.customer || m.status == MeetingStatus::Cancelled {
-                return false;
-            }
-            let s = states.get(&m.id).unwrap_or(&empty);
-            match p.kind {
-                PromptKind::Objective => {
-                    s.objective.is_none() && !s.objective_missed && now < m.start
-                }
-                PromptKind::Outcome => s.outcome.is_none() && p.attempt <= rules.reask_limit,
-            }
-        })
-        .map(|p| PlannedPrompt {
-            due: now,
-            ..p.clone()
-        })
-        .collect();
-    out.sort();
-    out.dedup_by(|a, b| a.meeting == b.meeting && a.kind == b.kind);
-    out
-}
-
 /// Until when a snooze given at `snoozed_at` holds the prompt back: `prompts.snooze` later.
 /// `None` without a snooze, or when the sum leaves the calendar.
 pub fn snoozed_until(
@@ -314,7 +252,7 @@ mod tests {
     use crate::model::testing::{customer, internal, meeting, t};
     use crate::model::{ObjectiveRecord, Outcome, OutcomeRecord, Via};
 
-    fn objective() -> Option<ObjectiveRecord> {
+    pub(super) fn objective() -> Option<ObjectiveRecord> {
         Some(ObjectiveRecord {
             text: "Agree to a next meeting".into(),
             set_at: t(9, 0),
@@ -491,207 +429,6 @@ mod tests {
         );
     }
 
-    fn left_open(m: &Meeting, kind: PromptKind, attempt: u32) -> PlannedPrompt {
-        PlannedPrompt {
-            due: t(9, 45),
-            meeting: m.id.clone(),
-            kind,
-            attempt,
-        }
-    }
-
-    fn reopen_one(
-        m: &Meeting,
-        v: Verdict,
-        s: MeetingState,
-        left: PlannedPrompt,
-        now: DateTime<Utc>,
-    ) -> Vec<PlannedPrompt> {
-        let mut states = HashMap::new();
-        states.insert(m.id.clone(), s);
-        reopen(
-            &[left],
-            &[(m.clone(), v)],
-            &states,
-            now,
-            &Prompts::default(),
-        )
-    }
-
-    #[test]
-    fn an_objective_left_open_is_asked_again_now_under_its_own_key_before_the_start() {
-        let m = meeting("a", t(10, 0));
-        let left = left_open(&m, PromptKind::Objective, 0);
-        let again = reopen_one(
-            &m,
-            customer(),
-            MeetingState::default(),
-            left.clone(),
-            t(9, 50),
-        );
-        assert_eq!(again.len(), 1);
-        assert_eq!(again[0].key(), left.key());
-        assert_eq!(again[0].due, t(9, 50));
-    }
-
-    #[test]
-    fn an_objective_left_open_is_not_asked_once_the_meeting_started_or_it_was_answered() {
-        let m = meeting("a", t(10, 0));
-        let left = left_open(&m, PromptKind::Objective, 0);
-        let started = reopen_one(
-            &m,
-            customer(),
-            MeetingState::default(),
-            left.clone(),
-            t(10, 0),
-        );
-        assert!(started.is_empty());
-        let answered = MeetingState {
-            objective: objective(),
-            ..Default::default()
-        };
-        assert!(reopen_one(&m, customer(), answered, left.clone(), t(9, 50)).is_empty());
-        assert!(reopen_one(&m, internal(), MeetingState::default(), left, t(9, 50)).is_empty());
-    }
-
-    #[test]
-    fn an_outcome_left_open_is_asked_again_any_time_within_the_reask_limit() {
-        let m = meeting("a", t(10, 0));
-        let limit = Prompts::default().reask_limit;
-        let within = left_open(&m, PromptKind::Outcome, limit);
-        let days_later = t(10, 0) + Span::days(3);
-        assert_eq!(
-            reopen_one(&m, customer(), MeetingState::default(), within, days_later).len(),
-            1
-        );
-        let beyond = left_open(&m, PromptKind::Outcome, limit + 1);
-        assert!(reopen_one(&m, customer(), MeetingState::default(), beyond, days_later).is_empty());
-    }
-
-    #[test]
-    fn a_prompt_left_open_for_a_meeting_no_longer_in_the_calendars_is_not_asked() {
-        let m = meeting("a", t(10, 0));
-        let left = left_open(&meeting("b", t(10, 0)), PromptKind::Outcome, 0);
-        assert!(reopen_one(&m, customer(), MeetingState::default(), left, t(11, 0)).is_empty());
-    }
-
-    /// An occurrence of the recurring series `work/standup`, starting at `start`.
-    fn occurrence(start: DateTime<Utc>) -> (Meeting, Verdict) {
-        let mut m = meeting("x", start);
-        m.id = MeetingId::new("work", "standup", Some(start));
-        m.recurring = true;
-        m.end = start + Span::minutes(1);
-        (m, customer())
-    }
-
-    #[test]
-    fn a_series_recurring_more_often_than_daily_is_asked_about_once_a_day() {
-        // Every ten minutes for two days: 288 occurrences.
-        let meetings: Vec<_> = (0..288)
-            .map(|i| occurrence(t(0, 0) + Span::minutes(10 * i)))
-            .collect();
-        let p = plan(
-            &meetings,
-            &HashMap::new(),
-            t(0, 0) - Span::hours(1),
-            &Prompts::default(),
-        );
-        let objectives: Vec<_> = p
-            .prompts
-            .iter()
-            .filter(|p| p.kind == PromptKind::Objective)
-            .collect();
-        assert_eq!(objectives.len(), 2, "{objectives:?}");
-        assert_eq!(objectives[0].meeting, meetings[0].0.id);
-        assert_eq!(objectives[1].meeting, meetings[144].0.id);
-        // Occurrences that are not asked about are not recorded as missed either.
-        let later = plan(&meetings, &HashMap::new(), t(12, 0), &Prompts::default());
-        assert_eq!(later.missed, vec![meetings[0].0.id.clone()]);
-    }
-
-    #[test]
-    fn a_daily_or_weekly_series_is_asked_about_at_every_occurrence() {
-        let daily: Vec<_> = (0..5)
-            .map(|i| occurrence(t(9, 0) + Span::days(i)))
-            .collect();
-        assert!(too_frequent(&daily).is_empty());
-        let p = plan(&daily, &HashMap::new(), t(8, 0), &Prompts::default());
-        let objectives = p
-            .prompts
-            .iter()
-            .filter(|p| p.kind == PromptKind::Objective)
-            .count();
-        assert_eq!(objectives, 5);
-    }
-
-    #[test]
-    fn random_durations_and_times_never_make_plan_panic() {
-        // A property test on a fixed seed (so a failure reproduces): durations from zero to
-        // `Duration::MAX`, times anywhere chrono can hold, states with every field set or not.
-        let mut rng = fastrand::Rng::with_seed(0x6e78_7374);
-        let duration = |rng: &mut fastrand::Rng| match rng.u8(0..4) {
-            0 => std::time::Duration::ZERO,
-            1 => std::time::Duration::MAX,
-            2 => std::time::Duration::from_secs(rng.u64(0..=u64::MAX)),
-            _ => std::time::Duration::from_secs(rng.u64(0..400 * 86_400)),
-        };
-        let (min, max) = (
-            DateTime::<Utc>::MIN_UTC.timestamp(),
-            DateTime::<Utc>::MAX_UTC.timestamp(),
-        );
-        let time = |rng: &mut fastrand::Rng| match rng.u8(0..4) {
-            0 => DateTime::<Utc>::MIN_UTC,
-            1 => DateTime::<Utc>::MAX_UTC,
-            2 => DateTime::from_timestamp(rng.i64(min..=max), 0).unwrap(),
-            _ => t(10, 0) + Span::seconds(rng.i64(-86_400 * 60..86_400 * 60)),
-        };
-        let maybe = |rng: &mut fastrand::Rng| {
-            let v = time(rng);
-            rng.bool().then_some(v)
-        };
-        for _ in 0..20_000 {
-            let rules = Prompts {
-                before: duration(&mut rng),
-                after: duration(&mut rng),
-                snooze: duration(&mut rng),
-                reask: duration(&mut rng),
-                reask_limit: rng.u32(..),
-                lookback: duration(&mut rng),
-                timeout: duration(&mut rng),
-                ..Prompts::default()
-            };
-            let start = time(&mut rng);
-            let mut m = meeting("a", t(10, 0));
-            m.start = start;
-            m.end = time(&mut rng).max(start);
-            m.recurring = rng.bool();
-            let s = MeetingState {
-                objective_shown: rng.u32(0..3),
-                outcome_shown: rng.u32(..),
-                last_objective_shown: maybe(&mut rng),
-                last_outcome_shown: maybe(&mut rng),
-                objective_snoozed_until: snoozed_until(maybe(&mut rng), rules.snooze),
-                outcome_snoozed_until: maybe(&mut rng),
-                first_seen: maybe(&mut rng),
-                ..Default::default()
-            };
-            let now = time(&mut rng);
-            let mut states = HashMap::new();
-            states.insert(m.id.clone(), s);
-            let meetings = [(m.clone(), customer())];
-            let p = plan(&meetings, &states, now, &rules);
-            let left: Vec<PlannedPrompt> = p.prompts.clone();
-            let _ = reopen(&left, &meetings, &states, now, &rules);
-            let row = LedgerRow {
-                start: m.start,
-                end: m.end,
-                first_seen: time(&mut rng),
-                ..row(t(10, 0), t(8, 0))
-            };
-            let _ = pending_kind(&row, rng.bool(), now);
-        }
-    }
-
     #[test]
     fn a_recorded_outcome_ends_the_prompts() {
         let m = meeting("a", t(10, 0));
@@ -826,7 +563,7 @@ mod tests {
         );
     }
 
-    fn row(start: DateTime<Utc>, first_seen: DateTime<Utc>) -> LedgerRow {
+    pub(super) fn row(start: DateTime<Utc>, first_seen: DateTime<Utc>) -> LedgerRow {
         let m = meeting("w/a/single", start);
         LedgerRow {
             id: m.id.clone(),
