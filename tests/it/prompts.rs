@@ -428,6 +428,37 @@ async fn ctrl_c_stops_run_at_once_while_a_terminal_prompt_waits_and_the_prompt_s
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_prompt_answered_from_the_cli_ends_with_a_line_saying_where() {
+    let home = home_with_meeting("cust-tw", secs(60), secs(30));
+    let id = MeetingId::new("work", "cust-tw", None);
+    let mut run = AtTerminal::spawn(home.command(&["run"]));
+    run.wait_for("type your own objective", Duration::from_secs(20))
+        .await;
+    let out = home
+        .command(&[
+            "objective",
+            "--meeting",
+            id.as_str(),
+            "Pilot signed by Friday",
+        ])
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    run.wait_for("(answered elsewhere: via cli at ", Duration::from_secs(10))
+        .await;
+    let objective = home.ledger().find(&id).unwrap().unwrap().objective.unwrap();
+    assert_eq!(objective.text, "Pilot signed by Friday");
+    assert_eq!(objective.via, Via::Cli);
+    run.signal_and_time_exit("TERM", Duration::from_secs(3));
+    assert!(home.ledger().open_prompts().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_stops_the_demo_at_once_and_removes_its_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(crate::support::daemon::BIN);
