@@ -171,7 +171,10 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         })),
         data_version: 0,
     };
-    scheduler.reclassify().await?;
+    // A ledger that fails now (locked by a long CLI transaction, say) is retried by the loop.
+    if let Err(e) = scheduler.reclassify().await {
+        error!("{e:#}; trying again shortly");
+    }
     scheduler.reopen_left_open().await;
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     info!(

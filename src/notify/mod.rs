@@ -204,3 +204,29 @@ pub async fn pick(prompts: &crate::config::Prompts) -> (std::sync::Arc<dyn Notif
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_withdrawal_keeps_its_first_reason() {
+        let showing = Showing::new();
+        assert!(!showing.is_withdrawn());
+        showing.withdraw("via cli at 10:32");
+        showing.withdraw("via terminal at 10:33");
+        assert!(showing.is_withdrawn());
+        assert_eq!(showing.withdrawn().await, "via cli at 10:32");
+        // A clone is the same showing.
+        assert_eq!(showing.clone().withdrawn().await, "via cli at 10:32");
+    }
+
+    #[tokio::test]
+    async fn the_id_a_notifier_reports_reaches_the_daemon_even_when_reported_first() {
+        let showing = Showing::new();
+        assert_eq!(showing.notification_id(), None);
+        showing.shown_as(17u32);
+        assert_eq!(showing.next_id().await, "17");
+        assert_eq!(showing.notification_id().as_deref(), Some("17"));
+    }
+}
