@@ -217,6 +217,60 @@ async fn an_answer_the_ledger_cannot_take_is_kept_and_written_once_the_ledger_wo
     assert!(log.contains("answer recorded"), "{log}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_more_than_on_screen_prompts_are_shown_at_once_and_the_rest_wait_their_turn() {
+    let bus = PrivateBus::start();
+    let server = FakeNotificationServer::start(bus.address()).await;
+    let home = Home::new("me@mycorp.example", |dir| {
+        format!(
+            "[[calendars]]\nname = \"work\"\nkind = \"ics\"\npath = {:?}\npoll = \"1s\"\n",
+            dir.join("calendar.ics").display().to_string()
+        )
+    });
+    let config = std::fs::read_to_string(&home.config).unwrap();
+    std::fs::write(
+        &home.config,
+        config
+            .replace(r#"before = "3s""#, r#"before = "1m""#)
+            .replace("[prompts]\n", "[prompts]\non_screen = 2\n"),
+    )
+    .unwrap();
+    let now = Utc::now();
+    let uids = ["q-1", "q-2", "q-3", "q-4"];
+    let events: Vec<Event> = uids
+        .iter()
+        .enumerate()
+        .map(|(i, uid)| Event {
+            uid,
+            title: "Pilot scoping with Acme",
+            start: now + secs(40 + i as i64),
+            length: secs(30),
+            attendees: &["PARTSTAT=NEEDS-ACTION:mailto:jane@acme.example"],
+        })
+        .collect();
+    std::fs::write(home.dir.path().join("calendar.ics"), ics(&events)).unwrap();
+    let daemon = home.start(&bus);
+
+    let first = expect_notification(&server, &daemon, Duration::from_secs(15)).await;
+    let _second = expect_notification(&server, &daemon, Duration::from_secs(5)).await;
+    assert!(
+        server
+            .next_notification(Duration::from_secs(2))
+            .await
+            .is_none(),
+        "a third prompt while two are on screen: {:?}",
+        server.recorded()
+    );
+    server.click_wait_until_listening(first.id).await;
+    server.close(first.id, CLOSED_BY_USER).await;
+    let third = expect_notification(&server, &daemon, Duration::from_secs(5)).await;
+    assert!(
+        third.summary.contains("Pilot scoping with Acme"),
+        "{third:?}"
+    );
+    daemon.stop();
+}
+
 fn acme_objective_prompt() -> PromptView {
     let start = Utc::now() + secs(600);
     PromptView {
