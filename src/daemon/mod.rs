@@ -19,8 +19,9 @@
 //! withdrawn ([`Showing::withdraw`]) and its task ends without writing.
 //!
 //! The ledger is SQLite with fsync: its work runs on tokio's blocking threads ([`blocking`]),
-//! never on the runtime's one thread, and a failed ledger call is logged and retried on the next
-//! turn of the loop instead of stopping the daemon.
+//! not on the runtime's one thread (`record_gone` still writes in place; it moves with the
+//! reconciliation of removed meetings), and a failed ledger call is logged and retried with
+//! backoff by the loop instead of stopping the daemon.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
