@@ -147,9 +147,10 @@ impl DesktopNotifier {
         if showing.is_withdrawn() {
             return Err(NotifyError::Withdrawn(showing.withdrawn().await));
         }
-        let id = notify(&conn, &shown, self.timeout).await?;
+        let on_screen = notify(&conn, &shown, self.timeout).await?;
+        let id = on_screen.id;
         tracing::info!(prompt = %prompt.key, id, kind = %prompt.kind, "prompt shown");
-        showing.shown_as(id);
+        showing.shown_as(on_screen.persistent_id());
 
         // Withdrawn while waiting: dropping the wait kills a dialog it opened (`kill_on_drop`),
         // and the notification is closed here.
@@ -293,13 +294,21 @@ impl Notifier for DesktopNotifier {
         notification_id: &'a str,
     ) -> Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
         Box::pin(async move {
-            let Ok(id) = notification_id.parse::<u32>() else {
+            let Ok(conn) = self.connect().await else {
                 return;
             };
-            // Servers let any client close a notification by id; one already gone is fine.
-            if let Ok(conn) = self.connect().await {
-                close(&conn, id).await;
-                tracing::debug!(id, "closed a notification left by an earlier process");
+            let owner = server_owner(&conn).await;
+            // Servers let any client close a notification by id; one already gone is fine. A
+            // server that restarted since numbers afresh: its id may be another program's.
+            match id_if_same_server(notification_id, owner.as_deref()) {
+                Some(id) => {
+                    close(&conn, id).await;
+                    tracing::debug!(id, "closed a notification left by an earlier process");
+                }
+                None => tracing::debug!(
+                    notification_id,
+                    "not closing a notification of another server process"
+                ),
             }
         })
     }
@@ -385,7 +394,7 @@ async fn notify(
     conn: &Connection,
     shown: &text::NotificationText,
     timeout: Duration,
-) -> Result<u32, NotifyError> {
+) -> Result<Shown, NotifyError> {
     let actions: Vec<&str> = shown
         .actions
         .iter()
@@ -433,11 +442,56 @@ async fn notify(
             )));
         }
     };
-    reply.body().deserialize::<u32>().map_err(|e| {
+    let id = reply.body().deserialize::<u32>().map_err(|e| {
         NotifyError::Failed(format!(
             "the notification server answered Notify without an id: {e}"
         ))
+    })?;
+    Ok(Shown {
+        id,
+        server: reply.header().sender().map(|s| s.to_string()),
     })
+}
+
+/// A notification on screen: its id, and the unique bus name of the server that gave it.
+struct Shown {
+    id: u32,
+    server: Option<String>,
+}
+
+impl Shown {
+    /// What the ledger keeps (`ID@SERVER`): ids are numbered afresh by each server process, so an
+    /// id alone could name another program's notification after the server restarted; a unique
+    /// bus name is never reused while the bus lives.
+    fn persistent_id(&self) -> String {
+        match &self.server {
+            Some(server) => format!("{}@{server}", self.id),
+            None => self.id.to_string(),
+        }
+    }
+}
+
+/// The notification id of a [`Shown::persistent_id`], when the server named in it (if any) is
+/// `current`, the server that owns the notification name now.
+fn id_if_same_server(persistent: &str, current: Option<&str>) -> Option<u32> {
+    match persistent.split_once('@') {
+        Some((id, server)) if Some(server) == current => id.parse().ok(),
+        Some(_) => None,
+        None => persistent.parse().ok(),
+    }
+}
+
+/// The unique bus name that owns the notification name now.
+async fn server_owner(conn: &Connection) -> Option<String> {
+    let call = conn.call_method(
+        Some("org.freedesktop.DBus"),
+        "/org/freedesktop/DBus",
+        Some("org.freedesktop.DBus"),
+        "GetNameOwner",
+        &NAME,
+    );
+    let reply = tokio::time::timeout(CALL_TIMEOUT, call).await.ok()?.ok()?;
+    reply.body().deserialize::<String>().ok()
 }
 
 /// Best effort: a notification that is already gone is fine.
@@ -463,5 +517,26 @@ async fn next(stream: &mut MessageStream) -> Option<zbus::Message> {
             // A malformed message on the bus is not ours to act on.
             Some(Err(e)) => tracing::debug!(error = %e, "skipping a bad D-Bus message"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_id_is_closed_only_on_the_server_that_gave_it() {
+        let shown = Shown {
+            id: 7,
+            server: Some(":1.42".into()),
+        };
+        let kept = shown.persistent_id();
+        assert_eq!(kept, "7@:1.42");
+        assert_eq!(id_if_same_server(&kept, Some(":1.42")), Some(7));
+        assert_eq!(id_if_same_server(&kept, Some(":1.43")), None);
+        assert_eq!(id_if_same_server(&kept, None), None);
+        // Without a server name (a reply without a sender), the id alone.
+        assert_eq!(id_if_same_server("7", Some(":1.43")), Some(7));
+        assert_eq!(id_if_same_server("seven", None), None);
     }
 }

@@ -135,12 +135,14 @@ async fn a_prompt_on_screen_when_the_daemon_is_killed_is_shown_again_after_a_res
         first.summary.contains("Pilot scoping with Acme"),
         "{first:?}"
     );
-    let shown_as = first.id.to_string();
+    // Kept as ID@SERVER: the id, and the server process that gave it.
+    let shown_as = format!("{}@", first.id);
     wait_for_ledger(&home.ledger, "the notification id of the prompt", |l| {
-        l.open_prompts()
-            .unwrap()
-            .iter()
-            .any(|p| p.notification_id.as_deref() == Some(shown_as.as_str()))
+        l.open_prompts().unwrap().iter().any(|p| {
+            p.notification_id
+                .as_deref()
+                .is_some_and(|n| n.starts_with(&shown_as))
+        })
     })
     .await;
     daemon.kill9();
@@ -307,7 +309,8 @@ async fn a_withdrawn_notification_is_closed_reports_where_it_was_answered_and_gi
             .next_notification(Duration::from_secs(5))
             .await
             .expect("the prompt on screen");
-        assert_eq!(showing.next_id().await, n.id.to_string());
+        let kept = showing.next_id().await;
+        assert!(kept.starts_with(&format!("{}@:", n.id)), "{kept}");
         showing.withdraw("via cli at 10:32");
         n.id
     };
@@ -320,13 +323,26 @@ async fn a_withdrawn_notification_is_closed_reports_where_it_was_answered_and_gi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_notification_left_by_an_earlier_process_is_closed_by_its_id() {
+async fn a_notification_left_by_an_earlier_process_is_closed_by_its_id_on_the_same_server_only() {
     let bus = PrivateBus::start();
     let server = FakeNotificationServer::start(bus.address()).await;
     let notifier = DesktopNotifier::with_address(bus.address(), &Prompts::default());
-    notifier.close_stale("41").await;
+    let conn = zbus::connection::Builder::address(bus.address())
+        .build()
+        .await
+        .unwrap();
+    let owner = zbus::fdo::DBusProxy::new(&conn)
+        .await
+        .unwrap()
+        .get_name_owner("org.freedesktop.Notifications".try_into().unwrap())
+        .await
+        .unwrap();
+    notifier.close_stale(&format!("41@{owner}")).await;
+    notifier.close_stale("43").await;
+    // Given by a server process that is gone: its id may be another program's now.
+    notifier.close_stale("42@:1.99999").await;
     notifier.close_stale("not a number").await;
-    assert_eq!(server.close_calls(), vec![41]);
+    assert_eq!(server.close_calls(), vec![41, 43]);
 }
 
 /// A pseudo-terminal: the child gets the follower end as stdin; the test keeps the leader open
