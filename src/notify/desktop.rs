@@ -449,11 +449,20 @@ async fn notify(
     })?;
     Ok(Shown {
         id,
-        server: reply.header().sender().map(|s| s.to_string()),
+        server: reply
+            .header()
+            .sender()
+            .map(|s| server_name(conn, s.as_str())),
     })
 }
 
-/// A notification on screen: its id, and the unique bus name of the server that gave it.
+/// A notification server process, as [`Shown`] names it: its unique bus name and the bus's
+/// GUID (unique names restart with each bus, at each login).
+fn server_name(conn: &Connection, unique: &str) -> String {
+    format!("{unique}@{}", conn.server_guid())
+}
+
+/// A notification on screen: its id, and the server process that gave it ([`server_name`]).
 struct Shown {
     id: u32,
     server: Option<String>,
@@ -462,7 +471,7 @@ struct Shown {
 impl Shown {
     /// What the ledger keeps (`ID@SERVER`): ids are numbered afresh by each server process, so an
     /// id alone could name another program's notification after the server restarted; a unique
-    /// bus name is never reused while the bus lives.
+    /// bus name is never reused while its bus lives.
     fn persistent_id(&self) -> String {
         match &self.server {
             Some(server) => format!("{}@{server}", self.id),
@@ -491,7 +500,8 @@ async fn server_owner(conn: &Connection) -> Option<String> {
         &NAME,
     );
     let reply = tokio::time::timeout(CALL_TIMEOUT, call).await.ok()?.ok()?;
-    reply.body().deserialize::<String>().ok()
+    let unique = reply.body().deserialize::<String>().ok()?;
+    Some(server_name(conn, &unique))
 }
 
 /// Best effort: a notification that is already gone is fine.
@@ -528,12 +538,14 @@ mod tests {
     fn a_stored_id_is_closed_only_on_the_server_that_gave_it() {
         let shown = Shown {
             id: 7,
-            server: Some(":1.42".into()),
+            server: Some(":1.42@4b1d".into()),
         };
         let kept = shown.persistent_id();
-        assert_eq!(kept, "7@:1.42");
-        assert_eq!(id_if_same_server(&kept, Some(":1.42")), Some(7));
-        assert_eq!(id_if_same_server(&kept, Some(":1.43")), None);
+        assert_eq!(kept, "7@:1.42@4b1d");
+        assert_eq!(id_if_same_server(&kept, Some(":1.42@4b1d")), Some(7));
+        assert_eq!(id_if_same_server(&kept, Some(":1.43@4b1d")), None);
+        // The same unique name on another bus (after a new login) is another process.
+        assert_eq!(id_if_same_server(&kept, Some(":1.42@77aa")), None);
         assert_eq!(id_if_same_server(&kept, None), None);
         // Without a server name (a reply without a sender), the id alone.
         assert_eq!(id_if_same_server("7", Some(":1.43")), Some(7));

@@ -337,10 +337,14 @@ async fn a_notification_left_by_an_earlier_process_is_closed_by_its_id_on_the_sa
         .get_name_owner("org.freedesktop.Notifications".try_into().unwrap())
         .await
         .unwrap();
-    notifier.close_stale(&format!("41@{owner}")).await;
+    let guid = conn.server_guid().to_string();
+    notifier.close_stale(&format!("41@{owner}@{guid}")).await;
+    notifier
+        .close_stale(&format!("44@{owner}@0123456789abcdef"))
+        .await;
     notifier.close_stale("43").await;
     // Given by a server process that is gone: its id may be another program's now.
-    notifier.close_stale("42@:1.99999").await;
+    notifier.close_stale(&format!("42@:1.99999@{guid}")).await;
     notifier.close_stale("not a number").await;
     assert_eq!(server.close_calls(), vec![41, 43]);
 }
