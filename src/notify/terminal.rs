@@ -34,6 +34,8 @@ pub struct TerminalNotifier {
     // the timeout leaves its line in this buffer for the next prompt instead of losing it.
     stdin: Mutex<Option<BufReader<DuplexStream>>>,
     timeout: Duration,
+    /// The last prompt was withdrawn: what was typed since was meant for it, not for the next.
+    withdrawn: std::sync::atomic::AtomicBool,
 }
 
 impl TerminalNotifier {
@@ -42,6 +44,7 @@ impl TerminalNotifier {
         TerminalNotifier {
             stdin: Mutex::new(None),
             timeout,
+            withdrawn: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -91,12 +94,19 @@ impl Notifier for TerminalNotifier {
             if showing.is_withdrawn() {
                 return Err(NotifyError::Withdrawn(showing.withdrawn().await));
             }
+            if self
+                .withdrawn
+                .swap(false, std::sync::atomic::Ordering::Relaxed)
+            {
+                discard_typed(input).await;
+            }
             let asked = tokio::select! {
                 a = ask_with(prompt, input, &mut out, self.timeout) => a,
                 why = showing.withdrawn() => {
                     let line = format!("\n(answered elsewhere: {why}; nothing more to type here)\n");
                     let _ = out.write_all(line.as_bytes()).await;
                     let _ = out.flush().await;
+                    self.withdrawn.store(true, std::sync::atomic::Ordering::Relaxed);
                     return Err(NotifyError::Withdrawn(why));
                 }
             };
@@ -234,6 +244,18 @@ where
     }
 }
 
+/// Drops whatever was typed and is waiting to be read, without waiting for more.
+async fn discard_typed<R: AsyncBufRead + Unpin>(input: &mut R) {
+    // `fill_buf` is cancel-safe: cut short by the timeout, it loses nothing.
+    while let Ok(Ok(buf)) = tokio::time::timeout(Duration::from_millis(5), input.fill_buf()).await {
+        let n = buf.len();
+        if n == 0 {
+            break;
+        }
+        input.consume(n);
+    }
+}
+
 /// One line, or `None` at end of input or at the deadline.
 async fn read_line<R: AsyncBufRead + Unpin>(
     input: &mut R,
@@ -354,6 +376,33 @@ mod tests {
             }
         );
         assert!(out.contains("Not an outcome"), "{out}");
+    }
+
+    #[tokio::test]
+    async fn what_was_typed_for_a_withdrawn_prompt_is_discarded_and_later_lines_are_kept() {
+        let (mut typing, reader) = tokio::io::duplex(64);
+        let mut input = BufReader::new(reader);
+        typing
+            .write_all(b"1\nmeant for the old prompt\n")
+            .await
+            .unwrap();
+        discard_typed(&mut input).await;
+        typing.write_all(b"2\n").await.unwrap();
+        let mut out = Vec::new();
+        let a = ask_with(
+            &objective_prompt(),
+            &mut input,
+            &mut out,
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            a,
+            Answer::Objective {
+                text: "Schedule a needs analysis".into()
+            }
+        );
     }
 
     #[tokio::test]
