@@ -160,9 +160,22 @@ pub async fn run(opts: DemoOptions, out: &mut dyn Write) -> anyhow::Result<DemoS
     ));
     crate::fsutil::create_private_dir(&dir)
         .with_context(|| format!("cannot create {}", dir.display()))?;
-    let result = run_in(&dir, opts, now, out).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    let dir = RemovedOnDrop(dir);
+    run_in(&dir.0, opts, now, out).await
+}
+
+/// The demo's temporary folder, removed on every way out of [`run`]: an answer, Ctrl-C or
+/// SIGTERM (which end the daemon and return), an error, or a panic (which unwinds through here).
+struct RemovedOnDrop(PathBuf);
+
+impl Drop for RemovedOnDrop {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %self.0.display(), "cannot remove the demo's folder: {e}");
+        }
+    }
 }
 
 async fn run_in(
@@ -256,6 +269,21 @@ async fn wait_for_outcome(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demo_folder_is_removed_even_when_the_demo_panics() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("nextstep-demo-test");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("demo.ics"), "x").unwrap();
+        let guarded = dir.clone();
+        let outcome = std::panic::catch_unwind(move || {
+            let _dir = RemovedOnDrop(guarded);
+            panic!("the demo failed half-way");
+        });
+        assert!(outcome.is_err());
+        assert!(!dir.exists(), "{} is still there", dir.display());
+    }
 
     #[test]
     fn the_demo_config_is_valid_and_points_at_its_files() {

@@ -9,10 +9,23 @@
 //! stateful, so a restart plans exactly what the previous process would have planned. Each showing
 //! has a key (`meeting#kind#attempt`) and the ledger records it before it is shown, which is what
 //! keeps a restart from showing it twice.
+//!
+//! Bounded: all time arithmetic is checked (a sum past the end of time means "never", a
+//! difference before its start "long ago"), so no duration or time panics here; and a series that
+//! recurs more often than daily (an invitation with `FREQ=MINUTELY`, say) is asked about once per
+//! day, not once per occurrence ([`too_frequent`]).
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration as Span, Utc};
+
+mod frequent;
+#[cfg(test)]
+mod property_tests;
+mod reopen;
+
+pub use frequent::too_frequent;
+pub use reopen::reopen;
 
 use crate::config::Prompts;
 use crate::model::{
@@ -43,6 +56,17 @@ fn span(d: std::time::Duration) -> Span {
     Span::from_std(d).unwrap_or(Span::MAX)
 }
 
+/// `t + d`, or `None` past the end of time.
+fn after(t: DateTime<Utc>, d: std::time::Duration) -> Option<DateTime<Utc>> {
+    t.checked_add_signed(span(d))
+}
+
+/// `t - d`, or the beginning of time.
+fn before(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
+    t.checked_sub_signed(span(d))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 /// Plans the prompts for `meetings` (each with its verdict) given the ledger's `states`.
 pub fn plan(
     meetings: &[(Meeting, Verdict)],
@@ -52,7 +76,11 @@ pub fn plan(
 ) -> Plan {
     let empty = MeetingState::default();
     let mut out = Plan::default();
+    let skip = too_frequent(meetings);
     for (m, v) in meetings {
+        if skip.contains(&m.id) {
+            continue;
+        }
         let s = states.get(&m.id).unwrap_or(&empty);
         if m.status == MeetingStatus::Cancelled {
             if s.objective.is_some() && s.outcome.is_none() && m.start > now {
@@ -68,7 +96,7 @@ pub fn plan(
         } else if s.objective.is_none()
             && !s.objective_missed
             && now >= m.start
-            && m.end > now - span(rules.lookback)
+            && m.end > before(now, rules.lookback)
         {
             out.missed.push(m.id.clone());
         }
@@ -92,7 +120,7 @@ fn objective_prompt(
         return None;
     }
     let due = if s.objective_shown == 0 {
-        m.start - span(rules.before)
+        before(m.start, rules.before)
     } else {
         let until = s.objective_snoozed_until?;
         // A snooze answers the showing before it; an older snooze does not re-open a later one.
@@ -125,15 +153,15 @@ fn outcome_prompt(
     }
     let due = if s.outcome_shown == 0 {
         let seen_late = s.first_seen.is_none_or(|seen| seen > m.end);
-        if seen_late && m.end < now - span(rules.lookback) {
+        if seen_late && m.end < before(now, rules.lookback) {
             return None;
         }
-        m.end + span(rules.after)
+        after(m.end, rules.after)?
     } else {
         let last = s.last_outcome_shown?;
         match s.outcome_snoozed_until {
             Some(until) if until > last => until,
-            _ if s.outcome_shown <= rules.reask_limit => last + span(rules.reask),
+            _ if s.outcome_shown <= rules.reask_limit => after(last, rules.reask)?,
             _ => return None,
         }
     };
@@ -151,7 +179,7 @@ pub fn snoozed_until(
     snoozed_at: Option<DateTime<Utc>>,
     snooze: std::time::Duration,
 ) -> Option<DateTime<Utc>> {
-    snoozed_at.and_then(|t| t.checked_add_signed(span(snooze)))
+    snoozed_at.and_then(|t| after(t, snooze))
 }
 
 /// Which prompt a snooze, a dismissal or a not-sales answer was given to. An answer keyed like
@@ -224,7 +252,7 @@ mod tests {
     use crate::model::testing::{customer, internal, meeting, t};
     use crate::model::{ObjectiveRecord, Outcome, OutcomeRecord, Via};
 
-    fn objective() -> Option<ObjectiveRecord> {
+    pub(super) fn objective() -> Option<ObjectiveRecord> {
         Some(ObjectiveRecord {
             text: "Agree to a next meeting".into(),
             set_at: t(9, 0),
@@ -535,7 +563,7 @@ mod tests {
         );
     }
 
-    fn row(start: DateTime<Utc>, first_seen: DateTime<Utc>) -> LedgerRow {
+    pub(super) fn row(start: DateTime<Utc>, first_seen: DateTime<Utc>) -> LedgerRow {
         let m = meeting("w/a/single", start);
         LedgerRow {
             id: m.id.clone(),

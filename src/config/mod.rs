@@ -142,6 +142,9 @@ pub struct Prompts {
     /// How long a notification waits for a click before it counts as dismissed; see
     /// [`PROMPT_TIMEOUT_LIMIT`].
     pub timeout: Duration,
+    /// How many prompts may be on screen at once; the rest wait their turn in due order. See
+    /// [`ON_SCREEN_LIMIT`].
+    pub on_screen: usize,
 }
 
 /// `prompts.before`: a question asked more than a week ahead is answered before anyone has
@@ -203,6 +206,14 @@ pub const QUICK_OBJECTIVES_LIMIT: Limit<CountRange> = Limit {
     why: "notification servers show only a few buttons",
 };
 
+/// `prompts.on_screen`: a screen full of questions gets none answered; a backlog (after a
+/// holiday, or a calendar with many meetings at once) is shown a few at a time.
+pub const ON_SCREEN_LIMIT: Limit<CountRange> = Limit {
+    key: "prompts.on_screen",
+    range: CountRange { min: 1, max: 10 },
+    why: "between 1 and 10 prompts are shown at once; the rest wait their turn",
+};
+
 impl Default for Prompts {
     fn default() -> Self {
         Prompts {
@@ -216,6 +227,7 @@ impl Default for Prompts {
             objectives: DEFAULT_OBJECTIVES.iter().map(|s| s.to_string()).collect(),
             dialog: DialogSetting::Auto,
             timeout: Duration::from_secs(10 * MINUTE),
+            on_screen: 3,
         }
     }
 }

@@ -144,9 +144,9 @@ impl Limit<CountRange> {
 mod tests {
     use super::super::test_support::err;
     use super::super::{
-        AFTER_LIMIT, BEFORE_LIMIT, Config, HTTP_TIMEOUT_LIMIT, LOOKBACK_LIMIT, POLL_LIMIT,
-        PROMPT_TIMEOUT_LIMIT, Prompts, QUICK_OBJECTIVES_LIMIT, REASK_LIMIT, REASK_LIMIT_LIMIT,
-        SNOOZE_LIMIT,
+        AFTER_LIMIT, BEFORE_LIMIT, Config, HTTP_TIMEOUT_LIMIT, LOOKBACK_LIMIT, ON_SCREEN_LIMIT,
+        POLL_LIMIT, PROMPT_TIMEOUT_LIMIT, Prompts, QUICK_OBJECTIVES_LIMIT, REASK_LIMIT,
+        REASK_LIMIT_LIMIT, SNOOZE_LIMIT,
     };
     use super::*;
 
@@ -285,6 +285,17 @@ mod tests {
             &inside,
             &["\"0s\"", "\"1d1s\""],
         );
+    }
+
+    #[test]
+    fn between_one_and_ten_prompts_are_on_screen_at_once() {
+        bounded(
+            &ON_SCREEN_LIMIT,
+            "[prompts]\n",
+            &["1", "10"],
+            &["0", "11", "-1"],
+        );
+        assert_eq!(Prompts::default().on_screen, 3);
     }
 
     #[test]

@@ -81,6 +81,7 @@ pub(super) struct RawPrompts {
     pub objectives: Option<Spanned<Vec<String>>>,
     pub dialog: Option<Spanned<RawDialog>>,
     pub timeout: Option<Spanned<String>>,
+    pub on_screen: Option<Spanned<i64>>,
 }
 
 /// One `[[calendars]]` entry. The keys of every kind live in one shape so that a key of another

@@ -14,7 +14,7 @@ use super::error::{ConfigError, Ctx};
 use super::raw::{RawCalendar, RawConfig, RawDialog};
 use super::values::{domain_list, each, expand_home, parse_url, regex_list, secret};
 use super::{
-    AFTER_LIMIT, BEFORE_LIMIT, HTTP_TIMEOUT_LIMIT, LOOKBACK_LIMIT, POLL_LIMIT,
+    AFTER_LIMIT, BEFORE_LIMIT, HTTP_TIMEOUT_LIMIT, LOOKBACK_LIMIT, ON_SCREEN_LIMIT, POLL_LIMIT,
     PROMPT_TIMEOUT_LIMIT, QUICK_OBJECTIVES_LIMIT, REASK_LIMIT, REASK_LIMIT_LIMIT, SNOOZE_LIMIT,
 };
 use super::{
@@ -142,6 +142,7 @@ pub(super) fn validate(ctx: &Ctx, raw: RawConfig) -> Result<Config, ConfigError>
         objectives,
         dialog,
         timeout: PROMPT_TIMEOUT_LIMIT.duration(ctx, p.timeout, d.timeout)?,
+        on_screen: ON_SCREEN_LIMIT.count(ctx, p.on_screen, d.on_screen)?,
     };
 
     let mut calendars: Vec<CalendarConfig> = Vec::new();

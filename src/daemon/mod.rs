@@ -8,10 +8,22 @@
 //! sleeps. After a suspend or a clock change the loop notices within `MAX_SLEEP`.
 //!
 //! Durability: a prompt is recorded as shown before it is shown, and an answer is recorded by the
-//! prompt's own task the moment it arrives, under a unique key, so a restart neither repeats a
-//! prompt nor loses or duplicates an answer.
+//! prompt's own task the moment it arrives, under a unique key, so a restart neither loses nor
+//! duplicates an answer. A prompt that was on screen when the daemon stopped or died (shown,
+//! neither answered nor dismissed by the person) is shown again at the next start while it is
+//! still worth asking (`plan::reopen`); its old notification is closed first.
+//!
+//! First answer stands (docs/design.md, "Answers and their keys"): when the ledger says a
+//! question whose prompt is on screen was answered elsewhere (the CLI, another notifier; seen
+//! through SQLite's `data_version`, checked every second while a prompt is out), the prompt is
+//! withdrawn ([`Showing::withdraw`]) and its task ends without writing.
+//!
+//! The ledger is SQLite with fsync: its work runs on tokio's blocking threads ([`blocking`]),
+//! not on the runtime's one thread (`record_gone` still writes in place; it moves with the
+//! reconciliation of removed meetings), and a failed ledger call is logged and retried with
+//! backoff by the loop instead of stopping the daemon.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,7 +43,7 @@ use crate::lock::InstanceLock;
 use crate::model::{
     Answer, Meeting, MeetingId, MeetingState, Outcome, PlannedPrompt, PromptKind, Verdict, Via,
 };
-use crate::notify::{Notifier, PromptView};
+use crate::notify::{Notifier, PromptView, Showing};
 use crate::plan::{self, Plan};
 use crate::source::{self, Fetched, SourceContext, Window, snapshot};
 
@@ -44,6 +56,14 @@ use prompt::PromptTask;
 
 /// The longest the daemon sleeps before looking at the wall clock again.
 pub const MAX_SLEEP: Duration = Duration::from_secs(30);
+
+/// How often the loop looks for answers given elsewhere while a prompt is on screen.
+const ANSWERED_ELSEWHERE_CHECK: Duration = Duration::from_secs(1);
+
+/// How long the loop waits after a failed ledger call before it tries again; doubled after each
+/// failure in a row, up to [`LEDGER_RETRY_MAX`].
+const LEDGER_RETRY: Duration = Duration::from_secs(2);
+const LEDGER_RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// How far ahead sources are asked for meetings.
 pub const HORIZON_DAYS: i64 = 30;
@@ -64,9 +84,14 @@ pub fn window(now: DateTime<Utc>, lookback: Duration) -> Window {
     let back = chrono::Duration::from_std(lookback)
         .unwrap_or(chrono::Duration::days(1))
         .max(chrono::Duration::days(1));
+    // Checked: the ends of time are the window's limits, not a panic.
     Window {
-        start: now - back,
-        end: now + chrono::Duration::days(HORIZON_DAYS),
+        start: now
+            .checked_sub_signed(back)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC),
+        end: now
+            .checked_add_signed(chrono::Duration::days(HORIZON_DAYS))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC),
     }
 }
 
@@ -134,17 +159,24 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         by_source,
         classified: Vec::new(),
         states: HashMap::new(),
-        in_flight: HashSet::new(),
+        in_flight: HashMap::new(),
+        left_open: Vec::new(),
         tx: tx.clone(),
         tracker: tracker.clone(),
+        // Prompts beyond the limit wait for a permit; tokio's semaphore is fair, so they go out
+        // in the order they were due.
         gate: Arc::new(Semaphore::new(if opts.one_prompt_at_a_time {
             1
         } else {
-            64
+            opts.config.prompts.on_screen.max(1)
         })),
         data_version: 0,
     };
-    scheduler.reclassify()?;
+    // A ledger that fails now (locked by a long CLI transaction, say) is retried by the loop.
+    if let Err(e) = scheduler.reclassify().await {
+        error!("{e:#}; trying again shortly");
+    }
+    scheduler.reopen_left_open().await;
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     info!(
         calendars = opts.config.calendars.len(),
@@ -168,11 +200,22 @@ struct Scheduler<'a> {
     by_source: HashMap<String, Vec<Meeting>>,
     classified: Vec<(Meeting, Verdict)>,
     states: HashMap<MeetingId, MeetingState>,
-    in_flight: HashSet<String>,
+    /// Prompts on screen (or waiting for their turn), by key.
+    in_flight: HashMap<String, InFlight>,
+    /// Prompts an earlier process left on screen unanswered, to show again once their meeting is
+    /// known (from the snapshot or the first poll) and while still worth asking (`plan::reopen`).
+    left_open: Vec<PlannedPrompt>,
     tx: mpsc::Sender<LoopEvent>,
     tracker: TaskTracker,
     gate: Arc<Semaphore>,
     data_version: i64,
+}
+
+/// A prompt task's handle in the scheduler: what it asks, and how to withdraw it.
+struct InFlight {
+    meeting: MeetingId,
+    kind: PromptKind,
+    showing: Showing,
 }
 
 fn lock(ledger: &Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
@@ -181,32 +224,56 @@ fn lock(ledger: &Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
     ledger.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Runs `f` on the ledger on one of tokio's blocking threads: SQLite with `synchronous=FULL`
+/// waits for the disk, and for up to its busy timeout when the CLI holds the write lock, which
+/// must never stall the runtime's one thread (timers, D-Bus, signals).
+async fn blocking<T: Send + 'static>(
+    ledger: &Arc<Mutex<Ledger>>,
+    f: impl FnOnce(&mut Ledger) -> Result<T, crate::ledger::LedgerError> + Send + 'static,
+) -> anyhow::Result<T> {
+    let ledger = ledger.clone();
+    match tokio::task::spawn_blocking(move || f(&mut lock(&ledger))).await {
+        Ok(r) => Ok(r?),
+        Err(e) => Err(anyhow::anyhow!("the ledger call did not finish: {e}")),
+    }
+}
+
 impl Scheduler<'_> {
     async fn main_loop(&mut self, mut rx: mpsc::Receiver<LoopEvent>) -> anyhow::Result<()> {
+        // Ledger failures in a row, for the backoff.
+        let mut failures: u32 = 0;
         loop {
             let now = self.opts.clock.now();
-            self.refresh_if_ledger_changed()?;
-            let plan = plan::plan(
-                &self.classified,
-                &self.states,
-                now,
-                &self.opts.config.prompts,
-            );
-            self.act(&plan, now)?;
-            let next = plan
-                .prompts
-                .iter()
-                .filter(|p| p.due > now && !self.in_flight.contains(&p.key()))
-                .map(|p| p.due)
-                .min();
-            let wait = next
-                .and_then(|due| (due - now).to_std().ok())
-                .unwrap_or(MAX_SLEEP)
-                .min(MAX_SLEEP);
+            // A ledger that fails (disk full, locked, gone) does not stop the daemon: prompts on
+            // screen keep their answers in memory and retry, and the loop tries again shortly.
+            let mut wait = match self.turn(now).await {
+                Ok(wait) => {
+                    if failures > 0 {
+                        info!(failures, "the ledger works again");
+                    }
+                    failures = 0;
+                    wait
+                }
+                Err(e) => {
+                    let retry = LEDGER_RETRY
+                        .saturating_mul(1 << failures.min(5))
+                        .min(LEDGER_RETRY_MAX);
+                    failures += 1;
+                    error!(failures, "{e:#}; trying again in {}s", retry.as_secs());
+                    retry
+                }
+            };
+            if !self.in_flight.is_empty() {
+                wait = wait.min(ANSWERED_ELSEWHERE_CHECK);
+            }
             tokio::select! {
                 _ = self.opts.shutdown.cancelled() => return Ok(()),
                 ev = rx.recv() => match ev {
-                    Some(ev) => self.handle(ev).await?,
+                    Some(ev) => {
+                        if let Err(e) = self.handle(ev).await {
+                            error!("{e:#}; carrying on");
+                        }
+                    }
                     None => tokio::time::sleep(wait).await,
                 },
                 _ = tokio::time::sleep(wait) => {}
@@ -214,13 +281,110 @@ impl Scheduler<'_> {
         }
     }
 
+    /// One turn of the loop: picks up answers given elsewhere, plans, acts; returns how long to
+    /// sleep before the next turn.
+    async fn turn(&mut self, now: DateTime<Utc>) -> anyhow::Result<Duration> {
+        self.refresh_if_ledger_changed().await?;
+        let plan = plan::plan(
+            &self.classified,
+            &self.states,
+            now,
+            &self.opts.config.prompts,
+        );
+        self.act(&plan, now).await?;
+        let next = plan
+            .prompts
+            .iter()
+            .filter(|p| p.due > now && !self.in_flight.contains_key(&p.key()))
+            .map(|p| p.due)
+            .min();
+        Ok(next
+            .and_then(|due| (due - now).to_std().ok())
+            .unwrap_or(MAX_SLEEP)
+            .min(MAX_SLEEP))
+    }
+
+    /// Prompts left on screen by an earlier process: their notifications are closed, and the
+    /// ones still worth asking are shown again (see `plan::reopen`). A failure here costs only
+    /// the re-showing, never the start.
+    async fn reopen_left_open(&mut self) {
+        let open = match blocking(&self.ledger, |l| l.open_prompts()).await {
+            Ok(open) => open,
+            Err(e) => {
+                warn!("cannot list the prompts left open: {e:#}");
+                return;
+            }
+        };
+        for p in &open {
+            if let Some(id) = &p.notification_id {
+                self.opts.notifier.close_stale(id).await;
+            }
+        }
+        self.left_open = open
+            .iter()
+            .map(|p| PlannedPrompt {
+                due: p.shown_at,
+                meeting: p.meeting.clone(),
+                kind: p.kind,
+                attempt: p.attempt,
+            })
+            .collect();
+        if !open.is_empty() {
+            info!(
+                left_open = open.len(),
+                "prompts left unanswered by the last run; asking again those still relevant"
+            );
+        }
+    }
+
+    /// Withdraws every prompt on screen whose question the ledger now has an answer to (or whose
+    /// meeting is still in its calendar but no longer a customer meeting), saying who answered
+    /// and when.
+    fn withdraw_answered(&mut self) {
+        for (key, f) in &self.in_flight {
+            if f.showing.is_withdrawn() {
+                continue;
+            }
+            let state = self.states.get(&f.meeting);
+            let answered = match f.kind {
+                PromptKind::Objective => state
+                    .and_then(|s| s.objective.as_ref())
+                    .map(|o| (o.via, o.set_at)),
+                PromptKind::Outcome => state
+                    .and_then(|s| s.outcome.as_ref())
+                    .map(|o| (o.via, o.recorded_at)),
+            };
+            let why = match answered {
+                Some((via, at)) => format!(
+                    "via {} at {}",
+                    via.as_str(),
+                    at.with_timezone(&chrono::Local).format("%H:%M")
+                ),
+                // Still in its calendar but no longer a customer meeting ("not a sales meeting"
+                // answered elsewhere, for it or its series). A meeting missing from a poll is
+                // left alone: the poll may have been partial.
+                None if self.by_source.values().flatten().any(|m| m.id == f.meeting)
+                    && !self
+                        .classified
+                        .iter()
+                        .any(|(m, v)| m.id == f.meeting && v.customer) =>
+                {
+                    "it is no longer a customer meeting".to_string()
+                }
+                None => continue,
+            };
+            info!(prompt = %key, answered = %why, "withdrawing a prompt answered elsewhere");
+            f.showing.withdraw(why);
+        }
+    }
+
     /// Answers given through the CLI (another connection) must reach the plan without waiting
     /// for a poll; SQLite's data_version changes exactly when another connection committed.
-    fn refresh_if_ledger_changed(&mut self) -> anyhow::Result<()> {
-        let v = lock(&self.ledger).data_version()?;
+    async fn refresh_if_ledger_changed(&mut self) -> anyhow::Result<()> {
+        let v = blocking(&self.ledger, |l| l.data_version()).await?;
         if v != self.data_version {
             self.data_version = v;
-            self.reclassify()?;
+            self.reclassify().await?;
         }
         Ok(())
     }
@@ -240,7 +404,7 @@ impl Scheduler<'_> {
                     self.record_gone(&gone, now)?;
                 }
                 if fetched.changed || !gone.is_empty() {
-                    self.reclassify()?;
+                    self.reclassify().await?;
                 }
                 // The poll's parse buffers are free now; hand them back before going idle.
                 crate::memory::release_free_pages();
@@ -258,7 +422,7 @@ impl Scheduler<'_> {
                 debug!(meeting = %meeting, "answer in; re-planning");
                 // Not just this meeting: "not a sales meeting" on a recurring meeting covers
                 // every occurrence of its series.
-                self.reclassify()?;
+                self.reclassify().await?;
             }
         }
         Ok(())
@@ -295,14 +459,15 @@ impl Scheduler<'_> {
 
     /// Re-reads the ledger state of every known meeting, classifies, and remembers the customer
     /// meetings in the ledger (for export, reports and the CLI).
-    fn reclassify(&mut self) -> anyhow::Result<()> {
+    async fn reclassify(&mut self) -> anyhow::Result<()> {
         let ids: Vec<MeetingId> = self
             .by_source
             .values()
             .flatten()
             .map(|m| m.id.clone())
             .collect();
-        self.states = lock(&self.ledger).states(&ids, self.opts.config.prompts.snooze)?;
+        let snooze = self.opts.config.prompts.snooze;
+        self.states = blocking(&self.ledger, move |l| l.states(&ids, snooze)).await?;
         // A meeting the ledger knows nothing about needs no entry: `plan` reads a missing state
         // as the default one.
         let blank = MeetingState::default();
@@ -315,13 +480,16 @@ impl Scheduler<'_> {
             .filter(|(_, v)| v.customer)
             .cloned()
             .collect();
-        let mut ledger = lock(&self.ledger);
-        ledger.remember(&customers, now)?;
-        self.data_version = ledger.data_version()?;
-        drop(ledger);
         // first_seen comes from `remember`; read it back for the meetings just remembered.
         let ids: Vec<MeetingId> = customers.iter().map(|(m, _)| m.id.clone()).collect();
-        self.refresh_states(&ids)
+        self.data_version = blocking(&self.ledger, move |l| {
+            l.remember(&customers, now)?;
+            l.data_version()
+        })
+        .await?;
+        self.refresh_states(ids).await?;
+        self.withdraw_answered();
+        Ok(())
     }
 
     fn reclassify_only(&mut self) {
@@ -345,66 +513,123 @@ impl Scheduler<'_> {
         self.classified = out;
     }
 
-    fn refresh_states(&mut self, ids: &[MeetingId]) -> anyhow::Result<()> {
-        let fresh = lock(&self.ledger).states(ids, self.opts.config.prompts.snooze)?;
+    async fn refresh_states(&mut self, ids: Vec<MeetingId>) -> anyhow::Result<()> {
+        let snooze = self.opts.config.prompts.snooze;
+        let fresh = blocking(&self.ledger, move |l| l.states(&ids, snooze)).await?;
         self.states.extend(fresh);
         Ok(())
     }
 
     /// Records what the plan says happened, and shows every prompt that is due.
-    fn act(&mut self, plan: &Plan, now: DateTime<Utc>) -> anyhow::Result<()> {
+    async fn act(&mut self, plan: &Plan, now: DateTime<Utc>) -> anyhow::Result<()> {
         let mut touched: Vec<MeetingId> = Vec::new();
-        {
-            let mut ledger = lock(&self.ledger);
-            for id in &plan.missed {
-                let _span =
-                    info_span!("ledger_write", meeting = %id, what = "objective_missed").entered();
-                ledger.record_answer(
-                    &format!("{id}#objective#missed"),
-                    id,
-                    &Answer::ObjectiveMissed,
-                    Via::Daemon,
-                    now,
-                )?;
-                touched.push(id.clone());
-            }
-            for id in &plan.cancelled {
-                let _span = info_span!("ledger_write", meeting = %id, what = "cancelled").entered();
-                ledger.record_answer(
-                    &format!("{id}#outcome#cancelled"),
-                    id,
-                    &Answer::Outcome {
-                        result: Outcome::Cancelled,
-                        next_step: None,
-                        note: Some("cancelled in the calendar".into()),
-                    },
-                    Via::Daemon,
-                    now,
-                )?;
-                touched.push(id.clone());
-            }
+        if !plan.missed.is_empty() || !plan.cancelled.is_empty() {
+            let (missed, cancelled) = (plan.missed.clone(), plan.cancelled.clone());
+            blocking(&self.ledger, move |ledger| {
+                for id in &missed {
+                    let _span =
+                        info_span!("ledger_write", meeting = %id, what = "objective_missed")
+                            .entered();
+                    ledger.record_answer(
+                        &format!("{id}#objective#missed"),
+                        id,
+                        &Answer::ObjectiveMissed,
+                        Via::Daemon,
+                        now,
+                    )?;
+                }
+                for id in &cancelled {
+                    let _span =
+                        info_span!("ledger_write", meeting = %id, what = "cancelled").entered();
+                    ledger.record_answer(
+                        &format!("{id}#outcome#cancelled"),
+                        id,
+                        &Answer::Outcome {
+                            result: Outcome::Cancelled,
+                            next_step: None,
+                            note: Some("cancelled in the calendar".into()),
+                        },
+                        Via::Daemon,
+                        now,
+                    )?;
+                }
+                Ok(())
+            })
+            .await?;
+            touched.extend(plan.missed.iter().cloned());
+            touched.extend(plan.cancelled.iter().cloned());
         }
-        for p in plan.prompts.iter().filter(|p| p.due <= now) {
+        // Prompts left open by the last run go first (they were due before anything planned
+        // now); a planned prompt for the same question supersedes one.
+        let reopen = if self.left_open.is_empty() {
+            Vec::new()
+        } else {
+            let reopen = plan::reopen(
+                &self.left_open,
+                &self.classified,
+                &self.states,
+                now,
+                &self.opts.config.prompts,
+            );
+            // Asked again (or no longer worth asking) once its meeting is known; a meeting not
+            // known yet may come with the first poll.
+            let known = |p: &PlannedPrompt| self.classified.iter().any(|(m, _)| m.id == p.meeting);
+            self.left_open.retain(|p| !known(p));
+            reopen
+        };
+        let due_now: Vec<(PlannedPrompt, bool)> = plan
+            .prompts
+            .iter()
+            .filter(|p| p.due <= now)
+            .map(|p| (p.clone(), false))
+            .collect();
+        let mut firing: Vec<(PlannedPrompt, bool)> = reopen
+            .into_iter()
+            .filter(|r| {
+                !due_now
+                    .iter()
+                    .any(|(p, _)| p.meeting == r.meeting && p.kind == r.kind)
+            })
+            .map(|p| (p, true))
+            .collect();
+        firing.extend(due_now);
+        for (p, reopened) in firing {
             let key = p.key();
-            if self.in_flight.contains(&key) {
+            if self.in_flight.contains_key(&key) {
                 continue;
             }
-            let fresh = {
-                let _span = info_span!("ledger_write", prompt = %key, what = "shown").entered();
-                lock(&self.ledger).record_shown(p, now)?
+            if !reopened {
+                let shown = p.clone();
+                let fresh = blocking(&self.ledger, move |l| {
+                    let _span =
+                        info_span!("ledger_write", prompt = %shown.key(), what = "shown").entered();
+                    l.record_shown(&shown, now)
+                })
+                .await?;
+                touched.push(p.meeting.clone());
+                if !fresh {
+                    debug!(prompt = %key, "already shown before a restart; not showing again");
+                    continue;
+                }
+            }
+            let Some(view) = self.view(&p).await else {
+                continue;
             };
-            touched.push(p.meeting.clone());
-            if !fresh {
-                debug!(prompt = %key, "already shown before a restart; not showing again");
-                continue;
-            }
-            let Some(view) = self.view(p) else { continue };
             // How late after its due time the prompt goes out (the target is under a second);
             // scripts/bench-latency.sh reads this.
-            info!(prompt = %key, late_ms = (now - p.due).num_milliseconds(), "prompt due");
-            self.in_flight.insert(key.clone());
+            info!(prompt = %key, late_ms = (now - p.due).num_milliseconds(), reopened, "prompt due");
+            let showing = Showing::new();
+            self.in_flight.insert(
+                key.clone(),
+                InFlight {
+                    meeting: p.meeting.clone(),
+                    kind: p.kind,
+                    showing: showing.clone(),
+                },
+            );
+            let span = info_span!("prompt", key = %key, kind = %p.kind);
             let task = PromptTask {
-                prompt: p.clone(),
+                prompt: p,
                 view,
                 notifier: self.opts.notifier.clone(),
                 ledger: self.ledger.clone(),
@@ -413,27 +638,30 @@ impl Scheduler<'_> {
                 gate: self.gate.clone(),
                 retry_for: self.opts.config.prompts.timeout,
                 shutdown: self.opts.shutdown.clone(),
+                showing,
             };
-            let span = info_span!("prompt", key = %key, kind = %p.kind);
             self.tracker.spawn(task.run().instrument(span));
         }
         if !touched.is_empty() {
-            self.refresh_states(&touched)?;
+            self.refresh_states(touched).await?;
         }
         Ok(())
     }
 
-    fn view(&self, p: &PlannedPrompt) -> Option<PromptView> {
+    async fn view(&self, p: &PlannedPrompt) -> Option<PromptView> {
         let (m, v) = self.classified.iter().find(|(m, _)| m.id == p.meeting)?;
         let state = self.states.get(&m.id);
         let prompts = &self.opts.config.prompts;
         let last_commitment = match (&p.kind, &v.account) {
-            (PromptKind::Objective, Some(account)) => lock(&self.ledger)
-                .last_commitment(account, m.start)
-                .unwrap_or_else(|e| {
-                    warn!("cannot read the last commitment: {e}");
-                    None
-                }),
+            (PromptKind::Objective, Some(account)) => {
+                let (account, start) = (account.clone(), m.start);
+                blocking(&self.ledger, move |l| l.last_commitment(&account, start))
+                    .await
+                    .unwrap_or_else(|e| {
+                        warn!("cannot read the last commitment: {e:#}");
+                        None
+                    })
+            }
             _ => None,
         };
         Some(PromptView {

@@ -28,7 +28,7 @@ use crate::model::{Answer, Via};
 
 use super::dialog::Dialog;
 use super::text::{self, Action};
-use super::{AskFuture, Notifier, NotifyError, PromptView, Reply};
+use super::{AskFuture, Notifier, NotifyError, PromptView, Reply, Showing};
 
 const NAME: &str = "org.freedesktop.Notifications";
 const PATH: &str = "/org/freedesktop/Notifications";
@@ -121,7 +121,7 @@ impl DesktopNotifier {
         }
     }
 
-    async fn show(&self, prompt: &PromptView) -> Result<Reply, NotifyError> {
+    async fn show(&self, prompt: &PromptView, showing: &Showing) -> Result<Reply, NotifyError> {
         let conn = self.connect().await?;
         let caps = capabilities(&conn).await?;
         let mut shown = text::notification(prompt, caps.body_markup);
@@ -144,12 +144,39 @@ impl DesktopNotifier {
         let mut actions = subscribe(&conn, "ActionInvoked").await?;
         let mut closes = subscribe(&conn, "NotificationClosed").await?;
 
-        let id = notify(&conn, &shown, self.timeout).await?;
+        if showing.is_withdrawn() {
+            return Err(NotifyError::Withdrawn(showing.withdrawn().await));
+        }
+        let on_screen = notify(&conn, &shown, self.timeout).await?;
+        let id = on_screen.id;
         tracing::info!(prompt = %prompt.key, id, kind = %prompt.kind, "prompt shown");
+        showing.shown_as(on_screen.persistent_id());
 
-        if !caps.actions {
+        // Withdrawn while waiting: dropping the wait kills a dialog it opened (`kill_on_drop`),
+        // and the notification is closed here.
+        tokio::select! {
+            r = self.wait_for_answer(prompt, &conn, id, caps.actions, &mut actions, &mut closes) => r,
+            why = showing.withdrawn() => {
+                tracing::info!(prompt = %prompt.key, id, answered = %why, "answered elsewhere; closing the notification");
+                close(&conn, id).await;
+                Err(NotifyError::Withdrawn(why))
+            }
+        }
+    }
+
+    /// After `Notify`: a click, a close, or the timeout.
+    async fn wait_for_answer(
+        &self,
+        prompt: &PromptView,
+        conn: &Connection,
+        id: u32,
+        has_actions: bool,
+        actions: &mut MessageStream,
+        closes: &mut MessageStream,
+    ) -> Result<Reply, NotifyError> {
+        if !has_actions {
             let answer = self.dialog.ask(prompt).await;
-            close(&conn, id).await;
+            close(conn, id).await;
             return Ok(Reply {
                 answer,
                 via: Via::Dialog,
@@ -162,7 +189,7 @@ impl DesktopNotifier {
                     // A click sends ActionInvoked then NotificationClosed; both may be queued by
                     // the time we look, so the action must be seen first.
                     biased;
-                    m = next(&mut actions) => match m {
+                    m = next(actions) => match m {
                         Some(msg) => {
                             if let Some(key) = action_for(&msg, id) {
                                 return Ok(Event::Action(key));
@@ -170,7 +197,7 @@ impl DesktopNotifier {
                         }
                         None => return Err(()),
                     },
-                    m = next(&mut closes) => match m {
+                    m = next(closes) => match m {
                         Some(msg) => {
                             if let Ok((nid, reason)) = msg.body().deserialize::<(u32, u32)>()
                                 && nid == id
@@ -192,7 +219,7 @@ impl DesktopNotifier {
         match event {
             Err(_) => {
                 tracing::info!(prompt = %prompt.key, id, timeout = ?self.timeout, "no answer in time; closing the notification");
-                close(&conn, id).await;
+                close(conn, id).await;
                 Ok(reply(Answer::Dismissed))
             }
             Ok(Err(())) => Err(NotifyError::Failed(
@@ -202,7 +229,7 @@ impl DesktopNotifier {
                 // QUIRK: a server may report the close of a clicked notification before the
                 // click itself; give the action a moment to arrive.
                 let late = tokio::time::timeout(CLOSE_GRACE, async {
-                    while let Some(msg) = next(&mut actions).await {
+                    while let Some(msg) = next(actions).await {
                         if let Some(key) = action_for(&msg, id) {
                             return Some(key);
                         }
@@ -211,12 +238,12 @@ impl DesktopNotifier {
                 })
                 .await;
                 if let Ok(Some(key)) = late {
-                    return self.answer_action(prompt, &conn, id, key).await;
+                    return self.answer_action(prompt, conn, id, key).await;
                 }
                 tracing::info!(prompt = %prompt.key, id, reason, "notification closed without an answer");
                 Ok(reply(Answer::Dismissed))
             }
-            Ok(Ok(Event::Action(key))) => self.answer_action(prompt, &conn, id, key).await,
+            Ok(Ok(Event::Action(key))) => self.answer_action(prompt, conn, id, key).await,
         }
     }
 
@@ -258,8 +285,32 @@ enum Event {
 }
 
 impl Notifier for DesktopNotifier {
-    fn ask<'a>(&'a self, prompt: &'a PromptView) -> AskFuture<'a> {
-        Box::pin(self.show(prompt))
+    fn ask_showing<'a>(&'a self, prompt: &'a PromptView, showing: &'a Showing) -> AskFuture<'a> {
+        Box::pin(self.show(prompt, showing))
+    }
+
+    fn close_stale<'a>(
+        &'a self,
+        notification_id: &'a str,
+    ) -> Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            let Ok(conn) = self.connect().await else {
+                return;
+            };
+            let owner = server_owner(&conn).await;
+            // Servers let any client close a notification by id; one already gone is fine. A
+            // server that restarted since numbers afresh: its id may be another program's.
+            match id_if_same_server(notification_id, owner.as_deref()) {
+                Some(id) => {
+                    close(&conn, id).await;
+                    tracing::debug!(id, "closed a notification left by an earlier process");
+                }
+                None => tracing::debug!(
+                    notification_id,
+                    "not closing a notification of another server process"
+                ),
+            }
+        })
     }
 
     fn tell<'a>(
@@ -343,7 +394,7 @@ async fn notify(
     conn: &Connection,
     shown: &text::NotificationText,
     timeout: Duration,
-) -> Result<u32, NotifyError> {
+) -> Result<Shown, NotifyError> {
     let actions: Vec<&str> = shown
         .actions
         .iter()
@@ -391,11 +442,66 @@ async fn notify(
             )));
         }
     };
-    reply.body().deserialize::<u32>().map_err(|e| {
+    let id = reply.body().deserialize::<u32>().map_err(|e| {
         NotifyError::Failed(format!(
             "the notification server answered Notify without an id: {e}"
         ))
+    })?;
+    Ok(Shown {
+        id,
+        server: reply
+            .header()
+            .sender()
+            .map(|s| server_name(conn, s.as_str())),
     })
+}
+
+/// A notification server process, as [`Shown`] names it: its unique bus name and the bus's
+/// GUID (unique names restart with each bus, at each login).
+fn server_name(conn: &Connection, unique: &str) -> String {
+    format!("{unique}@{}", conn.server_guid())
+}
+
+/// A notification on screen: its id, and the server process that gave it ([`server_name`]).
+struct Shown {
+    id: u32,
+    server: Option<String>,
+}
+
+impl Shown {
+    /// What the ledger keeps (`ID@SERVER`): ids are numbered afresh by each server process, so an
+    /// id alone could name another program's notification after the server restarted; a unique
+    /// bus name is never reused while its bus lives.
+    fn persistent_id(&self) -> String {
+        match &self.server {
+            Some(server) => format!("{}@{server}", self.id),
+            None => self.id.to_string(),
+        }
+    }
+}
+
+/// The notification id of a [`Shown::persistent_id`], when the server named in it (if any) is
+/// `current`, the server that owns the notification name now.
+fn id_if_same_server(persistent: &str, current: Option<&str>) -> Option<u32> {
+    match persistent.split_once('@') {
+        Some((id, server)) if Some(server) == current => id.parse().ok(),
+        Some(_) => None,
+        None => persistent.parse().ok(),
+    }
+}
+
+/// The unique bus name that owns the notification name now.
+async fn server_owner(conn: &Connection) -> Option<String> {
+    let call = conn.call_method(
+        Some("org.freedesktop.DBus"),
+        "/org/freedesktop/DBus",
+        Some("org.freedesktop.DBus"),
+        "GetNameOwner",
+        &NAME,
+    );
+    let reply = tokio::time::timeout(CALL_TIMEOUT, call).await.ok()?.ok()?;
+    let unique = reply.body().deserialize::<String>().ok()?;
+    Some(server_name(conn, &unique))
 }
 
 /// Best effort: a notification that is already gone is fine.
@@ -421,5 +527,28 @@ async fn next(stream: &mut MessageStream) -> Option<zbus::Message> {
             // A malformed message on the bus is not ours to act on.
             Some(Err(e)) => tracing::debug!(error = %e, "skipping a bad D-Bus message"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_id_is_closed_only_on_the_server_that_gave_it() {
+        let shown = Shown {
+            id: 7,
+            server: Some(":1.42@4b1d".into()),
+        };
+        let kept = shown.persistent_id();
+        assert_eq!(kept, "7@:1.42@4b1d");
+        assert_eq!(id_if_same_server(&kept, Some(":1.42@4b1d")), Some(7));
+        assert_eq!(id_if_same_server(&kept, Some(":1.43@4b1d")), None);
+        // The same unique name on another bus (after a new login) is another process.
+        assert_eq!(id_if_same_server(&kept, Some(":1.42@77aa")), None);
+        assert_eq!(id_if_same_server(&kept, None), None);
+        // Without a server name (a reply without a sender), the id alone.
+        assert_eq!(id_if_same_server("7", Some(":1.43")), Some(7));
+        assert_eq!(id_if_same_server("seven", None), None);
     }
 }

@@ -4,17 +4,24 @@
 //!
 //! The reading logic ([`ask_with`]) works on any `AsyncBufRead` + `AsyncWrite`, so it is tested
 //! with in-memory buffers.
+//!
+//! Stdin is read by a thread of its own, never by tokio's `stdin()`: that one reads on tokio's
+//! blocking pool, and a runtime waits for a blocking read to finish before it shuts down, so a
+//! prompt waiting for a line kept Ctrl-C and SIGTERM from stopping the process. The thread's
+//! lines reach the prompt through an in-memory pipe; the process exits without waiting for it.
 
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader, Stdin};
+use tokio::io::{
+    AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream,
+};
 use tokio::sync::Mutex;
 
 use crate::model::{Answer, Outcome, PromptKind, Via};
 
 use super::text;
-use super::{AskFuture, Notifier, NotifyError, PromptView, Reply};
+use super::{AskFuture, Notifier, NotifyError, PromptView, Reply, Showing};
 
 /// Whether stdin is a terminal, i.e. someone can type an answer.
 pub fn stdin_is_terminal() -> bool {
@@ -23,30 +30,88 @@ pub fn stdin_is_terminal() -> bool {
 
 /// Asks on the process's own terminal.
 pub struct TerminalNotifier {
-    // One reader for the life of the notifier: a read cut short by the timeout leaves its line in
-    // this buffer for the next prompt instead of losing it.
-    stdin: Mutex<BufReader<Stdin>>,
+    // One reader for the life of the notifier, started at the first prompt: a read cut short by
+    // the timeout leaves its line in this buffer for the next prompt instead of losing it.
+    stdin: Mutex<Option<BufReader<DuplexStream>>>,
     timeout: Duration,
+    /// The last prompt was withdrawn: what was typed since was meant for it, not for the next.
+    withdrawn: std::sync::atomic::AtomicBool,
 }
 
 impl TerminalNotifier {
     /// `timeout`: how long to wait for a line before the prompt counts as unanswered.
     pub fn new(timeout: Duration) -> Self {
         TerminalNotifier {
-            stdin: Mutex::new(BufReader::new(tokio::io::stdin())),
+            stdin: Mutex::new(None),
             timeout,
+            withdrawn: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
 
+/// Starts the thread that reads stdin, and returns the end its lines come out of. Must be called
+/// inside a tokio runtime (the pipe is fed by a task).
+fn spawn_stdin_reader() -> BufReader<DuplexStream> {
+    let (mut write, read) = tokio::io::duplex(4096);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
+    let started = std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || {
+            use std::io::BufRead as _;
+            let mut stdin = std::io::stdin().lock();
+            loop {
+                let mut line = Vec::new();
+                match stdin.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if tx.blocking_send(line).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+    if let Err(e) = started {
+        tracing::warn!("cannot start reading the terminal: {e}");
+    }
+    // Ends (closing the pipe: end of input) when stdin ends or the thread could not start.
+    tokio::spawn(async move {
+        while let Some(line) = rx.recv().await {
+            if write.write_all(&line).await.is_err() {
+                break;
+            }
+        }
+    });
+    BufReader::new(read)
+}
+
 impl Notifier for TerminalNotifier {
-    fn ask<'a>(&'a self, prompt: &'a PromptView) -> AskFuture<'a> {
+    fn ask_showing<'a>(&'a self, prompt: &'a PromptView, showing: &'a Showing) -> AskFuture<'a> {
         Box::pin(async move {
             let mut input = self.stdin.lock().await;
+            let input = input.get_or_insert_with(spawn_stdin_reader);
             let mut out = tokio::io::stderr();
-            let answer = ask_with(prompt, &mut *input, &mut out, self.timeout)
-                .await
-                .map_err(|e| NotifyError::Failed(format!("cannot use the terminal: {e}")))?;
+            if showing.is_withdrawn() {
+                return Err(NotifyError::Withdrawn(showing.withdrawn().await));
+            }
+            if self
+                .withdrawn
+                .swap(false, std::sync::atomic::Ordering::Relaxed)
+            {
+                discard_typed(input).await;
+            }
+            let asked = tokio::select! {
+                a = ask_with(prompt, input, &mut out, self.timeout) => a,
+                why = showing.withdrawn() => {
+                    let line = format!("\n(answered elsewhere: {why}; nothing more to type here)\n");
+                    let _ = out.write_all(line.as_bytes()).await;
+                    let _ = out.flush().await;
+                    self.withdrawn.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return Err(NotifyError::Withdrawn(why));
+                }
+            };
+            let answer =
+                asked.map_err(|e| NotifyError::Failed(format!("cannot use the terminal: {e}")))?;
             Ok(Reply {
                 answer,
                 via: Via::Terminal,
@@ -82,7 +147,11 @@ where
     R: AsyncBufRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let deadline = tokio::time::Instant::now() + timeout;
+    // A timeout beyond what the clock can hold means no timeout: a year is as good as forever.
+    let now = tokio::time::Instant::now();
+    let deadline = now
+        .checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600));
     let shown = text::notification(prompt, false);
     let mut menu = format!("\n{}\n{}\n", shown.summary, shown.body);
     match prompt.kind {
@@ -172,6 +241,18 @@ where
                 });
             }
         }
+    }
+}
+
+/// Drops whatever was typed and is waiting to be read, without waiting for more.
+async fn discard_typed<R: AsyncBufRead + Unpin>(input: &mut R) {
+    // `fill_buf` is cancel-safe: cut short by the timeout, it loses nothing.
+    while let Ok(Ok(buf)) = tokio::time::timeout(Duration::from_millis(5), input.fill_buf()).await {
+        let n = buf.len();
+        if n == 0 {
+            break;
+        }
+        input.consume(n);
     }
 }
 
@@ -295,6 +376,33 @@ mod tests {
             }
         );
         assert!(out.contains("Not an outcome"), "{out}");
+    }
+
+    #[tokio::test]
+    async fn what_was_typed_for_a_withdrawn_prompt_is_discarded_and_later_lines_are_kept() {
+        let (mut typing, reader) = tokio::io::duplex(64);
+        let mut input = BufReader::new(reader);
+        typing
+            .write_all(b"1\nmeant for the old prompt\n")
+            .await
+            .unwrap();
+        discard_typed(&mut input).await;
+        typing.write_all(b"2\n").await.unwrap();
+        let mut out = Vec::new();
+        let a = ask_with(
+            &objective_prompt(),
+            &mut input,
+            &mut out,
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            a,
+            Answer::Objective {
+                text: "Schedule a needs analysis".into()
+            }
+        );
     }
 
     #[tokio::test]

@@ -1,8 +1,9 @@
 //! What a prompt says: the notification's summary, body and buttons for a [`PromptView`], the
 //! question a dialog asks, and the way back from an action key to an [`Answer`]. Pure.
 //!
-//! Action keys are a contract (docs/design.md, "Prompts and action keys"): `objective:N`, `outcome:VALUE`, `open`, `snooze`,
-//! `not_sales`, and `default` (a click on the body, which behaves like `open`).
+//! Action keys are the contract of docs/design.md, "Prompts and action keys": `objective:N`,
+//! `outcome:VALUE`, `open`, `snooze`, `not_sales`, and `default` (a click on the body, which
+//! behaves like `open`).
 
 use std::fmt::Display;
 
@@ -137,7 +138,8 @@ pub fn question(prompt: &PromptView) -> String {
     }
 }
 
-/// The choices a dialog offers: the objectives, or the outcome values (docs/design.md, "Outcome values").
+/// The choices a dialog offers: the objectives, or the outcome values (docs/design.md, "Outcome
+/// values").
 pub fn choices(prompt: &PromptView) -> Vec<String> {
     match prompt.kind {
         PromptKind::Objective => prompt.objectives.clone(),

@@ -20,3 +20,4 @@ mod microsoft;
 mod microsoft_cli;
 mod microsoft_daemon;
 mod notify_desktop;
+mod prompts;
