@@ -193,6 +193,7 @@ impl Scheduler<'_> {
                 &self.opts.config.prompts,
             );
             self.act(&plan, now)?;
+            crate::service::watchdog::tick(&plan, &self.classified, &self.by_source, now);
             let next = plan
                 .prompts
                 .iter()

@@ -366,3 +366,55 @@ fn on_macos_install_writes_a_launch_agent_and_bootstraps_it_into_the_login_sessi
     );
     assert!(!m.plist().exists());
 }
+
+/// The daemon under a fake systemd: a datagram socket as NOTIFY_SOCKET and a watchdog asked for.
+/// It must say READY=1, then WATCHDOG=1 and a STATUS= naming the next prompt and the calendar.
+#[test]
+fn under_systemd_the_daemon_pings_the_watchdog_and_reports_the_next_prompt() {
+    use std::os::unix::net::UnixDatagram;
+    let m = Machine::new();
+    m.configure();
+    let sock_path = m.path("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(m.config())
+        .arg("run")
+        .env("HOME", m.home())
+        .env("NEXTSTEP_DATA_DIR", m.path("data"))
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env("WATCHDOG_USEC", "60000000")
+        .env_remove("WATCHDOG_PID")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("NEXTSTEP_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen: Vec<String> = Vec::new();
+    let mut buf = [0u8; 4096];
+    let wanted = |seen: &[String]| {
+        seen.iter().any(|s| s == "READY=1")
+            && seen.iter().any(|s| s == "WATCHDOG=1")
+            && seen.iter().any(|s| {
+                s.starts_with("STATUS=next: objective for \"Proposal review, Acme\"")
+                    && s.ends_with("calendars: work 1 meetings")
+            })
+    };
+    while !wanted(&seen) {
+        match sock.recv(&mut buf) {
+            Ok(n) => seen.extend(
+                String::from_utf8_lossy(&buf[..n])
+                    .lines()
+                    .map(str::to_owned),
+            ),
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(wanted(&seen), "{seen:#?}");
+}
