@@ -12,7 +12,7 @@ use plist::{Dictionary, Value};
 use super::{Host, ServiceError, ServiceState, Step};
 
 /// The agent's label, and the name of its property list.
-pub const LABEL: &str = "io.github.nextstep";
+pub const LABEL: &str = "com.nextstep.agent";
 
 /// `~/Library/LaunchAgents/<label>.plist`.
 pub fn plist_path(host: &Host) -> PathBuf {
@@ -52,6 +52,13 @@ pub fn agent(host: &Host) -> Result<Value, ServiceError> {
     d.insert("ProgramArguments".into(), Value::Array(args));
     d.insert("RunAtLoad".into(), Value::Boolean(true));
     d.insert("KeepAlive".into(), Value::Dictionary(keep_alive));
+    // Prompts are interactive: no background throttling of timers or I/O.
+    d.insert("ProcessType".into(), Value::String("Interactive".into()));
+    // Only in a GUI login (not over SSH), where dialogs and notifications can appear.
+    d.insert(
+        "LimitLoadToSessionType".into(),
+        Value::String("Aqua".into()),
+    );
     // Like RestartSec= in the systemd unit: a config error does not spin.
     d.insert("ThrottleInterval".into(), Value::Integer(10.into()));
     d.insert("StandardOutPath".into(), text(&log_file(host))?);
@@ -196,6 +203,23 @@ mod tests {
         );
     }
 
+    /// `launchd/com.nextstep.agent.plist` is the agent for a hand install, with placeholders for
+    /// the binary and the home folder; it must say what `service install` writes.
+    #[test]
+    fn the_agent_in_the_source_tree_is_the_one_install_writes() {
+        let file = Value::from_reader_xml(
+            include_bytes!("../../launchd/com.nextstep.agent.plist").as_slice(),
+        )
+        .unwrap();
+        let h = Host {
+            home: PathBuf::from("__HOME__"),
+            exe: PathBuf::from("__NEXTSTEP__"),
+            config: None,
+            ..host()
+        };
+        assert_eq!(file, agent(&h).unwrap());
+    }
+
     #[test]
     fn install_loads_into_the_login_session_and_uninstall_boots_out() {
         let h = host();
@@ -212,27 +236,27 @@ mod tests {
             [&launchctl(&[
                 "bootstrap",
                 "gui/501",
-                "/Users/kim/Library/LaunchAgents/io.github.nextstep.plist"
+                "/Users/kim/Library/LaunchAgents/com.nextstep.agent.plist"
             ])]
         );
         assert!(steps.iter().any(|s| matches!(s, Step::Write { path, .. }
-            if path == Path::new("/Users/kim/Library/LaunchAgents/io.github.nextstep.plist"))));
+            if path == Path::new("/Users/kim/Library/LaunchAgents/com.nextstep.agent.plist"))));
         let again = install(&h, true).unwrap();
         assert!(
             again
                 .iter()
                 .any(|s| matches!(s, Step::Run { argv, may_fail: true }
-            if argv == &launchctl(&["bootout", "gui/501/io.github.nextstep"])))
+            if argv == &launchctl(&["bootout", "gui/501/com.nextstep.agent"])))
         );
         let un = uninstall(&h);
         assert!(matches!(&un[0], Step::Run { argv, may_fail: true }
-            if argv == &launchctl(&["bootout", "gui/501/io.github.nextstep"])));
+            if argv == &launchctl(&["bootout", "gui/501/com.nextstep.agent"])));
     }
 
     #[test]
     fn launchctl_print_is_read_into_state_pid_and_last_exit() {
         let st = parse_print(
-            "gui/501/io.github.nextstep = {\n\tactive count = 1\n\tpath = /x.plist\n\tstate = running\n\n\tprogram = /bin/nextstep\n\tpid = 812\n\tlast exit code = (never exited)\n}\n",
+            "gui/501/com.nextstep.agent = {\n\tactive count = 1\n\tpath = /x.plist\n\tstate = running\n\n\tprogram = /bin/nextstep\n\tpid = 812\n\tlast exit code = (never exited)\n}\n",
         );
         assert!(st.running);
         assert_eq!(st.state.as_deref(), Some("running"));

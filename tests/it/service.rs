@@ -116,7 +116,7 @@ impl Machine {
 
     fn plist(&self) -> PathBuf {
         self.home()
-            .join("Library/LaunchAgents/io.github.nextstep.plist")
+            .join("Library/LaunchAgents/com.nextstep.agent.plist")
     }
 }
 
@@ -310,7 +310,7 @@ fn on_macos_install_writes_a_launch_agent_and_bootstraps_it_into_the_login_sessi
     );
     let agent = plist::Value::from_file(m.plist()).unwrap();
     let d = agent.as_dictionary().unwrap();
-    assert_eq!(d["Label"].as_string(), Some("io.github.nextstep"));
+    assert_eq!(d["Label"].as_string(), Some("com.nextstep.agent"));
     let args: Vec<&str> = d["ProgramArguments"]
         .as_array()
         .unwrap()
@@ -331,7 +331,7 @@ fn on_macos_install_writes_a_launch_agent_and_bootstraps_it_into_the_login_sessi
 
     std::fs::write(
         m.path("print.txt"),
-        "gui/0/io.github.nextstep = {\n\tstate = running\n\tpid = 77\n\tlast exit code = (never exited)\n}\n",
+        "gui/0/com.nextstep.agent = {\n\tstate = running\n\tpid = 77\n\tlast exit code = (never exited)\n}\n",
     )
     .unwrap();
     std::fs::write(
@@ -346,7 +346,7 @@ fn on_macos_install_writes_a_launch_agent_and_bootstraps_it_into_the_login_sessi
     assert!(st.status.success(), "{}", stderr(&st));
     assert_eq!(
         m.calls(),
-        [format!("launchctl print gui/{uid}/io.github.nextstep")]
+        [format!("launchctl print gui/{uid}/com.nextstep.agent")]
     );
     let v: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
     assert_eq!(v["platform"], "launchd");
@@ -362,7 +362,7 @@ fn on_macos_install_writes_a_launch_agent_and_bootstraps_it_into_the_login_sessi
     assert!(gone.status.success(), "{}", stderr(&gone));
     assert_eq!(
         m.calls(),
-        [format!("launchctl bootout gui/{uid}/io.github.nextstep")]
+        [format!("launchctl bootout gui/{uid}/com.nextstep.agent")]
     );
     assert!(!m.plist().exists());
 }
