@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Idle footprint of `nextstep run` after the first poll of a 2,000-event calendar:
-# resident memory (VmRSS, and the peak VmHWM) and CPU time used while idle.
-# Usage: [SHAPE=history] [SOURCE=url] scripts/bench-idle.sh [EVENTS] [IDLE_SECONDS]
+# resident memory (VmRSS, and the peak VmHWM), private memory (Private_Clean + Private_Dirty from
+# /proc/PID/smaps_rollup: what this process alone costs, shared library pages left out) and CPU
+# time used while idle.
+# Usage: [SHAPE=history] [SOURCE=url] [PIE=no] scripts/bench-idle.sh [EVENTS] [IDLE_SECONDS]
+#   PIE=no links the release binary position-dependent (-no-pie), as builds before issue 13 did,
+#   for the side-by-side figure; the dependencies are shared with the normal build, only the link
+#   differs.
 #   SHAPE: see gen-calendar.py. SOURCE=url serves the file over loopback HTTP instead of reading
 #   it as a path, so the figure includes the HTTP/TLS stack a published feed needs.
 #   DESKTOP=fake runs the daemon against a private D-Bus with the tests' fake notification server
@@ -11,9 +16,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-2000}
 idle=${2:-30}
-cargo build --release -q
 work=$(mktemp -d)
 trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+if [ "${PIE:-yes}" = no ]; then
+  cargo rustc --release -q --bin nextstep -- -C link-arg=-no-pie
+else
+  cargo rustc --release -q --bin nextstep
+fi
+cp target/release/nextstep "$work/nextstep"
+echo "binary: $(file -b "$work/nextstep" | cut -d, -f1-2)"
 python3 scripts/gen-calendar.py "$events" > "$work/cal.ics"
 location="path = \"$work/cal.ics\""
 if [ "${SOURCE:-path}" = url ]; then
@@ -46,7 +57,7 @@ if [ "${DESKTOP:-none}" = fake ]; then
   bus=$(head -1 "$work/desktop-out")
 fi
 NEXTSTEP_DATA_DIR="$work/data" NEXTSTEP_LOG=info DBUS_SESSION_BUS_ADDRESS="$bus" \
-  target/release/nextstep --config "$work/config.toml" run 2> "$work/log" &
+  "$work/nextstep" --config "$work/config.toml" run 2> "$work/log" &
 pid=$!
 for _ in $(seq 1 600); do grep -q "polled" "$work/log" 2>/dev/null && break; sleep 0.1; done
 grep -q "polled" "$work/log" || { cat "$work/log"; echo "no poll"; exit 1; }
@@ -58,5 +69,6 @@ after=$(ticks)
 hz=$(getconf CLK_TCK)
 echo "calendar: $events VEVENTs ($(grep -o 'meetings=[0-9]*' "$work/log" | tail -1) in the window)"
 grep -E 'VmRSS|VmHWM' "/proc/$pid/status"
+awk '/^Private_(Clean|Dirty):/ { kb += $2 } END { printf "Private:\t%8d kB (Private_Clean + Private_Dirty)\n", kb }' "/proc/$pid/smaps_rollup"
 echo "CPU while idle for ${idle}s: $(( (after - before) * 1000 / hz )) ms"
 echo "prompts shown: $(grep -c 'showing prompt' "$work/log"); waiting for a notification server: $(grep -c 'no notification server' "$work/log")"

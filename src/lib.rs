@@ -116,5 +116,6 @@ pub mod paths;
 pub mod plan;
 pub mod report;
 pub mod secret;
+pub mod service;
 pub mod signals;
 pub mod source;

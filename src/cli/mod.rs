@@ -22,6 +22,7 @@ mod output;
 mod pending;
 mod report;
 mod run;
+mod service;
 mod upcoming;
 
 use std::path::PathBuf;
@@ -45,6 +46,7 @@ pub use outcome::OutcomeCmd;
 pub use pending::PendingCmd;
 pub use report::ReportCmd;
 pub use run::RunCmd;
+pub use service::{ServiceAction, ServiceCmd};
 pub use upcoming::UpcomingCmd;
 
 /// Kept at its old path for callers of `cli::shutdown_on_signals`.
@@ -82,6 +84,7 @@ pub enum Command {
     Auth(AuthCmd),
     Completions(CompletionsCmd),
     Man(ManCmd),
+    Service(ServiceCmd),
 }
 
 impl Cli {
@@ -124,6 +127,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Completions(cmd) => output::emit(&completions::run(cmd)?, false),
         Command::Man(cmd) => output::emit(&man::run(cmd)?, false),
+        Command::Service(cmd) => {
+            let json = cmd.json();
+            output::emit(&service::run(cmd, cli.config.as_deref())?, json)
+        }
         Command::Run(_) => {
             let config = Config::load(&config_path)?;
             output::emit(&run::run(config).await?, false)
@@ -167,7 +174,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 | Command::Demo(_)
                 | Command::Run(_)
                 | Command::Completions(_)
-                | Command::Man(_) => {
+                | Command::Man(_)
+                | Command::Service(_) => {
                     unreachable!("handled above")
                 }
             }

@@ -117,6 +117,20 @@ pub enum DialogSetting {
     Program(Vec<String>),
 }
 
+/// `prompts.notifier`: how prompts are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifierSetting {
+    /// Desktop notifications over D-Bus on Linux, `osascript` on macOS, the terminal when
+    /// neither can answer.
+    Auto,
+    /// Desktop notifications over D-Bus (org.freedesktop.Notifications).
+    Desktop,
+    /// macOS notifications and dialogs through `osascript`.
+    Osascript,
+    /// The terminal the daemon runs in.
+    Terminal,
+}
+
 /// The `[prompts]` table. Every duration and count is bounded (see the `*_LIMIT` consts beside
 /// each field): the planner and the notifiers do time arithmetic with them, and an unbounded
 /// value would pass `check` and then overflow at run time.
@@ -139,6 +153,7 @@ pub struct Prompts {
     pub quick_objectives: usize,
     pub objectives: Vec<String>,
     pub dialog: DialogSetting,
+    pub notifier: NotifierSetting,
     /// How long a notification waits for a click before it counts as dismissed; see
     /// [`PROMPT_TIMEOUT_LIMIT`].
     pub timeout: Duration,
@@ -226,6 +241,7 @@ impl Default for Prompts {
             quick_objectives: 2,
             objectives: DEFAULT_OBJECTIVES.iter().map(|s| s.to_string()).collect(),
             dialog: DialogSetting::Auto,
+            notifier: NotifierSetting::Auto,
             timeout: Duration::from_secs(10 * MINUTE),
             on_screen: 3,
         }

@@ -80,6 +80,7 @@ pub(super) struct RawPrompts {
     pub quick_objectives: Option<Spanned<i64>>,
     pub objectives: Option<Spanned<Vec<String>>>,
     pub dialog: Option<Spanned<RawDialog>>,
+    pub notifier: Option<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,
     pub on_screen: Option<Spanned<i64>>,
 }

@@ -19,7 +19,7 @@ use super::{
 };
 use super::{
     Account, CaldavConfig, CalendarConfig, CalendarKind, ClassifyRules, Config, DialogSetting,
-    GoogleConfig, IcsConfig, Identity, LedgerConfig, PersonalDomains, Prompts,
+    GoogleConfig, IcsConfig, Identity, LedgerConfig, NotifierSetting, PersonalDomains, Prompts,
 };
 use crate::http::is_loopback;
 
@@ -131,6 +131,26 @@ pub(super) fn validate(ctx: &Ctx, raw: RawConfig) -> Result<Config, ConfigError>
             }
         }
     };
+    let notifier = match p.notifier {
+        None => NotifierSetting::Auto,
+        Some(v) => {
+            match v.get_ref().as_str() {
+                "auto" => NotifierSetting::Auto,
+                "desktop" => NotifierSetting::Desktop,
+                "osascript" => NotifierSetting::Osascript,
+                "terminal" => NotifierSetting::Terminal,
+                other => {
+                    return Err(ctx
+                    .at(
+                        v.span(),
+                        "prompts.notifier",
+                        format!("unknown notifier `{other}`"),
+                    )
+                    .hint("use \"auto\", \"desktop\" (D-Bus), \"osascript\" (macOS) or \"terminal\""));
+                }
+            }
+        }
+    };
     let prompts = Prompts {
         before: BEFORE_LIMIT.duration(ctx, p.before, d.before)?,
         after: AFTER_LIMIT.duration(ctx, p.after, d.after)?,
@@ -141,6 +161,7 @@ pub(super) fn validate(ctx: &Ctx, raw: RawConfig) -> Result<Config, ConfigError>
         quick_objectives,
         objectives,
         dialog,
+        notifier,
         timeout: PROMPT_TIMEOUT_LIMIT.duration(ctx, p.timeout, d.timeout)?,
         on_screen: ON_SCREEN_LIMIT.count(ctx, p.on_screen, d.on_screen)?,
     };
@@ -420,6 +441,26 @@ fn calendar(ctx: &Ctx, c: RawCalendar) -> Result<CalendarConfig, ConfigError> {
 mod tests {
     use super::super::test_support::err;
     use super::*;
+
+    #[test]
+    fn the_notifier_is_auto_by_default_and_an_unknown_one_is_refused_at_its_line() {
+        assert_eq!(
+            Config::from_toml("t", "").unwrap().prompts.notifier,
+            NotifierSetting::Auto
+        );
+        for (name, want) in [
+            ("desktop", NotifierSetting::Desktop),
+            ("osascript", NotifierSetting::Osascript),
+            ("terminal", NotifierSetting::Terminal),
+        ] {
+            let c = Config::from_toml("t", &format!("[prompts]\nnotifier = \"{name}\"\n")).unwrap();
+            assert_eq!(c.prompts.notifier, want);
+        }
+        let e = err("[prompts]\nnotifier = \"growl\"\n");
+        assert_eq!(e.line, Some(2));
+        assert!(e.to_string().contains("prompts.notifier"), "{e}");
+        assert!(e.to_string().contains("osascript"), "{e}");
+    }
 
     #[test]
     fn a_calendar_key_of_another_kind_is_refused_by_name() {

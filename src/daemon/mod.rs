@@ -292,6 +292,7 @@ impl Scheduler<'_> {
             &self.opts.config.prompts,
         );
         self.act(&plan, now).await?;
+        crate::service::watchdog::tick(&plan, &self.classified, &self.by_source, now);
         let next = plan
             .prompts
             .iter()

@@ -1,6 +1,6 @@
 //! Showing a prompt and bringing back an answer. The daemon knows only [`Notifier`]; the desktop
-//! (org.freedesktop.Notifications over zbus), dialog (zenity / kdialog / osascript or a configured
-//! program) and terminal implementations live in the submodules.
+//! (org.freedesktop.Notifications over zbus), osascript (macOS banners and dialogs), dialog
+//! (zenity / kdialog / osascript or a configured program) and terminal implementations live in the submodules.
 //!
 //! A prompt on screen can be withdrawn: when its question is answered elsewhere (the CLI, another
 //! notifier), the daemon calls [`Showing::withdraw`] and the notifier takes the prompt off the
@@ -9,6 +9,7 @@
 
 pub mod desktop;
 pub mod dialog;
+pub mod osascript;
 pub mod terminal;
 pub mod text;
 
@@ -177,11 +178,43 @@ pub trait Notifier: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = Result<(), NotifyError>> + Send + 'a>>;
 }
 
-/// Chooses how to show prompts: desktop notifications when a notification server answers; else
-/// the terminal when stdin is one (`nextstep demo` over SSH); else desktop notifications anyway,
-/// which report [`NotifyError::Unavailable`] per prompt until a server appears (e.g. after login).
-/// The flag says whether prompts must be shown one at a time (the terminal has one stdin).
+/// Chooses how to show prompts, as `prompts.notifier` says. `auto`: on macOS `osascript`; elsewhere
+/// desktop notifications when a notification server answers, else the terminal when stdin is one
+/// (`nextstep demo` over SSH), else desktop notifications anyway, which report
+/// [`NotifyError::Unavailable`] per prompt until a server appears (e.g. after login).
+/// The flag says whether prompts must be shown one at a time (the terminal has one stdin; dialogs
+/// would stack).
 pub async fn pick(prompts: &crate::config::Prompts) -> (std::sync::Arc<dyn Notifier>, bool) {
+    use crate::config::NotifierSetting;
+    use std::sync::Arc;
+    let osascript = || -> (Arc<dyn Notifier>, bool) {
+        tracing::info!("prompts go to osascript (banners and dialogs)");
+        (
+            Arc::new(osascript::OsascriptNotifier::new(prompts.timeout)),
+            true,
+        )
+    };
+    let terminal = || -> (Arc<dyn Notifier>, bool) {
+        (
+            Arc::new(terminal::TerminalNotifier::new(prompts.timeout)),
+            true,
+        )
+    };
+    match prompts.notifier {
+        NotifierSetting::Desktop => {
+            return (Arc::new(desktop::DesktopNotifier::new(prompts)), false);
+        }
+        NotifierSetting::Osascript => return osascript(),
+        NotifierSetting::Terminal => return terminal(),
+        NotifierSetting::Auto if cfg!(target_os = "macos") => {
+            if dialog::find_on_path("osascript").is_none() && terminal::stdin_is_terminal() {
+                tracing::info!("no osascript; prompts go to this terminal");
+                return terminal();
+            }
+            return osascript();
+        }
+        NotifierSetting::Auto => {}
+    }
     let desktop = desktop::DesktopNotifier::new(prompts);
     match desktop.probe().await {
         Ok(caps) => {
@@ -189,18 +222,15 @@ pub async fn pick(prompts: &crate::config::Prompts) -> (std::sync::Arc<dyn Notif
                 actions = caps.actions,
                 "prompts go to desktop notifications"
             );
-            (std::sync::Arc::new(desktop), false)
+            (Arc::new(desktop), false)
         }
         Err(e) if terminal::stdin_is_terminal() => {
             tracing::info!(reason = %e, "no notification server; prompts go to this terminal");
-            (
-                std::sync::Arc::new(terminal::TerminalNotifier::new(prompts.timeout)),
-                true,
-            )
+            terminal()
         }
         Err(e) => {
             tracing::warn!(reason = %e, "no notification server yet; prompts wait for one");
-            (std::sync::Arc::new(desktop), false)
+            (Arc::new(desktop), false)
         }
     }
 }

@@ -20,4 +20,6 @@ mod microsoft;
 mod microsoft_cli;
 mod microsoft_daemon;
 mod notify_desktop;
+mod notify_osascript;
 mod prompts;
+mod service;
