@@ -39,3 +39,4 @@ pub mod report;
 pub mod secret;
 pub mod signals;
 pub mod source;
+pub mod web;

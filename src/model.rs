@@ -262,6 +262,8 @@ pub enum Via {
     Dialog,
     Terminal,
     Cli,
+    /// The answer page the daemon (or `nextstep serve`) shows in a browser.
+    Web,
     /// Recorded by the daemon itself (a missed objective, a cancelled meeting).
     Daemon,
 }
@@ -273,6 +275,7 @@ impl Via {
             Via::Dialog => "dialog",
             Via::Terminal => "terminal",
             Via::Cli => "cli",
+            Via::Web => "web",
             Via::Daemon => "daemon",
         }
     }
@@ -286,6 +289,7 @@ impl std::str::FromStr for Via {
             "dialog" => Via::Dialog,
             "terminal" => Via::Terminal,
             "cli" => Via::Cli,
+            "web" => Via::Web,
             "daemon" => Via::Daemon,
             other => return Err(format!("unknown via `{other}`")),
         })

@@ -32,7 +32,7 @@ use crate::paths;
 
 pub use auth::{AuthCmd, AuthGoogleCmd, AuthService};
 pub use check::CheckCmd;
-pub use common::CommandContext;
+pub use common::{CommandContext, row_meeting};
 pub use completions::{CompletionShell, CompletionsCmd};
 pub use demo::DemoCmd;
 pub use export::{ExportCmd, ExportFormat};
