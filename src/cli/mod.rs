@@ -16,11 +16,13 @@ mod export;
 mod init;
 mod man;
 mod objective;
+mod open;
 mod outcome;
 mod output;
 mod pending;
 mod report;
 mod run;
+mod serve;
 mod upcoming;
 
 use std::path::PathBuf;
@@ -39,10 +41,12 @@ pub use export::{ExportCmd, ExportFormat};
 pub use init::InitCmd;
 pub use man::ManCmd;
 pub use objective::ObjectiveCmd;
+pub use open::OpenCmd;
 pub use outcome::OutcomeCmd;
 pub use pending::PendingCmd;
 pub use report::ReportCmd;
 pub use run::RunCmd;
+pub use serve::ServeCmd;
 pub use upcoming::UpcomingCmd;
 
 /// Kept at its old path for callers of `cli::shutdown_on_signals`.
@@ -76,6 +80,8 @@ pub enum Command {
     Pending(PendingCmd),
     Report(ReportCmd),
     Export(ExportCmd),
+    Serve(ServeCmd),
+    Open(OpenCmd),
     Auth(AuthCmd),
     Completions(CompletionsCmd),
     Man(ManCmd),
@@ -125,6 +131,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(&config_path)?;
             output::emit(&run::run(config).await?, false)
         }
+        Command::Serve(cmd) => {
+            let config = Config::load(&config_path)?;
+            serve::run(CommandContext::new(config), cmd).await
+        }
         other => {
             let config = Config::load(&config_path)?;
             let ctx = CommandContext::new(config);
@@ -150,6 +160,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     output::emit(&report::run(&ctx, cmd)?, json)
                 }
                 Command::Export(cmd) => output::emit(&export::run(&ctx, cmd)?, false),
+                Command::Open(cmd) => output::emit(&open::run(&ctx, cmd)?, false),
                 Command::Auth(AuthCmd {
                     service: AuthService::Google(cmd),
                 }) => output::emit(&auth::google(&ctx, cmd).await?, false),
@@ -159,6 +170,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Init(_)
                 | Command::Demo(_)
                 | Command::Run(_)
+                | Command::Serve(_)
                 | Command::Completions(_)
                 | Command::Man(_) => {
                     unreachable!("handled above")

@@ -17,3 +17,4 @@ mod google_daemon;
 mod ics_source;
 mod ledger_crash;
 mod notify_desktop;
+mod web;
