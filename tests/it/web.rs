@@ -81,14 +81,21 @@ impl Page {
             .remember(meetings, Utc::now())
             .unwrap();
         let config = Config::from_toml("test.toml", "[web]\nport = 0\n").unwrap();
-        let server = WebServer::bind(
-            config,
-            dir.path().join("data"),
-            ledger.clone(),
-            Arc::new(SystemClock),
-        )
-        .await
-        .unwrap();
+        let data = dir.path().join("data");
+        Page::serve(dir, config, data, ledger).await
+    }
+
+    /// Starts the page on `config` (its `[web] port` should be 0), `data` and `ledger`; `dir`
+    /// lives as long as the page.
+    pub async fn serve(
+        dir: tempfile::TempDir,
+        config: Config,
+        data: PathBuf,
+        ledger: PathBuf,
+    ) -> Page {
+        let server = WebServer::bind(config, data, ledger.clone(), Arc::new(SystemClock))
+            .await
+            .unwrap();
         let access = server.access().clone();
         let port: u16 = access
             .url
@@ -791,4 +798,87 @@ fn open_without_a_running_page_says_how_to_start_one() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("nextstep serve"), "{err}");
+}
+
+#[tokio::test]
+async fn a_series_marked_not_a_sales_meeting_on_the_page_is_not_one_in_upcoming() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ics, ledger, data) = (
+        dir.path().join("work.ics"),
+        dir.path().join("ledger.sqlite3"),
+        dir.path().join("data"),
+    );
+    let start = (Utc::now() + chrono::Duration::days(1)).format("%Y%m%dT100000Z");
+    std::fs::write(
+        &ics,
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//nextstep tests//EN\r\nBEGIN:VEVENT\r\n\
+             UID:weekly-acme\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\nDURATION:PT1H\r\n\
+             RRULE:FREQ=WEEKLY;COUNT=3\r\nSUMMARY:Weekly with Acme\r\n\
+             ORGANIZER:mailto:me@mycorp.example\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:me@mycorp.example\r\n\
+             ATTENDEE;PARTSTAT=ACCEPTED:mailto:jane@acme.example\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        ),
+    )
+    .unwrap();
+    let config_path = dir.path().join("config.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "[identity]\nemails = [\"me@mycorp.example\"]\ninternal_domains = [\"mycorp.example\"]\n\n\
+             [[calendars]]\nname = \"work\"\nkind = \"ics\"\npath = {:?}\n\n\
+             [ledger]\npath = {:?}\n\n[web]\nport = 0\n",
+            ics.display().to_string(),
+            ledger.display().to_string()
+        ),
+    )
+    .unwrap();
+    let upcoming = || {
+        let out = std::process::Command::new(BIN)
+            .args([
+                "--config",
+                config_path.to_str().unwrap(),
+                "upcoming",
+                "--all",
+                "--days",
+                "30",
+                "--json",
+            ])
+            .env("NEXTSTEP_DATA_DIR", &data)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap()
+    };
+    let before = upcoming();
+    assert_eq!(before.len(), 3, "{before:?}");
+    assert!(before.iter().all(|m| m["customer"] == true), "{before:?}");
+    let first = before[0]["id"].as_str().unwrap().to_owned();
+
+    let config = Config::load(&config_path).unwrap();
+    let page = Page::serve(dir, config, data.clone(), ledger).await;
+    let body = page.get(&meeting_path(&first)).await.text().await.unwrap();
+    assert!(
+        body.contains("No meeting of this series is a sales meeting"),
+        "{body}"
+    );
+    let r = page
+        .post(
+            "/meeting/sales",
+            &[("id", &first), ("scope", "series"), ("customer", "false")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    let after = upcoming();
+    assert_eq!(after.len(), 3);
+    for m in &after {
+        assert_eq!(m["customer"], false, "{m}");
+        let reason = m["reason"].as_str().unwrap();
+        assert!(reason.contains("not a sales meeting"), "{reason}");
+    }
 }
