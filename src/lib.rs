@@ -14,6 +14,9 @@
 //! - [`notify`]: shows a prompt and brings back an answer (desktop notification, dialog, terminal).
 //! - [`ledger`]: SQLite; every prompt shown and every answer given, idempotently.
 //! - [`daemon`]: the wiring: poll tasks, the deadline queue, signals, readiness.
+//! - [`web`]: the answer page on 127.0.0.1 (served by the daemon, or `nextstep serve`): every
+//!   answer and the reports in a browser, behind a Host, token, Origin and CSRF gate; answers
+//!   are the same ledger writes as the CLI's.
 //!
 //! What we do not do: write to calendars, send anything anywhere but calendar requests, or keep
 //! secrets in the config.
