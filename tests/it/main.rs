@@ -18,3 +18,4 @@ mod ics_source;
 mod ledger_crash;
 mod notify_desktop;
 mod web;
+mod web_bench;
