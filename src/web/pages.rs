@@ -89,7 +89,6 @@ pub fn layout(title: &str, css: Css, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
                 title { (title) " · nextstep" }
                 @match css {
                     Css::Linked => link rel="stylesheet" href="/style.css";,

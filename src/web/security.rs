@@ -9,8 +9,8 @@
 //! - a state change is a `POST` whose `Origin` is the page's own and whose form carries the CSRF
 //!   token; every other method but `GET` and `HEAD` is refused;
 //! - every answer carries a strict Content-Security-Policy (no script at all, styles and images
-//!   from the page itself), forbids framing and sniffing, sends no referrer, and is not cached;
-//!   no CORS header is ever sent.
+//!   from the page itself), forbids framing and sniffing, sends no referrer to other sites, and
+//!   is not cached; no CORS header is ever sent.
 //!
 //! The token lives in [`ACCESS_FILE`] in the data folder (mode 0600) with the page's address, for
 //! `nextstep open`. It is never logged. Comparisons of secrets take the same time whatever they
@@ -274,7 +274,10 @@ fn secure_headers(h: &mut HeaderMap) {
         (header::CONTENT_SECURITY_POLICY, CSP),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // `same-origin`, not `no-referrer`: under `no-referrer` Chromium sends `Origin: null`
+        // with the page's own form posts, which the Origin check must refuse (found by the
+        // browser tests). Other sites still get no referrer.
+        (header::REFERRER_POLICY, "same-origin"),
         (header::CACHE_CONTROL, "no-store"),
     ] {
         h.insert(name, HeaderValue::from_static(value));

@@ -19,3 +19,4 @@ mod ledger_crash;
 mod notify_desktop;
 mod web;
 mod web_bench;
+mod web_browser;

@@ -121,6 +121,12 @@ impl Page {
         }
     }
 
+    /// The address of `path` with the token, as `nextstep open` and notifications give it.
+    pub fn open_url(&self, path: &str) -> String {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        format!("{}{sep}token={}", self.url(path), self.token)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
@@ -190,7 +196,7 @@ fn soon() -> DateTime<Utc> {
     Utc::now() + chrono::Duration::hours(2)
 }
 
-fn meeting_path(id: &str) -> String {
+pub fn meeting_path(id: &str) -> String {
     format!("/meeting?id={}", id.replace('/', "%2F"))
 }
 
@@ -543,7 +549,7 @@ async fn not_a_sales_meeting_for_a_series_is_an_override_in_the_ledger() {
 }
 
 /// Four past weeks of meetings for two accounts, with outcomes: the report's seed.
-fn seeded_history() -> Vec<(Meeting, Verdict)> {
+pub fn seeded_history() -> Vec<(Meeting, Verdict)> {
     let monday = nextstep::web::view::week_start(Utc::now());
     (1..=4)
         .flat_map(|w| {
@@ -566,7 +572,7 @@ fn seeded_history() -> Vec<(Meeting, Verdict)> {
         .collect()
 }
 
-fn answer_history(ledger: &mut Ledger, meetings: &[(Meeting, Verdict)]) {
+pub fn answer_history(ledger: &mut Ledger, meetings: &[(Meeting, Verdict)]) {
     for (i, (m, _)) in meetings.iter().enumerate() {
         let result = if m.title.starts_with("Beta") {
             Outcome::Continuation
@@ -804,67 +810,103 @@ fn open_without_a_running_page_says_how_to_start_one() {
     assert!(err.contains("nextstep serve"), "{err}");
 }
 
+/// A config with one ICS calendar holding a weekly customer meeting (three occurrences from
+/// tomorrow), the page on any free port; and `upcoming --all --json` on it.
+pub struct Weekly {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub data: PathBuf,
+    pub ledger: PathBuf,
+}
+
+impl Weekly {
+    pub fn new() -> Weekly {
+        let dir = tempfile::tempdir().unwrap();
+        let (ics, ledger, data) = (
+            dir.path().join("work.ics"),
+            dir.path().join("ledger.sqlite3"),
+            dir.path().join("data"),
+        );
+        let start = (Utc::now() + chrono::Duration::days(1)).format("%Y%m%dT100000Z");
+        std::fs::write(
+            &ics,
+            format!(
+                "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//nextstep tests//EN\r\nBEGIN:VEVENT\r\n\
+                 UID:weekly-acme\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\nDURATION:PT1H\r\n\
+                 RRULE:FREQ=WEEKLY;COUNT=3\r\nSUMMARY:Weekly with Acme\r\n\
+                 ORGANIZER:mailto:me@mycorp.example\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:me@mycorp.example\r\n\
+                 ATTENDEE;PARTSTAT=ACCEPTED:mailto:jane@acme.example\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+            ),
+        )
+        .unwrap();
+        let config = dir.path().join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[identity]\nemails = [\"me@mycorp.example\"]\ninternal_domains = [\"mycorp.example\"]\n\n\
+                 [[calendars]]\nname = \"work\"\nkind = \"ics\"\npath = {:?}\n\n\
+                 [ledger]\npath = {:?}\n\n[web]\nport = 0\n",
+                ics.display().to_string(),
+                ledger.display().to_string()
+            ),
+        )
+        .unwrap();
+        Weekly {
+            dir,
+            config,
+            data,
+            ledger,
+        }
+    }
+
+    pub fn upcoming(&self) -> Vec<serde_json::Value> {
+        upcoming(&self.config, &self.data)
+    }
+
+    /// The page on this config (after [`Weekly::upcoming`] saved the calendar's snapshot).
+    pub async fn page(self) -> Page {
+        let config = Config::load(&self.config).unwrap();
+        Page::serve(self.dir, config, self.data, self.ledger).await
+    }
+}
+
+/// `nextstep upcoming --all --days 30 --json` on `config` and `data`.
+pub fn upcoming(config: &std::path::Path, data: &std::path::Path) -> Vec<serde_json::Value> {
+    let out = std::process::Command::new(BIN)
+        .args(["--config", config.to_str().unwrap()])
+        .args(["upcoming", "--all", "--days", "30", "--json"])
+        .env("NEXTSTEP_DATA_DIR", data)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Every occurrence `upcoming` lists is not a customer meeting, by the user's word.
+pub fn none_is_a_sales_meeting(upcoming: &[serde_json::Value]) {
+    assert_eq!(upcoming.len(), 3, "{upcoming:?}");
+    for m in upcoming {
+        assert_eq!(m["customer"], false, "{m}");
+        let reason = m["reason"].as_str().unwrap();
+        assert!(reason.contains("not a sales meeting"), "{reason}");
+    }
+}
+
 #[tokio::test]
 async fn a_series_marked_not_a_sales_meeting_on_the_page_is_not_one_in_upcoming() {
-    let dir = tempfile::tempdir().unwrap();
-    let (ics, ledger, data) = (
-        dir.path().join("work.ics"),
-        dir.path().join("ledger.sqlite3"),
-        dir.path().join("data"),
-    );
-    let start = (Utc::now() + chrono::Duration::days(1)).format("%Y%m%dT100000Z");
-    std::fs::write(
-        &ics,
-        format!(
-            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//nextstep tests//EN\r\nBEGIN:VEVENT\r\n\
-             UID:weekly-acme\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\nDURATION:PT1H\r\n\
-             RRULE:FREQ=WEEKLY;COUNT=3\r\nSUMMARY:Weekly with Acme\r\n\
-             ORGANIZER:mailto:me@mycorp.example\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:me@mycorp.example\r\n\
-             ATTENDEE;PARTSTAT=ACCEPTED:mailto:jane@acme.example\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-        ),
-    )
-    .unwrap();
-    let config_path = dir.path().join("config.toml");
-    std::fs::write(
-        &config_path,
-        format!(
-            "[identity]\nemails = [\"me@mycorp.example\"]\ninternal_domains = [\"mycorp.example\"]\n\n\
-             [[calendars]]\nname = \"work\"\nkind = \"ics\"\npath = {:?}\n\n\
-             [ledger]\npath = {:?}\n\n[web]\nport = 0\n",
-            ics.display().to_string(),
-            ledger.display().to_string()
-        ),
-    )
-    .unwrap();
-    let upcoming = || {
-        let out = std::process::Command::new(BIN)
-            .args([
-                "--config",
-                config_path.to_str().unwrap(),
-                "upcoming",
-                "--all",
-                "--days",
-                "30",
-                "--json",
-            ])
-            .env("NEXTSTEP_DATA_DIR", &data)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap()
-    };
-    let before = upcoming();
+    let weekly = Weekly::new();
+    let before = weekly.upcoming();
     assert_eq!(before.len(), 3, "{before:?}");
     assert!(before.iter().all(|m| m["customer"] == true), "{before:?}");
     let first = before[0]["id"].as_str().unwrap().to_owned();
+    let (config, data) = (weekly.config.clone(), weekly.data.clone());
 
-    let config = Config::load(&config_path).unwrap();
-    let page = Page::serve(dir, config, data.clone(), ledger).await;
+    let page = weekly.page().await;
     let body = page.get(&meeting_path(&first)).await.text().await.unwrap();
     assert!(
         body.contains("No meeting of this series is a sales meeting"),
@@ -878,11 +920,5 @@ async fn a_series_marked_not_a_sales_meeting_on_the_page_is_not_one_in_upcoming(
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 
-    let after = upcoming();
-    assert_eq!(after.len(), 3);
-    for m in &after {
-        assert_eq!(m["customer"], false, "{m}");
-        let reason = m["reason"].as_str().unwrap();
-        assert!(reason.contains("not a sales meeting"), "{reason}");
-    }
+    none_is_a_sales_meeting(&upcoming(&config, &data));
 }

@@ -1,6 +1,7 @@
 //! The harnesses the integration tests share: a private D-Bus and a fake notification server
 //! (`dbus`, `notifications`), the meetings' iCalendar text (`calendar`), the real binary as a child process (`daemon`), a fake of Google's
-//! OAuth and Calendar API (`google`) and a real Radicale CalDAV server (`radicale`).
+//! OAuth and Calendar API (`google`), a real Radicale CalDAV server (`radicale`) and a headless
+//! Chromium over WebDriver for the answer page (`webdriver`).
 //!
 //! Driving the whole daemon end to end:
 //!
@@ -26,3 +27,4 @@ pub mod dbus;
 pub mod google;
 pub mod notifications;
 pub mod radicale;
+pub mod webdriver;
