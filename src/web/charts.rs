@@ -56,7 +56,8 @@ fn pct(r: f64) -> String {
 /// unknown). Each bar is a `rect` of class `bar` and its rate's class, with a `title`.
 pub fn rates_by_week(weeks: &[WeekStats]) -> Markup {
     let group = 3.0 * BAR_W + WEEK_GAP;
-    let width = LEFT + group * weeks.len().max(1) as f64 + 10.0;
+    // At least wide enough for the legend's three entries.
+    let width = (LEFT + group * weeks.len().max(1) as f64 + 10.0).max(LEFT + 450.0);
     let height = TOP + PLOT_H + BOTTOM;
     let y = |rate: f64| TOP + PLOT_H * (1.0 - rate.clamp(0.0, 1.0));
     // Label every week when they fit, else every fourth.
