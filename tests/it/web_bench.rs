@@ -2,7 +2,9 @@
 //! customer meetings over two years (12 accounts, every meeting with an objective and an
 //! outcome). Prints the median of 7 requests of each page; asserts only a loose bound, since the
 //! machine is shared and the test build is not optimised. Run it alone for figures:
-//! `cargo nextest run --test it -E 'test(/web_bench/)' --no-capture`.
+//! `cargo nextest run --test it -E 'test(/web_bench/)' --no-capture`. With
+//! `NEXTSTEP_BENCH_LEDGER=PATH` the seeded ledger is also copied to PATH, for timing a release
+//! build's `nextstep serve` on it (`scripts/bench-web.sh`).
 
 use std::time::{Duration, Instant};
 
@@ -55,6 +57,13 @@ async fn home_meeting_and_report_render_quickly_on_5000_meetings_over_two_years(
             .unwrap();
     }
     eprintln!("seeded {MEETINGS} meetings in {:?}", seeding.elapsed());
+    if let Ok(keep) = std::env::var("NEXTSTEP_BENCH_LEDGER") {
+        let _ = std::fs::remove_file(&keep);
+        rusqlite::Connection::open(&page.ledger)
+            .unwrap()
+            .execute("VACUUM INTO ?1", [&keep])
+            .unwrap();
+    }
     let last = history.last().unwrap().0.id.as_str().replace('/', "%2F");
     for (name, path) in [
         ("home", "/".to_owned()),
