@@ -20,3 +20,4 @@ mod notify_desktop;
 mod web;
 mod web_bench;
 mod web_browser;
+mod web_harness;

@@ -12,7 +12,7 @@ use chrono::Utc;
 use nextstep::ledger::Ledger;
 use nextstep::model::{Answer, Outcome, Via};
 
-use super::web::{Page, meeting};
+use super::web_harness::{Page, meeting};
 
 const MEETINGS: i64 = 5_000;
 

@@ -6,7 +6,7 @@ use chrono::Utc;
 use nextstep::model::{MeetingId, Outcome, Via};
 
 use super::support::webdriver::Browser;
-use super::web::{
+use super::web_harness::{
     Page, Weekly, answer_history, meeting, meeting_path, none_is_a_sales_meeting, seeded_history,
 };
 
@@ -89,7 +89,7 @@ async fn a_series_marked_not_a_sales_meeting_in_the_browser_is_not_one_in_upcomi
     browser.click(&series.expect("a series button")).await;
     let notice = browser.find("p.notice").await;
     assert!(browser.text(&notice).await.starts_with("Recorded"));
-    none_is_a_sales_meeting(&super::web::upcoming(&config, &data));
+    none_is_a_sales_meeting(&super::web_harness::upcoming(&config, &data));
 }
 
 #[tokio::test]
