@@ -12,6 +12,8 @@
 #   DESKTOP=fake runs the daemon against a private D-Bus with the tests' fake notification server
 #   (examples/fake_desktop.rs), so it holds a bus connection and a shown prompt as on a desktop;
 #   otherwise the bus address leads nowhere and prompts wait for a notification server.
+#   WEB=off turns the answer page off (`[web] enabled = false`); by default it is served on a free
+#   port, so the two figures tell what the page costs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-2000}
@@ -35,6 +37,8 @@ if [ "${SOURCE:-path}" = url ]; then
   for _ in $(seq 1 50); do (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
   location="url = \"http://127.0.0.1:$port/cal.ics\""
 fi
+web="port = 0"
+[ "${WEB:-on}" = off ] && web="enabled = false"
 cat > "$work/config.toml" <<TOML
 [identity]
 emails = ["me@mycorp.example"]
@@ -46,6 +50,8 @@ $location
 poll = "1h"
 [ledger]
 path = "$work/ledger.sqlite3"
+[web]
+$web
 TOML
 bus=unix:path=/nonexistent
 if [ "${DESKTOP:-none}" = fake ]; then

@@ -64,6 +64,10 @@
 //!   idempotent by key; the first answer stands), `query`, `fold` (a meeting's state, pure),
 //!   `codec` (how times and enums are stored).
 //!
+//! - [`web`]: the answer page on 127.0.0.1 (served by the daemon, or `nextstep serve`): every
+//!   answer and the reports in a browser, behind a Host, token, Origin and CSRF gate; answers are
+//!   the same ledger writes as the CLI's; charts are SVG drawn on the server.
+//!
 //! Running:
 //! - [`daemon`]: the scheduler loop (`mod`), a poll task per source with backoff (`poll`), a task
 //!   per prompt on screen (`prompt`); readiness and stopping.
@@ -79,6 +83,8 @@
 //! - [`lock`]: one daemon per ledger (an advisory lock on `<ledger>.lock`).
 //! - [`clock`]: the only reader of "now"; `ManualClock` for tests.
 //! - [`fsutil`]: private directories (0700) and files (0600), atomic replacement.
+//! - [`service`]: `service install | uninstall | status` for systemd (user unit from one
+//!   template) and launchd (agent written with the plist crate); the watchdog and status line.
 //! - [`memory`]: gives freed memory back to the OS after a poll (`malloc_trim`; the one `unsafe`).
 //!
 //! The binary (`main.rs`) parses the command line, sets up logging (journald under systemd,
@@ -119,3 +125,4 @@ pub mod secret;
 pub mod service;
 pub mod signals;
 pub mod source;
+pub mod web;

@@ -312,6 +312,8 @@ pub enum Via {
     Dialog,
     Terminal,
     Cli,
+    /// The answer page the daemon (or `nextstep serve`) shows in a browser.
+    Web,
     /// Recorded by the daemon itself (a missed objective, a cancelled meeting).
     Daemon,
 }
@@ -323,6 +325,7 @@ impl Via {
             Via::Dialog => "dialog",
             Via::Terminal => "terminal",
             Via::Cli => "cli",
+            Via::Web => "web",
             Via::Daemon => "daemon",
         }
     }
@@ -336,6 +339,7 @@ impl std::str::FromStr for Via {
             "dialog" => Via::Dialog,
             "terminal" => Via::Terminal,
             "cli" => Via::Cli,
+            "web" => Via::Web,
             "daemon" => Via::Daemon,
             other => return Err(format!("unknown via `{other}`")),
         })

@@ -187,7 +187,7 @@ pub(super) fn find_meeting(
 }
 
 /// A meeting known only to the ledger (it has left the calendar window), as a meeting again.
-pub(super) fn row_meeting(r: &LedgerRow) -> (Meeting, Verdict) {
+pub fn row_meeting(r: &LedgerRow) -> (Meeting, Verdict) {
     let m = Meeting {
         id: r.id.clone(),
         source: r.source.clone(),

@@ -17,11 +17,13 @@ mod init;
 mod man;
 mod meetings;
 mod objective;
+mod open;
 mod outcome;
 mod output;
 mod pending;
 mod report;
 mod run;
+mod serve;
 mod service;
 mod upcoming;
 
@@ -34,7 +36,7 @@ use crate::paths;
 
 pub use auth::{AuthCmd, AuthGoogleCmd, AuthService};
 pub use check::CheckCmd;
-pub use common::CommandContext;
+pub use common::{CommandContext, row_meeting};
 pub use completions::{CompletionShell, CompletionsCmd};
 pub use demo::DemoCmd;
 pub use export::{ExportCmd, ExportFormat};
@@ -42,10 +44,12 @@ pub use init::InitCmd;
 pub use man::ManCmd;
 pub use meetings::MeetingsCmd;
 pub use objective::ObjectiveCmd;
+pub use open::OpenCmd;
 pub use outcome::OutcomeCmd;
 pub use pending::PendingCmd;
 pub use report::ReportCmd;
 pub use run::RunCmd;
+pub use serve::ServeCmd;
 pub use service::{ServiceAction, ServiceCmd};
 pub use upcoming::UpcomingCmd;
 
@@ -81,6 +85,8 @@ pub enum Command {
     Pending(PendingCmd),
     Report(ReportCmd),
     Export(ExportCmd),
+    Serve(ServeCmd),
+    Open(OpenCmd),
     Auth(AuthCmd),
     Completions(CompletionsCmd),
     Man(ManCmd),
@@ -135,6 +141,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(&config_path)?;
             output::emit(&run::run(config).await?, false)
         }
+        Command::Serve(cmd) => {
+            let config = Config::load(&config_path)?;
+            serve::run(CommandContext::new(config), cmd).await
+        }
         other => {
             let config = Config::load(&config_path)?;
             let ctx = CommandContext::new(config);
@@ -164,6 +174,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     output::emit(&report::run(&ctx, cmd)?, json)
                 }
                 Command::Export(cmd) => output::emit(&export::run(&ctx, cmd)?, false),
+                Command::Open(cmd) => output::emit(&open::run(&ctx, cmd)?, false),
                 Command::Auth(AuthCmd {
                     service: AuthService::Google(cmd),
                 }) => output::emit(&auth::google(&ctx, cmd).await?, false),
@@ -173,6 +184,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Init(_)
                 | Command::Demo(_)
                 | Command::Run(_)
+                | Command::Serve(_)
                 | Command::Completions(_)
                 | Command::Man(_)
                 | Command::Service(_) => {

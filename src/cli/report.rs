@@ -1,10 +1,17 @@
-//! `nextstep report`: the rates the ledger adds up to (built by [`crate::report`]).
+//! `nextstep report`: the rates the ledger adds up to (built by [`crate::report`]), as text, JSON,
+//! or the answer page's report as one self-contained HTML file.
+
+use std::fmt;
+use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::Args;
+use serde::Serialize;
 
 use super::common::CommandContext;
 use crate::report::Report;
+use crate::web::pages::{self, Css};
+use crate::web::view::{self, Filter};
 
 /// Objective-set rate, commitment rate and advance rate, by week and by account.
 #[derive(Debug, Args)]
@@ -14,14 +21,53 @@ pub struct ReportCmd {
     pub since: Option<NaiveDate>,
     #[arg(long)]
     pub json: bool,
+    /// Write the report page (charts and style inline, nothing loaded from elsewhere) to FILE,
+    /// to keep or send.
+    #[arg(long, value_name = "FILE", conflicts_with = "json")]
+    pub html: Option<PathBuf>,
 }
 
-pub fn run(ctx: &CommandContext, cmd: ReportCmd) -> anyhow::Result<Report> {
+/// The report, or where its page was written.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum ReportOutput {
+    Report(Report),
+    Html { written: PathBuf },
+}
+
+impl fmt::Display for ReportOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReportOutput::Report(r) => r.fmt(f),
+            ReportOutput::Html { written } => {
+                writeln!(f, "wrote the report page to {}", written.display())
+            }
+        }
+    }
+}
+
+pub fn run(ctx: &CommandContext, cmd: ReportCmd) -> anyhow::Result<ReportOutput> {
     let ledger = ctx.ledger()?;
+    if let Some(path) = cmd.html {
+        let filter = Filter {
+            since: cmd.since,
+            ..Filter::default()
+        };
+        let page = view::report(&ledger, filter, ctx.now())?;
+        let html = pages::report(&page, Css::Inline).into_string();
+        // The report names customers and what they agreed to: private, like the ledger.
+        crate::fsutil::write_atomic_private(&path, html.as_bytes())
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        return Ok(ReportOutput::Html { written: path });
+    }
     let since = cmd
         .since
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|d| d.and_utc());
     let rows = ledger.customer_meetings(since)?;
-    Ok(crate::report::build(&rows, since, ctx.now()))
+    Ok(ReportOutput::Report(crate::report::build(
+        &rows,
+        since,
+        ctx.now(),
+    )))
 }

@@ -56,6 +56,7 @@ pub struct Config {
     pub prompts: Prompts,
     pub calendars: Vec<CalendarConfig>,
     pub ledger: LedgerConfig,
+    pub web: WebConfig,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -325,6 +326,35 @@ pub struct GoogleConfig {
 pub struct LedgerConfig {
     /// `None` = the default under the data directory.
     pub path: Option<PathBuf>,
+}
+
+/// The `[web]` table: the answer page on the loopback interface (`crate::web`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebConfig {
+    /// Whether `nextstep run` serves the page.
+    pub enabled: bool,
+    /// The loopback port; 0 = any free port. See [`WEB_PORT_LIMIT`].
+    pub port: u16,
+}
+
+/// The port the page listens on unless `[web] port` says otherwise: fixed, so a bookmark keeps
+/// working, and outside the ranges other local services commonly take.
+pub const DEFAULT_WEB_PORT: u16 = 7717;
+
+/// `web.port`: a TCP port; 0 asks the system for any free one (`nextstep open` finds it).
+pub const WEB_PORT_LIMIT: Limit<CountRange> = Limit {
+    key: "web.port",
+    range: CountRange { min: 0, max: 65535 },
+    why: "a TCP port, or 0 for any free port",
+};
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            enabled: true,
+            port: DEFAULT_WEB_PORT,
+        }
+    }
 }
 
 impl Config {

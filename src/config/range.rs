@@ -146,7 +146,7 @@ mod tests {
     use super::super::{
         AFTER_LIMIT, BEFORE_LIMIT, Config, HTTP_TIMEOUT_LIMIT, LOOKBACK_LIMIT, ON_SCREEN_LIMIT,
         POLL_LIMIT, PROMPT_TIMEOUT_LIMIT, Prompts, QUICK_OBJECTIVES_LIMIT, REASK_LIMIT,
-        REASK_LIMIT_LIMIT, SNOOZE_LIMIT,
+        REASK_LIMIT_LIMIT, SNOOZE_LIMIT, WEB_PORT_LIMIT, WebConfig,
     };
     use super::*;
 
@@ -211,6 +211,28 @@ mod tests {
         let cal = Config::from_toml("t", CALENDAR).unwrap();
         assert!(POLL_LIMIT.range.contains(cal.calendars[0].poll));
         assert!(HTTP_TIMEOUT_LIMIT.range.contains(cal.calendars[0].timeout));
+    }
+
+    #[test]
+    fn web_port_is_a_tcp_port_or_zero_for_any_free_one() {
+        bounded(
+            &WEB_PORT_LIMIT,
+            "[web]\n",
+            &["0", "7717", "65535"],
+            &["-1", "65536"],
+        );
+        let text = format!("{CALENDAR}[web]\nenabled = false\nport = 0\n");
+        let c = Config::from_toml("test.toml", &text).unwrap();
+        assert_eq!(
+            c.web,
+            WebConfig {
+                enabled: false,
+                port: 0
+            }
+        );
+        let plain = Config::from_toml("test.toml", CALENDAR).unwrap();
+        assert_eq!(plain.web, WebConfig::default());
+        assert!(plain.web.enabled);
     }
 
     #[test]

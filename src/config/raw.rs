@@ -25,6 +25,8 @@ pub(super) struct RawConfig {
     pub calendars: Vec<RawCalendar>,
     #[serde(default)]
     pub ledger: RawLedger,
+    #[serde(default)]
+    pub web: RawWeb,
 }
 
 #[derive(Deserialize, Default)]
@@ -120,4 +122,11 @@ pub(super) struct RawCalendar {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLedger {
     pub path: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWeb {
+    pub enabled: Option<bool>,
+    pub port: Option<Spanned<i64>>,
 }

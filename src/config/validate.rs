@@ -16,10 +16,12 @@ use super::values::{domain_list, each, expand_home, parse_url, regex_list, secre
 use super::{
     AFTER_LIMIT, BEFORE_LIMIT, HTTP_TIMEOUT_LIMIT, LOOKBACK_LIMIT, ON_SCREEN_LIMIT, POLL_LIMIT,
     PROMPT_TIMEOUT_LIMIT, QUICK_OBJECTIVES_LIMIT, REASK_LIMIT, REASK_LIMIT_LIMIT, SNOOZE_LIMIT,
+    WEB_PORT_LIMIT,
 };
 use super::{
     Account, CaldavConfig, CalendarConfig, CalendarKind, ClassifyRules, Config, DialogSetting,
     GoogleConfig, IcsConfig, Identity, LedgerConfig, NotifierSetting, PersonalDomains, Prompts,
+    WebConfig,
 };
 use crate::http::is_loopback;
 
@@ -186,6 +188,11 @@ pub(super) fn validate(ctx: &Ctx, raw: RawConfig) -> Result<Config, ConfigError>
         path: raw.ledger.path.map(|p| expand_home(p.get_ref())),
     };
 
+    let web = WebConfig {
+        enabled: raw.web.enabled.unwrap_or(WebConfig::default().enabled),
+        port: WEB_PORT_LIMIT.count(ctx, raw.web.port, WebConfig::default().port)?,
+    };
+
     Ok(Config {
         path: None,
         identity,
@@ -194,6 +201,7 @@ pub(super) fn validate(ctx: &Ctx, raw: RawConfig) -> Result<Config, ConfigError>
         prompts,
         calendars,
         ledger,
+        web,
     })
 }
 

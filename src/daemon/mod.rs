@@ -153,6 +153,15 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         }
     }
 
+    crate::web::spawn_for_daemon(
+        &opts.config,
+        &opts.data_dir,
+        &opts.ledger_path,
+        opts.clock.clone(),
+        opts.shutdown.clone(),
+        &tracker,
+    );
+
     let mut scheduler = Scheduler {
         opts: &opts,
         ledger,

@@ -23,3 +23,7 @@ mod notify_desktop;
 mod notify_osascript;
 mod prompts;
 mod service;
+mod web;
+mod web_bench;
+mod web_browser;
+mod web_harness;

@@ -1,7 +1,8 @@
 //! The harnesses the integration tests share: a private D-Bus and a fake notification server
 //! (`dbus`, `notifications`), the meetings' iCalendar text (`calendar`), the real binary as a child process (`daemon`), a fake of Google's
 //! OAuth and Calendar API (`google`), a fake of Microsoft's identity platform and Graph
-//! (`microsoft`) and a real Radicale CalDAV server (`radicale`).
+//! (`microsoft`), a real Radicale CalDAV server (`radicale`) and a headless Chromium over
+//! WebDriver for the answer page (`webdriver`).
 //!
 //! Driving the whole daemon end to end:
 //!
@@ -28,3 +29,4 @@ pub mod google;
 pub mod microsoft;
 pub mod notifications;
 pub mod radicale;
+pub mod webdriver;

@@ -1,0 +1,450 @@
+//! What each page shows, gathered from the ledger and the calendars' last snapshots: plain
+//! values that `pages` turns into HTML. The choices that are not mere reading (which accounts
+//! have stalled, which weeks a filter keeps) are pure functions with their own tests.
+//!
+//! The calendars are read from the snapshots the daemon (or a CLI command) last saved, never
+//! polled here: a page must answer at once, and a poll may take seconds.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use serde::Deserialize;
+
+use crate::classify::Classifier;
+use crate::config::Config;
+use crate::ledger::{Answered, Ledger, LedgerError, PendingItem};
+use crate::model::{LedgerRow, Meeting, MeetingId, Outcome, PromptKind, Verdict};
+use crate::report::{NO_ACCOUNT, Report, Stats};
+use crate::source::snapshot;
+
+/// How far ahead the home page lists meetings.
+pub const HOME_DAYS: i64 = 7;
+
+/// A meeting with its verdict, from a snapshot or the ledger.
+pub type Known = (Meeting, Verdict);
+
+/// Every meeting in the calendars' last snapshots, classified with the ledger's overrides.
+pub fn snapshot_meetings(
+    config: &Config,
+    data_dir: &Path,
+    ledger: &Ledger,
+) -> Result<Vec<Known>, LedgerError> {
+    let mut all: Vec<Meeting> = Vec::new();
+    for cal in &config.calendars {
+        match snapshot::load(&snapshot::path(data_dir, &cal.name)) {
+            Ok(Some(s)) => all.extend(s.meetings),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(source = %cal.name, "ignoring an unreadable snapshot: {e}"),
+        }
+    }
+    let ids: Vec<MeetingId> = all.iter().map(|m| m.id.clone()).collect();
+    let states = ledger.states(&ids, config.prompts.snooze)?;
+    let mut classifier = Classifier::new(&config.identity, &config.classify, &config.accounts);
+    let mut out: Vec<Known> = classifier
+        .classify_all(&all, &states)
+        .map(|(m, v)| (m.clone(), v))
+        .collect();
+    out.sort_by(|a, b| a.0.start.cmp(&b.0.start).then(a.0.id.cmp(&b.0.id)));
+    Ok(out)
+}
+
+/// Meeting `id` from the snapshots, else from the ledger (one that left the calendar window).
+pub fn find(
+    config: &Config,
+    data_dir: &Path,
+    ledger: &Ledger,
+    id: &str,
+) -> Result<Option<Known>, LedgerError> {
+    let from_snapshot = snapshot_meetings(config, data_dir, ledger)?
+        .into_iter()
+        .find(|(m, _)| m.id.as_str() == id);
+    if from_snapshot.is_some() {
+        return Ok(from_snapshot);
+    }
+    Ok(ledger
+        .find(&MeetingId(id.to_owned()))?
+        .map(|r| crate::cli::row_meeting(&r)))
+}
+
+/// One coming customer meeting on the home page.
+#[derive(Debug, Clone)]
+pub struct Coming {
+    pub id: MeetingId,
+    pub title: String,
+    pub start: DateTime<Utc>,
+    pub account: Option<String>,
+    pub objective: Option<String>,
+}
+
+/// The home page.
+#[derive(Debug, Clone)]
+pub struct Home {
+    pub coming: Vec<Coming>,
+    pub pending: Vec<PendingItem>,
+    pub this_week: Stats,
+    pub last_week: Stats,
+    pub objectives: Vec<String>,
+}
+
+pub fn home(
+    config: &Config,
+    data_dir: &Path,
+    ledger: &Ledger,
+    now: DateTime<Utc>,
+) -> Result<Home, LedgerError> {
+    let until = now + Duration::days(HOME_DAYS);
+    let mut coming: BTreeMap<(DateTime<Utc>, MeetingId), Coming> = BTreeMap::new();
+    let known = snapshot_meetings(config, data_dir, ledger)?;
+    let ids: Vec<MeetingId> = known.iter().map(|(m, _)| m.id.clone()).collect();
+    let states = ledger.states(&ids, config.prompts.snooze)?;
+    for (m, v) in known {
+        if v.customer && m.end > now && m.start < until {
+            let objective = states
+                .get(&m.id)
+                .and_then(|s| s.objective.as_ref())
+                .map(|o| o.text.clone());
+            coming.insert(
+                (m.start, m.id.clone()),
+                Coming {
+                    id: m.id,
+                    title: m.title,
+                    start: m.start,
+                    account: v.account,
+                    objective,
+                },
+            );
+        }
+    }
+    // Meetings the ledger knows but no snapshot holds (no calendar polled here yet).
+    for r in ledger.customer_meetings(Some(now - Duration::days(1)))? {
+        if r.end > now && r.start < until && r.gone_at.is_none() {
+            coming
+                .entry((r.start, r.id.clone()))
+                .or_insert_with(|| Coming {
+                    id: r.id.clone(),
+                    title: r.title.clone(),
+                    start: r.start,
+                    account: r.account.clone(),
+                    objective: r.objective.as_ref().map(|o| o.text.clone()),
+                });
+        }
+    }
+    let monday = week_start(now);
+    let rows = ledger.customer_meetings(Some(monday - Duration::days(7)))?;
+    let this_week = crate::report::build(&rows, Some(monday), now).total;
+    let last: Vec<LedgerRow> = rows.into_iter().filter(|r| r.start < monday).collect();
+    let last_week = crate::report::build(&last, Some(monday - Duration::days(7)), now).total;
+    Ok(Home {
+        coming: coming.into_values().collect(),
+        pending: ledger.pending(now)?,
+        this_week,
+        last_week,
+        objectives: config.prompts.objectives.clone(),
+    })
+}
+
+/// Monday 00:00 UTC of `now`'s ISO week (the report's weeks are ISO weeks in UTC).
+pub fn week_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    let day = now.date_naive() - Duration::days(i64::from(now.weekday().num_days_from_monday()));
+    day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+}
+
+/// The meeting page.
+#[derive(Debug, Clone)]
+pub struct MeetingPage {
+    pub meeting: Meeting,
+    pub verdict: Verdict,
+    pub row: Option<LedgerRow>,
+    pub objective_by: Option<Answered>,
+    pub outcome_by: Option<Answered>,
+    /// What this account committed to last time, and whether it happened (that meeting's
+    /// outcome).
+    pub last_commitment: Option<String>,
+    /// The account's meetings (or, without an account, the series'), newest first.
+    pub history: Vec<LedgerRow>,
+    pub objectives: Vec<String>,
+    pub now: DateTime<Utc>,
+}
+
+pub fn meeting(
+    config: &Config,
+    data_dir: &Path,
+    ledger: &Ledger,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<MeetingPage>, LedgerError> {
+    let Some((meeting, verdict)) = find(config, data_dir, ledger, id)? else {
+        return Ok(None);
+    };
+    let row = ledger.find(&meeting.id)?;
+    let objective_by = ledger.answered(&meeting.id, PromptKind::Objective)?;
+    let outcome_by = ledger.answered(&meeting.id, PromptKind::Outcome)?;
+    let last_commitment = match &verdict.account {
+        Some(a) => ledger.last_commitment(a, meeting.start)?,
+        None => None,
+    };
+    let series = meeting.id.series().to_owned();
+    let mut history: Vec<LedgerRow> = ledger
+        .customer_meetings(None)?
+        .into_iter()
+        .filter(|r| match &verdict.account {
+            Some(a) => r.account.as_deref() == Some(a.as_str()),
+            None => r.series == series,
+        })
+        .collect();
+    history.reverse();
+    Ok(Some(MeetingPage {
+        meeting,
+        verdict,
+        row,
+        objective_by,
+        outcome_by,
+        last_commitment,
+        history,
+        objectives: config.prompts.objectives.clone(),
+        now,
+    }))
+}
+
+/// The report page's filters, as the query string carries them.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct Filter {
+    /// First day (UTC) of the period.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub since: Option<NaiveDate>,
+    /// Last day (UTC) of the period, included.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub until: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub account: Option<String>,
+}
+
+/// An empty form field (`since=`) is no filter, not a bad date.
+fn empty_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let s: Option<String> = Option::deserialize(d)?;
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => t.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+impl Filter {
+    pub fn since_time(&self) -> Option<DateTime<Utc>> {
+        self.since
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc())
+    }
+
+    /// Whether `r` lies in the period and the account.
+    pub fn keeps(&self, r: &LedgerRow) -> bool {
+        let day = r.start.date_naive();
+        self.since.is_none_or(|s| day >= s)
+            && self.until.is_none_or(|u| day <= u)
+            && self
+                .account
+                .as_deref()
+                .is_none_or(|a| r.account.as_deref().unwrap_or(NO_ACCOUNT) == a)
+    }
+
+    /// The query string of this filter (for the download links).
+    pub fn query(&self) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(s) = self.since {
+            q.append_pair("since", &s.to_string());
+        }
+        if let Some(u) = self.until {
+            q.append_pair("until", &u.to_string());
+        }
+        if let Some(a) = &self.account {
+            q.append_pair("account", a);
+        }
+        q.finish()
+    }
+}
+
+/// An account whose latest outcomes were `continuation`, two or more in a row: friendly
+/// meetings that lead nowhere, the warning sign of a stalled deal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stalled {
+    pub account: String,
+    /// How many of its latest outcomes in a row were `continuation`.
+    pub streak: u32,
+    pub last: DateTime<Utc>,
+}
+
+/// The stalled accounts among `rows`, longest streak first. Only meetings with an outcome count;
+/// `rescheduled` and `cancelled` did not take place and neither break nor extend a streak.
+pub fn stalled(rows: &[LedgerRow]) -> Vec<Stalled> {
+    let mut by_account: HashMap<&str, Vec<(&DateTime<Utc>, Outcome)>> = HashMap::new();
+    for r in rows {
+        if let Some(o) = &r.outcome
+            && !matches!(o.result, Outcome::Rescheduled | Outcome::Cancelled)
+        {
+            by_account
+                .entry(r.account.as_deref().unwrap_or(NO_ACCOUNT))
+                .or_default()
+                .push((&r.start, o.result));
+        }
+    }
+    let mut out: Vec<Stalled> = by_account
+        .into_iter()
+        .filter_map(|(account, mut outcomes)| {
+            outcomes.sort_by_key(|(t, _)| **t);
+            let last = *outcomes.last()?.0;
+            let streak = outcomes
+                .iter()
+                .rev()
+                .take_while(|(_, o)| *o == Outcome::Continuation)
+                .count();
+            (streak >= 2).then(|| Stalled {
+                account: account.to_owned(),
+                streak: u32::try_from(streak).unwrap_or(u32::MAX),
+                last,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| b.streak.cmp(&a.streak).then(a.account.cmp(&b.account)));
+    out
+}
+
+/// The report page.
+#[derive(Debug, Clone)]
+pub struct ReportPage {
+    pub filter: Filter,
+    pub report: Report,
+    pub stalled: Vec<Stalled>,
+    /// Every account in the ledger, for the filter's choices.
+    pub accounts: Vec<String>,
+}
+
+/// The customer meetings `filter` keeps, oldest first: what the report adds up and the downloads
+/// hold.
+pub fn filtered_rows(ledger: &Ledger, filter: &Filter) -> Result<Vec<LedgerRow>, LedgerError> {
+    Ok(ledger
+        .customer_meetings(filter.since_time())?
+        .into_iter()
+        .filter(|r| filter.keeps(r))
+        .collect())
+}
+
+pub fn report(
+    ledger: &Ledger,
+    filter: Filter,
+    now: DateTime<Utc>,
+) -> Result<ReportPage, LedgerError> {
+    let all = ledger.customer_meetings(None)?;
+    let mut accounts: Vec<String> = all
+        .iter()
+        .map(|r| r.account.clone().unwrap_or_else(|| NO_ACCOUNT.to_owned()))
+        .collect();
+    accounts.sort();
+    accounts.dedup();
+    let rows: Vec<LedgerRow> = all.into_iter().filter(|r| filter.keeps(r)).collect();
+    let report = crate::report::build(&rows, filter.since_time(), now);
+    Ok(ReportPage {
+        stalled: stalled(&rows),
+        report,
+        filter,
+        accounts,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::testing::t;
+    use crate::model::{MeetingStatus, OutcomeRecord, Via};
+
+    fn row(account: &str, day: u32, outcome: Option<Outcome>) -> LedgerRow {
+        let start = t(10, 0) + Duration::days(i64::from(day));
+        LedgerRow {
+            id: MeetingId(format!("w/{account}{day}/single")),
+            source: "w".into(),
+            series: format!("w/{account}{day}"),
+            title: "Call".into(),
+            start,
+            end: start + Duration::hours(1),
+            tz: None,
+            status: MeetingStatus::Confirmed,
+            customer: true,
+            reason: "customer".into(),
+            account: Some(account.into()),
+            customer_domains: vec![],
+            recurring: false,
+            first_seen: start,
+            last_seen: start,
+            gone_at: None,
+            objective: None,
+            objective_missed: false,
+            outcome: outcome.map(|result| OutcomeRecord {
+                result,
+                next_step: None,
+                note: None,
+                recorded_at: start,
+                via: Via::Cli,
+            }),
+        }
+    }
+
+    #[test]
+    fn an_account_whose_last_two_outcomes_were_continuation_has_stalled() {
+        use Outcome::*;
+        let rows = vec![
+            row("acme", 1, Some(Committed)),
+            row("acme", 2, Some(Continuation)),
+            row("acme", 3, Some(Rescheduled)),
+            row("acme", 4, Some(Continuation)),
+            row("acme", 5, None),
+            row("beta", 1, Some(Continuation)),
+            row("beta", 2, Some(Advanced)),
+            row("gamma", 1, Some(Continuation)),
+            row("gamma", 2, Some(Continuation)),
+            row("gamma", 3, Some(Continuation)),
+        ];
+        let s = stalled(&rows);
+        let names: Vec<(&str, u32)> = s.iter().map(|s| (s.account.as_str(), s.streak)).collect();
+        assert_eq!(names, [("gamma", 3), ("acme", 2)]);
+        assert_eq!(s[1].last, rows[3].start);
+    }
+
+    #[test]
+    fn the_filter_keeps_the_period_both_days_included_and_the_account() {
+        let f = Filter {
+            since: Some(t(0, 0).date_naive() + Duration::days(2)),
+            until: Some(t(0, 0).date_naive() + Duration::days(3)),
+            account: Some("acme".into()),
+        };
+        let kept: Vec<u32> = (1..=4)
+            .filter(|d| f.keeps(&row("acme", *d, None)))
+            .collect();
+        assert_eq!(kept, [2, 3]);
+        assert!(!f.keeps(&row("beta", 2, None)));
+        assert!(f.query().contains("account=acme"));
+    }
+
+    #[test]
+    fn empty_filter_fields_mean_no_filter() {
+        let f: Filter =
+            serde_urlencoded_like("since=&until=&account=").expect("empty fields parse");
+        assert_eq!(f, Filter::default());
+        assert!(serde_urlencoded_like("since=yesterday").is_err());
+    }
+
+    fn serde_urlencoded_like(q: &str) -> Result<Filter, String> {
+        axum::extract::Query::<Filter>::try_from_uri(&format!("/r?{q}").parse().unwrap())
+            .map(|q| q.0)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_week_starts_on_monday_at_midnight_utc() {
+        let wed = "2026-12-02T15:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(week_start(wed).to_rfc3339(), "2026-11-30T00:00:00+00:00");
+    }
+}
