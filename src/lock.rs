@@ -111,6 +111,39 @@ impl InstanceLock {
     }
 }
 
+/// The pid of the daemon running on `ledger`, or `None` when none holds its lock. Used to signal
+/// it (`nextstep reload`); the lock, not the pid file alone, says whether it still runs.
+pub fn holder(ledger: &Path) -> Result<Option<u32>, LockError> {
+    let path = lock_path(&real_path(ledger));
+    let mut file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(LockError::Io {
+                action: "open",
+                path,
+                source,
+            });
+        }
+    };
+    match file.try_lock_shared() {
+        // We could lock it: nobody holds it.
+        Ok(()) => Ok(None),
+        Err(TryLockError::WouldBlock) => {
+            let mut s = String::new();
+            Ok(file
+                .read_to_string(&mut s)
+                .ok()
+                .and_then(|_| s.trim().parse().ok()))
+        }
+        Err(TryLockError::Error(source)) => Err(LockError::Io {
+            action: "lock",
+            path,
+            source,
+        }),
+    }
+}
+
 /// The file `ledger` names once symbolic links are resolved: the file's own real path when it
 /// exists, else its directory's real path with its name (a ledger not created yet). As given when
 /// neither can be resolved (the lock then still works for that name).
@@ -180,6 +213,17 @@ mod tests {
         let _fresh = InstanceLock::acquire(&real.join("new.sqlite3")).unwrap();
         let err = InstanceLock::acquire(&dir.path().join("linkdir/new.sqlite3")).unwrap_err();
         assert!(matches!(err, LockError::Held { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_holder_is_the_running_daemon_and_none_once_it_let_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = dir.path().join("ledger.sqlite3");
+        assert_eq!(holder(&ledger).unwrap(), None);
+        let lock = InstanceLock::acquire(&ledger).unwrap();
+        assert_eq!(holder(&ledger).unwrap(), Some(std::process::id()));
+        drop(lock);
+        assert_eq!(holder(&ledger).unwrap(), None);
     }
 
     #[test]

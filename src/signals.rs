@@ -1,6 +1,7 @@
-//! How a foreground process learns it should stop: SIGTERM (systemd, launchd) and SIGINT (Ctrl-C)
-//! both cancel one token, which `run` and `demo` hand to the daemon. Its own module so the command
-//! line and the demo share it without importing each other.
+//! How a foreground process learns it should stop or reload: SIGTERM (systemd, launchd) and SIGINT
+//! (Ctrl-C) both cancel one token, which `run` and `demo` hand to the daemon; SIGHUP (`systemctl
+//! --user reload nextstep`, `nextstep reload`) asks `run` to re-read its config. Its own module so
+//! the command line and the demo share it without importing each other.
 
 use tokio_util::sync::CancellationToken;
 
@@ -26,4 +27,10 @@ pub fn shutdown_on_signals() -> CancellationToken {
         t.cancel();
     });
     token
+}
+
+/// SIGHUPs, from now on. Installing it replaces the default action (the process would end), so
+/// `run` calls it before anything else. Must be called inside a tokio runtime.
+pub fn hangups() -> std::io::Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
 }

@@ -21,6 +21,7 @@ mod open;
 mod outcome;
 mod output;
 mod pending;
+mod reload;
 mod report;
 mod run;
 mod serve;
@@ -47,6 +48,7 @@ pub use objective::ObjectiveCmd;
 pub use open::OpenCmd;
 pub use outcome::OutcomeCmd;
 pub use pending::PendingCmd;
+pub use reload::ReloadCmd;
 pub use report::ReportCmd;
 pub use run::RunCmd;
 pub use serve::ServeCmd;
@@ -75,6 +77,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Run(RunCmd),
+    Reload(ReloadCmd),
     Demo(DemoCmd),
     Init(InitCmd),
     Check(CheckCmd),
@@ -163,6 +166,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     let json = cmd.json;
                     output::emit(&meetings::run(&ctx, cmd).await?, json)
                 }
+                Command::Reload(cmd) => output::emit(&reload::run(&ctx, cmd)?, false),
                 Command::Objective(cmd) => output::emit(&objective::run(&ctx, cmd).await?, false),
                 Command::Outcome(cmd) => output::emit(&outcome::run(&ctx, cmd).await?, false),
                 Command::Pending(cmd) => {

@@ -379,3 +379,74 @@ async fn not_a_sales_meeting_silences_the_whole_series() {
     assert!(!row.customer, "the override shows in the ledger: {row:?}");
     daemon.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_refuses_a_bad_config_and_keeps_running_then_takes_a_good_one() {
+    let bus = PrivateBus::start();
+    let _server = FakeNotificationServer::start(bus.address()).await;
+    let setup = Setup::new("path");
+    setup.write(&[]);
+    let mut daemon = setup.start(&bus);
+    daemon
+        .wait_for_log("nextstep is running", 1, Duration::from_secs(20))
+        .await;
+    let good = std::fs::read_to_string(&setup.config).unwrap();
+
+    // A typo. `nextstep reload` reads the config first, so it shows the error and signals nothing.
+    std::fs::write(
+        &setup.config,
+        good.replace("[prompts]", "[prompts]\nbefor = \"5m\""),
+    )
+    .unwrap();
+    let asked = setup.cli(&["reload"]);
+    assert_eq!(asked.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&asked.stderr).contains("befor"));
+    // A SIGHUP from elsewhere (systemd's ExecReload): refused with check's words (file, line,
+    // key), and the daemon carries on.
+    let pid = nextstep::lock::holder(&setup.ledger)
+        .unwrap()
+        .expect("the daemon holds the lock");
+    Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .unwrap();
+    daemon
+        .wait_for_log("the config was not reloaded", 1, Duration::from_secs(10))
+        .await;
+    let log = daemon.log();
+    assert!(
+        log.contains("config.toml:") && log.contains("befor"),
+        "{log}"
+    );
+    assert!(
+        daemon.is_running(),
+        "a bad config stopped the daemon:\n{log}"
+    );
+
+    // A good one with a second calendar: the daemon restarts its tasks on it, in the same process.
+    // (`[ledger]` is the config's last table, so the calendar goes before it.)
+    let extra = setup.dir.path().join("extra.ics");
+    std::fs::write(&extra, ics(&[])).unwrap();
+    let (head, ledger) = good.split_at(good.find("[ledger]").unwrap());
+    let with_extra = format!(
+        "{head}[[calendars]]\nname = \"extra\"\nkind = \"ics\"\npath = {:?}\npoll = \"1s\"\n\n{ledger}",
+        extra.display().to_string()
+    );
+    std::fs::write(&setup.config, with_extra).unwrap();
+    // SIGHUP the way systemd's ExecReload does.
+    let pid = nextstep::lock::holder(&setup.ledger)
+        .unwrap()
+        .expect("the daemon holds the lock");
+    Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .unwrap();
+    daemon
+        .wait_for_log("reloading the config", 1, Duration::from_secs(10))
+        .await;
+    daemon
+        .wait_for_log("source=extra", 1, Duration::from_secs(20))
+        .await;
+    assert!(daemon.is_running());
+    daemon.stop();
+}
