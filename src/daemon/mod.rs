@@ -230,16 +230,27 @@ impl Scheduler<'_> {
             LoopEvent::Polled { source, fetched } => {
                 let now = self.opts.clock.now();
                 let old = self.by_source.remove(&source).unwrap_or_default();
-                let gone: Vec<MeetingId> = plan::gone(&old, &fetched.meetings)
-                    .into_iter()
-                    .filter(|id| old.iter().any(|m| &m.id == *id && m.start > now))
-                    .cloned()
-                    .collect();
-                self.by_source.insert(source.clone(), fetched.meetings);
-                if !gone.is_empty() {
-                    self.record_gone(&gone, now)?;
+                let window = window(now, self.opts.config.prompts.lookback);
+                let r = plan::reconcile(
+                    &old,
+                    &fetched.meetings,
+                    fetched.complete,
+                    &fetched.series,
+                    &fetched.removed,
+                    window,
+                    now,
+                );
+                if !r.kept.is_empty() {
+                    debug!(source = %source, kept = r.kept.len(), "not in this poll, but not known to be gone; keeping them");
                 }
-                if fetched.changed || !gone.is_empty() {
+                let mut meetings = fetched.meetings;
+                let touched = !r.kept.is_empty() || !r.dropped.is_empty();
+                meetings.extend(r.kept);
+                self.by_source.insert(source.clone(), meetings);
+                if !r.removed.is_empty() {
+                    self.record_gone(&r.removed, now)?;
+                }
+                if fetched.changed || touched || !r.removed.is_empty() {
                     self.reclassify()?;
                 }
                 // The poll's parse buffers are free now; hand them back before going idle.
@@ -264,8 +275,8 @@ impl Scheduler<'_> {
         Ok(())
     }
 
-    /// Meetings deleted from their calendar before they started: forget their prompts; one that
-    /// had an objective gets the outcome `cancelled`.
+    /// Meetings their source removed before they started (as [`plan::reconcile`] decides): forget
+    /// their prompts; one that had an objective gets the outcome `cancelled`.
     fn record_gone(&mut self, gone: &[MeetingId], now: DateTime<Utc>) -> anyhow::Result<()> {
         let mut ledger = lock(&self.ledger);
         for id in gone {

@@ -37,8 +37,13 @@ impl Window {
 }
 
 /// What one successful poll produced: every meeting of the source that overlaps the window (not a
-/// delta; incremental sources merge their deltas themselves), and a warning for each piece of data
-/// that was skipped.
+/// delta; incremental sources merge their deltas themselves), a warning for each piece of data
+/// that was skipped, and how far the poll can be trusted to say that a meeting is gone.
+///
+/// A meeting missing from `meetings` is only "not seen" unless the poll says more: it is removed
+/// when named in `removed` (the server said so), or when the poll is `complete` and its series is
+/// not in `series` (see [`crate::plan::reconcile`]). The default (`complete: false`, nothing
+/// removed) is the safe one: it never makes the daemon record a removal.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Fetched {
     pub meetings: Vec<Meeting>,
@@ -47,6 +52,18 @@ pub struct Fetched {
     /// False when the source knows nothing changed since the previous poll (304, same ctag, empty
     /// sync delta); the daemon may then skip re-planning.
     pub changed: bool,
+    /// Whether this poll listed the whole calendar faultlessly: for an ICS calendar, the text
+    /// parsed completely, ended with `END:VCALENDAR` and skipped no event. Only then does an
+    /// absent meeting whose series is not in `series` count as removed.
+    pub complete: bool,
+    /// Series (`source/uid`, as [`crate::model::MeetingId::series`] gives it) the source read and
+    /// still holds, inside the window or not. A meeting missing from `meetings` whose series is
+    /// here moved out of the window (or lost one occurrence): it is dropped, not removed, and not
+    /// kept. Never list the series of an event that could not be read (that one must be kept).
+    pub series: std::collections::BTreeSet<String>,
+    /// Meetings the server said were removed (CalDAV 404 or sync-collection removal, Google
+    /// `cancelled`, Graph `@removed`), whatever `complete` says.
+    pub removed: Vec<crate::model::MeetingId>,
 }
 
 /// Why a poll failed. The daemon acts on the variant: `Unauthorized` stops the source and tells the
