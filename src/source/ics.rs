@@ -137,10 +137,13 @@ impl IcsSource {
         }
     }
 
-    async fn fetch_file(&self, path: &PathBuf) -> Result<Option<(String, Validator)>, SourceError> {
+    async fn fetch_file(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<Option<(String, Validator)>, SourceError> {
         let io_err = |e: std::io::Error| SourceError::Io {
             source_name: self.name.clone(),
-            path: path.clone(),
+            path: path.to_path_buf(),
             detail: match e.kind() {
                 std::io::ErrorKind::NotFound => {
                     "no such file; check `path` in the config".to_string()
@@ -148,7 +151,10 @@ impl IcsSource {
                 _ => e.to_string(),
             },
         };
-        let meta = tokio::fs::metadata(path).await.map_err(io_err)?;
+        let p = path.to_path_buf();
+        let meta = bounded(self.timeout, move || regular_file(&p))
+            .await
+            .map_err(io_err)?;
         let validator = Validator {
             file: Some((meta.modified().ok(), meta.len())),
             ..Validator::default()
@@ -158,7 +164,10 @@ impl IcsSource {
         }) {
             return Ok(None);
         }
-        let bytes = tokio::fs::read(path).await.map_err(io_err)?;
+        let p = path.to_path_buf();
+        let bytes = bounded(self.timeout, move || std::fs::read(p))
+            .await
+            .map_err(io_err)?;
         Ok(Some((decode(bytes), validator)))
     }
 
@@ -325,7 +334,8 @@ impl IcsSource {
             Location::Path(p) => p,
             Location::Url { .. } => &self.body_path,
         };
-        match tokio::fs::read(path).await {
+        let p = path.clone();
+        match bounded(self.timeout, move || std::fs::read(p)).await {
             Ok(bytes) => Some(Arc::from(decode(bytes))),
             Err(e) => {
                 tracing::warn!(source = %self.name, path = %path.display(), "cannot read the calendar text again ({e}); fetching it anew");
@@ -463,6 +473,41 @@ fn decode(bytes: Vec<u8>) -> String {
     out
 }
 
+/// The metadata of `path`, refusing anything but a regular file: a FIFO or a device would block
+/// the read (or never end), and a calendar is never one.
+fn regular_file(path: &std::path::Path) -> std::io::Result<std::fs::Metadata> {
+    let meta = std::fs::metadata(path)?;
+    if meta.is_file() {
+        Ok(meta)
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, a device or a directory); `path` must name an .ics file",
+        ))
+    }
+}
+
+/// Runs a file operation on the blocking pool and gives up after `timeout`: a path on a hung
+/// network mount must not hang `check`, `upcoming` or the daemon. The abandoned thread stays
+/// blocked until the system call returns; the poll does not wait for it.
+async fn bounded<T: Send + 'static>(
+    timeout: Duration,
+    op: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    match tokio::time::timeout(timeout, tokio::task::spawn_blocking(op)).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join)) => Err(std::io::Error::other(format!("the read failed: {join}"))),
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!(
+                "no answer within {} s (the calendar's `timeout`); is the file on a hung network \
+                 mount?",
+                timeout.as_secs_f64()
+            ),
+        )),
+    }
+}
+
 /// Whether the text's last line is `END:VCALENDAR`: a whole calendar, not a cut-off one.
 fn ends_calendar(text: &str) -> bool {
     text.trim_end()
@@ -546,6 +591,21 @@ mod tests {
         );
         assert_eq!(shown("http://example.com/"), "http://example.com/");
         assert_eq!(shown("http://example.com/?k=v"), "http://example.com/…");
+    }
+
+    #[tokio::test]
+    async fn a_file_operation_that_hangs_gives_up_after_the_timeout() {
+        let started = std::time::Instant::now();
+        let err = bounded(Duration::from_millis(100), || {
+            std::thread::sleep(Duration::from_secs(1));
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_millis(800));
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        assert!(err.to_string().contains("`timeout`"), "{err}");
+        assert_eq!(bounded(Duration::from_secs(5), || Ok(7)).await.unwrap(), 7);
     }
 
     #[test]
