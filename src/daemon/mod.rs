@@ -39,7 +39,7 @@ mod poll;
 mod prompt;
 
 use poll::PollTask;
-pub use poll::{backoff, sleep_until_wall};
+pub use poll::{PollNow, UNAUTHORIZED_RETRY, backoff, sleep_until_wall, wait_after};
 use prompt::PromptTask;
 
 /// The longest the daemon sleeps before looking at the wall clock again.
@@ -71,9 +71,23 @@ pub fn window(now: DateTime<Utc>, lookback: Duration) -> Window {
 }
 
 enum LoopEvent {
-    Polled { source: String, fetched: Fetched },
-    Stopped { source: String, message: String },
-    Answered { key: String, meeting: MeetingId },
+    Polled {
+        source: String,
+        fetched: Fetched,
+    },
+    Stopped {
+        source: String,
+        message: String,
+    },
+    /// A source's credentials were refused (once per streak); it keeps trying slowly.
+    Unauthorized {
+        source: String,
+        message: String,
+    },
+    Answered {
+        key: String,
+        meeting: MeetingId,
+    },
 }
 
 /// Runs until `opts.shutdown` is cancelled (SIGTERM/SIGINT are wired by the caller).
@@ -90,6 +104,8 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
 
     let (tx, rx) = mpsc::channel::<LoopEvent>(64);
     let tracker = TaskTracker::new();
+    // SIGHUP (or `check`) calls `poll_now.now()` to end every poll task's wait.
+    let poll_now = PollNow::default();
     let mut by_source: HashMap<String, Vec<Meeting>> = HashMap::new();
 
     for cal in &opts.config.calendars {
@@ -115,6 +131,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
                     tx: tx.clone(),
                     shutdown: opts.shutdown.clone(),
                     snapshot: snap_path,
+                    poll_now: poll_now.subscribe(),
                 };
                 tracker.spawn(task.run());
             }
@@ -258,6 +275,14 @@ impl Scheduler<'_> {
             }
             LoopEvent::Stopped { source, message } => {
                 error!(source = %source, "polling stopped: {message}");
+                let _ = self
+                    .opts
+                    .notifier
+                    .tell("nextstep: a calendar needs you", &message)
+                    .await;
+            }
+            LoopEvent::Unauthorized { source, message } => {
+                warn!(source = %source, "not authorised; trying again every {} min: {message}", UNAUTHORIZED_RETRY.as_secs() / 60);
                 let _ = self
                     .opts
                     .notifier
