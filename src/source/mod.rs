@@ -124,6 +124,39 @@ impl SourceError {
     }
 }
 
+/// The most bytes one HTTP response may hold, for every network source (CalDAV has its own
+/// `MAX_BODY`, ICS its `MAX_BODY_BYTES`, both this size): a misconfigured URL that streams
+/// without end costs this much memory and no more.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Why [`read_capped`] gave up.
+#[derive(Debug, thiserror::Error)]
+pub enum CappedReadError {
+    #[error("the answer is larger than {} MiB", .0 / (1024 * 1024))]
+    TooBig(usize),
+    #[error(transparent)]
+    Network(#[from] reqwest::Error),
+}
+
+/// Reads a response body chunk by chunk, giving up as soon as it passes `max` bytes (at once
+/// when its Content-Length says it will).
+pub async fn read_capped(
+    mut resp: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, CappedReadError> {
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(CappedReadError::TooBig(max));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if body.len().saturating_add(chunk.len()) > max {
+            return Err(CappedReadError::TooBig(max));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 pub type PollFuture<'a> = Pin<Box<dyn Future<Output = Result<Fetched, SourceError>> + Send + 'a>>;
 
 /// One configured calendar. Implementations keep whatever sync state they need (ETag, ctag, sync

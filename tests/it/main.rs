@@ -14,7 +14,7 @@ mod cli_pipe;
 mod daemon;
 mod google;
 mod google_daemon;
-mod ics_faults;
 mod ics_source;
 mod ledger_crash;
 mod notify_desktop;
+mod source_faults;

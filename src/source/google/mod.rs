@@ -508,11 +508,20 @@ async fn list_page(
         // The header is relative to the server's clock; reading the system clock here only turns a
         // date into a wait, it schedules nothing.
         let retry_after = http::retry_after(resp.headers(), Utc::now());
-        let body = resp.bytes().await.map_err(|e| SourceError::Network {
-            source_name: api.name.clone(),
-            url: url.to_string(),
-            detail: http::describe(e),
-        })?;
+        let body = crate::source::read_capped(resp, crate::source::MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|e| match e {
+                crate::source::CappedReadError::Network(e) => SourceError::Network {
+                    source_name: api.name.clone(),
+                    url: url.to_string(),
+                    detail: http::describe(e),
+                },
+                too_big => SourceError::Data {
+                    source_name: api.name.clone(),
+                    location: url.to_string(),
+                    detail: too_big.to_string(),
+                },
+            })?;
         tracing::trace!(status, bytes = body.len(), "events.list answered");
         match status {
             200 => {

@@ -423,17 +423,26 @@ async fn get(api: &mut Api, url: &str) -> Result<Vec<u8>, GetError> {
         // The header is relative to the server's clock; reading the system clock here only turns a
         // date into a wait, it schedules nothing.
         let retry_after = http::retry_after(resp.headers(), Utc::now());
-        let body = resp.bytes().await.map_err(|e| SourceError::Network {
-            source_name: name.clone(),
-            url: shown.clone(),
-            detail: http::describe(e),
-        })?;
+        let body = crate::source::read_capped(resp, crate::source::MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|e| match e {
+                crate::source::CappedReadError::Network(e) => SourceError::Network {
+                    source_name: name.clone(),
+                    url: shown.clone(),
+                    detail: http::describe(e),
+                },
+                too_big => SourceError::Data {
+                    source_name: name.clone(),
+                    location: shown.clone(),
+                    detail: too_big.to_string(),
+                },
+            })?;
         api.requests += 1;
         api.bytes += body.len() as u64;
         tracing::trace!(status, bytes = body.len(), "Graph answered");
         let detail = json::parse_error(&body);
         match status {
-            200..=299 => return Ok(body.to_vec()),
+            200..=299 => return Ok(body),
             401 if !refreshed => {
                 tracing::debug!("access token refused (401); refreshing once");
                 refreshed = true;

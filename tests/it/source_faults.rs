@@ -1,7 +1,7 @@
-//! An ICS source facing a server or a file that misbehaves: a body shorter than its
-//! Content-Length, a body cut off without one, a file read mid-write, a path that blocks. Each is
-//! a failed poll (an error the daemon backs off from), never a smaller calendar that would make
-//! meetings look deleted.
+//! Sources facing a server or a file that misbehaves: a body shorter than its Content-Length, a
+//! body cut off without one, a file read mid-write, a path that blocks, an answer larger than the
+//! cap. Each is a failed poll (an error the daemon backs off from), never a smaller calendar that
+//! would make meetings look deleted.
 
 use std::time::{Duration, Instant};
 
@@ -146,4 +146,39 @@ async fn a_fifo_as_the_calendar_path_fails_at_once_instead_of_blocking() {
     );
     assert!(matches!(err, SourceError::Io { .. }), "{err:?}");
     assert!(err.to_string().contains("not a regular file"), "{err}");
+}
+
+#[tokio::test]
+async fn an_answer_over_the_cap_is_refused_with_or_without_content_length() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let big = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        100 * 1024 * 1024
+    )
+    .into_bytes();
+    let url = raw_server(big).await;
+    let resp = client.get(url).send().await.unwrap();
+    let err = nextstep::source::read_capped(resp, 1024).await.unwrap_err();
+    assert!(
+        matches!(err, nextstep::source::CappedReadError::TooBig(1024)),
+        "{err:?}"
+    );
+
+    let mut streamed = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_vec();
+    streamed.extend(std::iter::repeat_n(b'x', 4096));
+    let url = raw_server(streamed.clone()).await;
+    let resp = client.get(url).send().await.unwrap();
+    let err = nextstep::source::read_capped(resp, 1024).await.unwrap_err();
+    assert!(err.to_string().contains("larger than"), "{err}");
+
+    let url = raw_server(streamed).await;
+    let resp = client.get(url).send().await.unwrap();
+    assert_eq!(
+        nextstep::source::read_capped(resp, 8192)
+            .await
+            .unwrap()
+            .len(),
+        4096
+    );
 }
