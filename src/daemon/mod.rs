@@ -261,7 +261,8 @@ impl Scheduler<'_> {
                     debug!(source = %source, kept = r.kept.len(), "not in this poll, but not known to be gone; keeping them");
                 }
                 let mut meetings = fetched.meetings;
-                let touched = !r.kept.is_empty() || !r.dropped.is_empty();
+                // Kept meetings were held before: only a drop or a removal changes the set.
+                let touched = !r.dropped.is_empty();
                 meetings.extend(r.kept);
                 self.by_source.insert(source.clone(), meetings);
                 if !r.removed.is_empty() {

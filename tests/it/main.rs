@@ -17,4 +17,5 @@ mod google_daemon;
 mod ics_source;
 mod ledger_crash;
 mod notify_desktop;
+mod reconcile_daemon;
 mod source_faults;
