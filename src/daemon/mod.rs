@@ -70,24 +70,13 @@ pub fn window(now: DateTime<Utc>, lookback: Duration) -> Window {
     }
 }
 
+/// What the poll and prompt tasks tell the scheduler. `Unauthorized` comes once per streak of
+/// refused credentials; the source keeps trying slowly.
 enum LoopEvent {
-    Polled {
-        source: String,
-        fetched: Fetched,
-    },
-    Stopped {
-        source: String,
-        message: String,
-    },
-    /// A source's credentials were refused (once per streak); it keeps trying slowly.
-    Unauthorized {
-        source: String,
-        message: String,
-    },
-    Answered {
-        key: String,
-        meeting: MeetingId,
-    },
+    Polled { source: String, fetched: Fetched },
+    Stopped { source: String, message: String },
+    Unauthorized { source: String, message: String },
+    Answered { key: String, meeting: MeetingId },
 }
 
 /// Runs until `opts.shutdown` is cancelled (SIGTERM/SIGINT are wired by the caller).
@@ -258,7 +247,11 @@ impl Scheduler<'_> {
                     now,
                 );
                 if !r.kept.is_empty() {
-                    debug!(source = %source, kept = r.kept.len(), "not in this poll, but not known to be gone; keeping them");
+                    debug!(
+                        source = %source,
+                        kept = r.kept.len(),
+                        "not in this poll, but not known to be gone; keeping them"
+                    );
                 }
                 let mut meetings = fetched.meetings;
                 // Kept meetings were held before: only a drop or a removal changes the set.
@@ -283,7 +276,11 @@ impl Scheduler<'_> {
                     .await;
             }
             LoopEvent::Unauthorized { source, message } => {
-                warn!(source = %source, "not authorised; trying again every {} min: {message}", UNAUTHORIZED_RETRY.as_secs() / 60);
+                warn!(
+                    source = %source,
+                    "{message}; trying again every {} min or more (repeats are logged at DEBUG)",
+                    UNAUTHORIZED_RETRY.as_secs() / 60
+                );
                 let _ = self
                     .opts
                     .notifier

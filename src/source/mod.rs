@@ -66,8 +66,9 @@ pub struct Fetched {
     pub removed: Vec<crate::model::MeetingId>,
 }
 
-/// Why a poll failed. The daemon acts on the variant: `Unauthorized` stops the source and tells the
-/// user once; `RateLimited` waits at least `retry_after`; everything else retries with backoff.
+/// Why a poll failed. The daemon acts on the variant: `Setup` stops the source; `Unauthorized`
+/// tells the user once and retries slowly (see `daemon::UNAUTHORIZED_RETRY`); `RateLimited` waits
+/// at least `retry_after`; everything else retries with backoff.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// Credentials were refused. `fix` says what the user should do (a command to run, a setting to

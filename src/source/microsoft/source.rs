@@ -5,7 +5,7 @@
 //! window moved on by a day, a resync) follows `@odata.nextLink` until `@odata.deltaLink`. Graph's
 //! answers and what they mean here:
 //! - 401: the access token expired; refresh once and retry, then `Unauthorized` naming
-//!   `nextstep auth microsoft --source NAME` (the daemon stops the source and tells the user once);
+//!   `nextstep auth microsoft --source NAME` (the daemon tells the user once and retries slowly);
 //! - 410, or the error codes `syncStateNotFound` / `resyncRequired`: drop the link, start a round;
 //! - 429 and 503: `RateLimited` with `Retry-After` (the daemon's backoff with jitter otherwise).
 //!
