@@ -635,6 +635,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_cancelled_entry_names_its_meeting_removed_and_an_unreadable_one_does_not() {
+        let event = |json: &str| -> json::Event { serde_json::from_str(json).unwrap() };
+        let confirmed = |id: &str| {
+            event(&format!(
+                r#"{{"id": "{id}", "status": "confirmed", "summary": "Review",
+                   "start": {{"dateTime": "2026-12-01T10:00:00Z"}},
+                   "end": {{"dateTime": "2026-12-01T11:00:00Z"}}}}"#
+            ))
+        };
+        let mut state = CalendarState::default();
+        let mut warnings = Vec::new();
+        for id in ["a", "b"] {
+            assert!(apply("work", &mut state, &confirmed(id), &mut warnings).is_empty());
+        }
+        assert_eq!(state.events.len(), 2);
+        let gone = apply(
+            "work",
+            &mut state,
+            &event(r#"{"id": "a", "status": "cancelled"}"#),
+            &mut warnings,
+        );
+        assert_eq!(
+            gone.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+            [state_id("a")]
+        );
+        // No start: unreadable. Dropped from the set with a warning, but not named removed.
+        let gone = apply(
+            "work",
+            &mut state,
+            &event(r#"{"id": "b", "status": "confirmed", "summary": "Broken"}"#),
+            &mut warnings,
+        );
+        assert!(gone.is_empty(), "{gone:?}");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+    }
+
+    fn state_id(id: &str) -> String {
+        format!("work/{id}/single")
+    }
+
+    #[test]
     fn calendar_ids_become_distinct_safe_file_names() {
         let a = state_file_name("alex@mycorp.com");
         let b = state_file_name("alex.mycorp.com");
