@@ -14,8 +14,14 @@
 //! difference before its start "long ago"), so no duration or time panics here; and a series that
 //! recurs more often than daily (an invitation with `FREQ=MINUTELY`, say) is asked about once per
 //! day, not once per occurrence ([`too_frequent`]).
+//!
+//! Which meetings missing from a poll were removed from their calendar (and so may be recorded
+//! `cancelled`) is [`reconcile`]'s decision, in `plan/reconcile.rs`.
 
 use std::collections::HashMap;
+
+mod reconcile;
+pub use reconcile::{Reconciled, reconcile};
 
 use chrono::{DateTime, Duration as Span, Utc};
 
@@ -234,16 +240,6 @@ pub fn pending_kind(
     let ended = row.end <= now && row.end >= cap;
     let known = row.first_seen <= row.end || outcome_prompted;
     (ended && known && row.outcome.is_none()).then_some(PromptKind::Outcome)
-}
-
-/// Ids that were in `before` but are not in `after`: meetings deleted from their calendar.
-pub fn gone<'a>(before: &'a [Meeting], after: &[Meeting]) -> Vec<&'a MeetingId> {
-    let now_ids: std::collections::HashSet<&MeetingId> = after.iter().map(|m| &m.id).collect();
-    before
-        .iter()
-        .map(|m| &m.id)
-        .filter(|id| !now_ids.contains(id))
-        .collect()
 }
 
 #[cfg(test)]
@@ -500,13 +496,6 @@ mod tests {
         m.status = MeetingStatus::Cancelled;
         let p = plan_one(&m, internal(), MeetingState::default(), t(9, 0));
         assert_eq!(p, Plan::default());
-    }
-
-    #[test]
-    fn a_deleted_meeting_is_found_by_comparing_polls() {
-        let a = meeting("a", t(10, 0));
-        let b = meeting("b", t(11, 0));
-        assert_eq!(gone(&[a.clone(), b.clone()], &[b]), vec![&a.id]);
     }
 
     #[test]

@@ -51,7 +51,7 @@ mod poll;
 mod prompt;
 
 use poll::PollTask;
-pub use poll::{backoff, sleep_until_wall};
+pub use poll::{PollNow, UNAUTHORIZED_RETRY, backoff, sleep_until_wall, wait_after};
 use prompt::PromptTask;
 
 /// The longest the daemon sleeps before looking at the wall clock again.
@@ -95,9 +95,12 @@ pub fn window(now: DateTime<Utc>, lookback: Duration) -> Window {
     }
 }
 
+/// What the poll and prompt tasks tell the scheduler. `Unauthorized` comes once per streak of
+/// refused credentials; the source keeps trying slowly.
 enum LoopEvent {
     Polled { source: String, fetched: Fetched },
     Stopped { source: String, message: String },
+    Unauthorized { source: String, message: String },
     Answered { key: String, meeting: MeetingId },
 }
 
@@ -115,6 +118,8 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
 
     let (tx, rx) = mpsc::channel::<LoopEvent>(64);
     let tracker = TaskTracker::new();
+    // SIGHUP (or `check`) calls `poll_now.now()` to end every poll task's wait.
+    let poll_now = PollNow::default();
     let mut by_source: HashMap<String, Vec<Meeting>> = HashMap::new();
 
     for cal in &opts.config.calendars {
@@ -140,6 +145,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
                     tx: tx.clone(),
                     shutdown: opts.shutdown.clone(),
                     snapshot: snap_path,
+                    poll_now: poll_now.subscribe(),
                 };
                 tracker.spawn(task.run());
             }
@@ -404,16 +410,32 @@ impl Scheduler<'_> {
             LoopEvent::Polled { source, fetched } => {
                 let now = self.opts.clock.now();
                 let old = self.by_source.remove(&source).unwrap_or_default();
-                let gone: Vec<MeetingId> = plan::gone(&old, &fetched.meetings)
-                    .into_iter()
-                    .filter(|id| old.iter().any(|m| &m.id == *id && m.start > now))
-                    .cloned()
-                    .collect();
-                self.by_source.insert(source.clone(), fetched.meetings);
-                if !gone.is_empty() {
-                    self.record_gone(&gone, now)?;
+                let window = window(now, self.opts.config.prompts.lookback);
+                let r = plan::reconcile(
+                    &old,
+                    &fetched.meetings,
+                    fetched.complete,
+                    &fetched.series,
+                    &fetched.removed,
+                    window,
+                    now,
+                );
+                if !r.kept.is_empty() {
+                    debug!(
+                        source = %source,
+                        kept = r.kept.len(),
+                        "not in this poll, but not known to be gone; keeping them"
+                    );
                 }
-                if fetched.changed || !gone.is_empty() {
+                let mut meetings = fetched.meetings;
+                // Kept meetings were held before: only a drop or a removal changes the set.
+                let touched = !r.dropped.is_empty();
+                meetings.extend(r.kept);
+                self.by_source.insert(source.clone(), meetings);
+                if !r.removed.is_empty() {
+                    self.record_gone(&r.removed, now)?;
+                }
+                if fetched.changed || touched || !r.removed.is_empty() {
                     self.reclassify().await?;
                 }
                 // The poll's parse buffers are free now; hand them back before going idle.
@@ -421,6 +443,18 @@ impl Scheduler<'_> {
             }
             LoopEvent::Stopped { source, message } => {
                 error!(source = %source, "polling stopped: {message}");
+                let _ = self
+                    .opts
+                    .notifier
+                    .tell("nextstep: a calendar needs you", &message)
+                    .await;
+            }
+            LoopEvent::Unauthorized { source, message } => {
+                warn!(
+                    source = %source,
+                    "{message}; trying again every {} min or more (repeats are logged at DEBUG)",
+                    UNAUTHORIZED_RETRY.as_secs() / 60
+                );
                 let _ = self
                     .opts
                     .notifier
@@ -438,8 +472,8 @@ impl Scheduler<'_> {
         Ok(())
     }
 
-    /// Meetings deleted from their calendar before they started: forget their prompts; one that
-    /// had an objective gets the outcome `cancelled`.
+    /// Meetings their source removed before they started (as [`plan::reconcile`] decides): forget
+    /// their prompts; one that had an objective gets the outcome `cancelled`.
     fn record_gone(&mut self, gone: &[MeetingId], now: DateTime<Utc>) -> anyhow::Result<()> {
         let mut ledger = lock(&self.ledger);
         for id in gone {

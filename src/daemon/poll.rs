@@ -1,19 +1,55 @@
 //! One poll task per calendar: polls on its interval, saves the snapshot of what it read, hands
 //! the meetings to the scheduler, and backs off with jitter after a failure (never sooner than a
-//! server's `Retry-After`). Sleeps follow the wall clock (see [`sleep_until_wall`]).
+//! server's `Retry-After`). Sleeps follow the wall clock (see [`sleep_until_wall`]) and end early
+//! when [`PollNow::now`] is called.
+//!
+//! What it promises:
+//! - Only a broken setup stops a source. Refused credentials (401/403) are told to the user once
+//!   per streak, and then tried again at a slow pace ([`UNAUTHORIZED_RETRY`] or the poll interval,
+//!   whichever is longer), so fixing the server or the password needs no restart.
+//! - One line per failure streak: the first failure at WARN, repeats at DEBUG, the recovery at
+//!   INFO (with how many polls failed).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::{LoopEvent, MAX_SLEEP, window};
 use crate::clock::Clock;
 use crate::source::{CalendarSource, SourceError, snapshot};
+
+/// How often a source whose credentials were refused is tried again (at least; never more often
+/// than its poll interval): slow enough not to hammer a server or lock an account, quick enough
+/// that a fixed password is noticed without a restart.
+pub const UNAUTHORIZED_RETRY: Duration = Duration::from_secs(15 * 60);
+
+/// "Poll every calendar now": ends the wait of every poll task at once (a retry after refused
+/// credentials included). Cheap to clone; a call while a poll is running makes the next wait end
+/// at once, so the request is never lost.
+#[derive(Debug, Clone)]
+pub struct PollNow(Arc<watch::Sender<u64>>);
+
+impl Default for PollNow {
+    fn default() -> Self {
+        PollNow(Arc::new(watch::Sender::new(0)))
+    }
+}
+
+impl PollNow {
+    /// Asks every poll task to poll at once.
+    pub fn now(&self) {
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    pub(super) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.0.subscribe()
+    }
+}
 
 pub(super) struct PollTask {
     pub(super) source: Box<dyn CalendarSource>,
@@ -23,12 +59,15 @@ pub(super) struct PollTask {
     pub(super) tx: mpsc::Sender<LoopEvent>,
     pub(super) shutdown: CancellationToken,
     pub(super) snapshot: PathBuf,
+    pub(super) poll_now: watch::Receiver<u64>,
 }
 
 impl PollTask {
     pub(super) async fn run(mut self) {
         let name = self.source.name().to_string();
         let mut failures: u32 = 0;
+        // A request made before the first poll is served by that poll.
+        self.poll_now.mark_unchanged();
         loop {
             let now = self.clock.now();
             let window = window(now, self.lookback);
@@ -40,6 +79,9 @@ impl PollTask {
             let _entered = span.enter();
             let wait = match result {
                 Ok(fetched) => {
+                    if failures > 0 {
+                        info!(failures, "polling works again");
+                    }
                     failures = 0;
                     for w in &fetched.warnings {
                         warn!("skipped: {w}");
@@ -47,6 +89,8 @@ impl PollTask {
                     info!(
                         meetings = fetched.meetings.len(),
                         changed = fetched.changed,
+                        complete = fetched.complete,
+                        removed = fetched.removed.len(),
                         "polled"
                     );
                     if fetched.changed
@@ -68,9 +112,8 @@ impl PollTask {
                     }
                     self.every
                 }
-                // Only refused credentials and broken setup stop a source; every other failure
-                // (even an HTTP 404 from a feed being moved) is retried, since it may pass.
-                Err(e @ (SourceError::Unauthorized { .. } | SourceError::Setup { .. })) => {
+                // A setting that is wrong will not fix itself: stop, and say why.
+                Err(e @ SourceError::Setup { .. }) => {
                     let _ = self
                         .tx
                         .send(LoopEvent::Stopped {
@@ -81,27 +124,64 @@ impl PollTask {
                     return;
                 }
                 Err(e) => {
-                    failures += 1;
-                    let retry_after = match &e {
-                        SourceError::RateLimited { retry_after, .. } => *retry_after,
-                        _ => None,
-                    };
-                    let wait = backoff(failures, self.every, retry_after);
-                    warn!(
-                        failures,
-                        "poll failed: {e}; prompts continue from the last snapshot; retrying in {}s",
-                        wait.as_secs()
-                    );
+                    failures = failures.saturating_add(1);
+                    let wait = wait_after(&e, failures, self.every);
+                    if failures == 1 && matches!(e, SourceError::Unauthorized { .. }) {
+                        // The scheduler logs it and tells the user: one line, one notification.
+                        let told = self
+                            .tx
+                            .send(LoopEvent::Unauthorized {
+                                source: name.clone(),
+                                message: e.to_string(),
+                            })
+                            .await;
+                        if told.is_err() {
+                            return;
+                        }
+                    } else if failures == 1 {
+                        warn!(
+                            "poll failed: {e}; prompts continue from what was read before; \
+                             retrying in {}s (repeats are logged at DEBUG)",
+                            wait.as_secs()
+                        );
+                    } else {
+                        debug!(
+                            failures,
+                            "poll failed again: {e}; retrying in {}s",
+                            wait.as_secs()
+                        );
+                    }
                     wait
                 }
             };
             drop(_entered);
-            let deadline =
-                now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(5));
-            if !sleep_until_wall(self.clock.as_ref(), deadline, &self.shutdown).await {
+            let deadline = now
+                .checked_add_signed(
+                    chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(5)),
+                )
+                .unwrap_or(now);
+            let woken = tokio::select! {
+                woke = sleep_until_wall(self.clock.as_ref(), deadline, &self.shutdown) => woke,
+                Ok(()) = self.poll_now.changed() => {
+                    debug!(source = %name, "asked to poll now");
+                    true
+                }
+            };
+            if !woken {
                 return;
             }
+            self.poll_now.mark_unchanged();
         }
+    }
+}
+
+/// How long to wait after a failed poll: refused credentials at a slow pace (see
+/// [`UNAUTHORIZED_RETRY`]), everything else with [`backoff`].
+pub fn wait_after(e: &SourceError, failures: u32, every: Duration) -> Duration {
+    match e {
+        SourceError::Unauthorized { .. } => every.max(UNAUTHORIZED_RETRY),
+        SourceError::RateLimited { retry_after, .. } => backoff(failures, every, *retry_after),
+        _ => backoff(failures, every, None),
     }
 }
 
@@ -161,6 +241,108 @@ mod tests {
         let many = backoff(30, every, None);
         assert!(many <= Duration::from_secs(360), "{many:?}");
         assert!(backoff(1, every, Some(Duration::from_secs(120))) >= Duration::from_secs(120));
+    }
+
+    /// A source that answers from a script, one result per poll, and counts its polls.
+    struct Scripted {
+        script: std::collections::VecDeque<Result<crate::source::Fetched, SourceError>>,
+        polls: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl CalendarSource for Scripted {
+        fn name(&self) -> &str {
+            "work"
+        }
+
+        fn poll(&mut self, _window: crate::source::Window) -> crate::source::PollFuture<'_> {
+            self.polls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let next = self
+                .script
+                .pop_front()
+                .unwrap_or_else(|| Ok(Default::default()));
+            Box::pin(async move { next })
+        }
+    }
+
+    fn refused() -> SourceError {
+        SourceError::Unauthorized {
+            source_name: "work".into(),
+            fix: "copy the current address".into(),
+        }
+    }
+
+    #[test]
+    fn refused_credentials_are_retried_slowly_and_other_failures_back_off() {
+        let every = Duration::from_secs(300);
+        assert_eq!(wait_after(&refused(), 1, every), UNAUTHORIZED_RETRY);
+        assert_eq!(wait_after(&refused(), 9, every), UNAUTHORIZED_RETRY);
+        let hourly = Duration::from_secs(3600);
+        assert_eq!(wait_after(&refused(), 1, hourly), hourly);
+        let io = SourceError::Io {
+            source_name: "work".into(),
+            path: "/x".into(),
+            detail: "gone".into(),
+        };
+        assert!(wait_after(&io, 1, every) <= Duration::from_secs(6));
+    }
+
+    /// 401, 401, then fine: the task does not stop, tells the scheduler once, polls again when
+    /// asked to (without waiting its slow 15 minutes), and recovers by itself.
+    #[tokio::test]
+    async fn refused_credentials_are_told_once_and_a_poll_now_recovers_without_a_restart() {
+        let polls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (tx, mut rx) = mpsc::channel(8);
+        let shutdown = CancellationToken::new();
+        let poll_now = PollNow::default();
+        let dir = tempfile::tempdir().unwrap();
+        let task = PollTask {
+            source: Box::new(Scripted {
+                script: [Err(refused()), Err(refused()), Ok(Default::default())].into(),
+                polls: polls.clone(),
+            }),
+            every: Duration::from_secs(300),
+            lookback: Duration::from_secs(3600),
+            clock: Arc::new(crate::clock::SystemClock),
+            tx,
+            shutdown: shutdown.clone(),
+            snapshot: dir.path().join("snap.json"),
+            poll_now: poll_now.subscribe(),
+        };
+        let handle = tokio::spawn(task.run());
+        let five = Duration::from_secs(5);
+        let first = tokio::time::timeout(five, rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            matches!(&first, LoopEvent::Unauthorized { source, .. } if source == "work"),
+            "the first refusal is told"
+        );
+        let count = || polls.load(std::sync::atomic::Ordering::SeqCst);
+        // Wait for the task to be asleep after the first poll, then wake it twice.
+        while count() < 1 {
+            tokio::task::yield_now().await;
+        }
+        poll_now.now();
+        while count() < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        poll_now.now();
+        let next = tokio::time::timeout(five, rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            matches!(next, LoopEvent::Polled { .. }),
+            "the second refusal is not told again; the third poll succeeds"
+        );
+        assert_eq!(count(), 3);
+        assert!(!handle.is_finished(), "the task keeps polling");
+        shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(5), handle)
+            .await
+            .unwrap()
+            .unwrap();
     }
 
     #[tokio::test(start_paused = true)]

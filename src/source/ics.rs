@@ -18,6 +18,7 @@
 //! The kept body only serves the 304 case: the daemon's snapshot keeps the last good meetings, and
 //! a restart costs one unconditional GET.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -136,10 +137,13 @@ impl IcsSource {
         }
     }
 
-    async fn fetch_file(&self, path: &PathBuf) -> Result<Option<(String, Validator)>, SourceError> {
+    async fn fetch_file(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<Option<(String, Validator)>, SourceError> {
         let io_err = |e: std::io::Error| SourceError::Io {
             source_name: self.name.clone(),
-            path: path.clone(),
+            path: path.to_path_buf(),
             detail: match e.kind() {
                 std::io::ErrorKind::NotFound => {
                     "no such file; check `path` in the config".to_string()
@@ -147,7 +151,10 @@ impl IcsSource {
                 _ => e.to_string(),
             },
         };
-        let meta = tokio::fs::metadata(path).await.map_err(io_err)?;
+        let p = path.to_path_buf();
+        let meta = bounded(self.timeout, move || regular_file(&p))
+            .await
+            .map_err(io_err)?;
         let validator = Validator {
             file: Some((meta.modified().ok(), meta.len())),
             ..Validator::default()
@@ -157,7 +164,10 @@ impl IcsSource {
         }) {
             return Ok(None);
         }
-        let bytes = tokio::fs::read(path).await.map_err(io_err)?;
+        let p = path.to_path_buf();
+        let bytes = bounded(self.timeout, move || std::fs::read(p))
+            .await
+            .map_err(io_err)?;
         Ok(Some((decode(bytes), validator)))
     }
 
@@ -254,18 +264,26 @@ impl IcsSource {
         Ok(Some((decode(body), validator)))
     }
 
-    async fn parse(&self, text: Arc<str>, window: Window) -> Result<Parsed, SourceError> {
+    /// Parses on the blocking pool; also gives every series the text holds (see
+    /// [`listed_series`]).
+    async fn parse(
+        &self,
+        text: Arc<str>,
+        window: Window,
+    ) -> Result<(Parsed, BTreeSet<String>), SourceError> {
         let name = self.name.clone();
         let location = self.shown_location();
-        let result =
-            tokio::task::spawn_blocking(move || parse_calendar(&name, &text, window)).await;
+        let result = tokio::task::spawn_blocking(move || {
+            parse_calendar(&name, &text, window).map(|p| (p, listed_series(&name, &text)))
+        })
+        .await;
         let data = |detail: String| SourceError::Data {
             source_name: self.name.clone(),
             location: location.clone(),
             detail,
         };
         match result {
-            Ok(Ok(parsed)) => Ok(parsed),
+            Ok(Ok(read)) => Ok(read),
             Ok(Err(not_ical)) => Err(data(not_ical.to_string())),
             // The parser promises not to panic; if it does anyway, this source fails this poll
             // instead of taking the daemon down.
@@ -316,7 +334,8 @@ impl IcsSource {
             Location::Path(p) => p,
             Location::Url { .. } => &self.body_path,
         };
-        match tokio::fs::read(path).await {
+        let p = path.clone();
+        match bounded(self.timeout, move || std::fs::read(p)).await {
             Ok(bytes) => Some(Arc::from(decode(bytes))),
             Err(e) => {
                 tracing::warn!(source = %self.name, path = %path.display(), "cannot read the calendar text again ({e}); fetching it anew");
@@ -351,7 +370,19 @@ impl IcsSource {
                 });
             }
         };
-        let parsed = self.parse(text.clone(), window).await?;
+        // Parsed first, so that a text that is no calendar at all says so.
+        let (parsed, series) = self.parse(text.clone(), window).await?;
+        if !ends_calendar(&text) {
+            // Cut off (a body without Content-Length ending early) or read while being written:
+            // a failed poll, not a smaller calendar.
+            return Err(SourceError::Data {
+                source_name: self.name.clone(),
+                location: self.shown_location(),
+                detail: "the calendar text ends before END:VCALENDAR (cut off, or read while \
+                         being written); keeping what was read before"
+                    .into(),
+            });
+        }
         let print = fingerprint(&parsed);
         let changed = is_new || self.held.as_ref().is_none_or(|h| h.fingerprint != print);
         tracing::info!(
@@ -378,6 +409,13 @@ impl IcsSource {
             meetings: parsed.meetings,
             warnings: parsed.warnings,
             changed,
+            complete: parsed.complete,
+            series: if parsed.complete {
+                series
+            } else {
+                BTreeSet::new()
+            },
+            removed: Vec::new(),
         })
     }
 }
@@ -435,6 +473,89 @@ fn decode(bytes: Vec<u8>) -> String {
     out
 }
 
+/// The metadata of `path`, refusing anything but a regular file: a FIFO or a device would block
+/// the read (or never end), and a calendar is never one.
+fn regular_file(path: &std::path::Path) -> std::io::Result<std::fs::Metadata> {
+    let meta = std::fs::metadata(path)?;
+    if meta.is_file() {
+        Ok(meta)
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, a device or a directory); `path` must name an .ics file",
+        ))
+    }
+}
+
+/// Runs a file operation on the blocking pool and gives up after `timeout`: a path on a hung
+/// network mount must not hang `check`, `upcoming` or the daemon. The abandoned thread stays
+/// blocked until the system call returns; the poll does not wait for it.
+async fn bounded<T: Send + 'static>(
+    timeout: Duration,
+    op: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    match tokio::time::timeout(timeout, tokio::task::spawn_blocking(op)).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join)) => Err(std::io::Error::other(format!("the read failed: {join}"))),
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!(
+                "no answer within {} s (the calendar's `timeout`); is the file on a hung network \
+                 mount?",
+                timeout.as_secs_f64()
+            ),
+        )),
+    }
+}
+
+/// Whether the text's last line is `END:VCALENDAR`: a whole calendar, not a cut-off one.
+fn ends_calendar(text: &str) -> bool {
+    text.trim_end()
+        .rsplit(['\n', '\r'])
+        .next()
+        .is_some_and(|last| last.trim().eq_ignore_ascii_case("END:VCALENDAR"))
+}
+
+/// Every series (`source/uid`, as [`crate::model::MeetingId::series`] writes it) the text holds,
+/// inside the window or not: the UID of every component, folded lines unfolded. A cheap scan
+/// beside the parse, so that a complete read can tell an event moved out of the window (its UID
+/// still here) from one deleted (its UID gone). A UID of a VTODO counts too, which can only keep
+/// a meeting, never remove one.
+fn listed_series(source: &str, text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut lines = text
+        .split(['\n', '\r'])
+        .filter(|l| !l.is_empty())
+        .peekable();
+    while let Some(line) = lines.next() {
+        let Some(name_end) = line.find([':', ';']) else {
+            continue;
+        };
+        if !line[..name_end].eq_ignore_ascii_case("UID") {
+            continue;
+        }
+        let Some(colon) = line.find(':') else {
+            continue;
+        };
+        let mut uid = line[colon + 1..].to_string();
+        while let Some(next) = lines.next_if(|l| l.starts_with([' ', '\t'])) {
+            uid.push_str(&next[1..]);
+        }
+        let uid = uid.trim();
+        if !uid.is_empty() {
+            // Both as written and with TEXT escapes undone: whichever the parser used, it is here.
+            let unescaped = uid
+                .replace("\\\\", "\u{0}")
+                .replace("\\,", ",")
+                .replace("\\;", ";")
+                .replace('\u{0}', "\\");
+            out.insert(format!("{source}/{unescaped}"));
+            out.insert(format!("{source}/{uid}"));
+        }
+    }
+    out
+}
+
 /// A network failure in words; a timeout names the setting that bounds it.
 fn describe_reqwest_error(e: reqwest::Error, timeout: Duration) -> String {
     if e.is_timeout() {
@@ -470,6 +591,50 @@ mod tests {
         );
         assert_eq!(shown("http://example.com/"), "http://example.com/");
         assert_eq!(shown("http://example.com/?k=v"), "http://example.com/…");
+    }
+
+    #[tokio::test]
+    async fn a_file_operation_that_hangs_gives_up_after_the_timeout() {
+        let started = std::time::Instant::now();
+        let err = bounded(Duration::from_millis(100), || {
+            std::thread::sleep(Duration::from_secs(1));
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_millis(800));
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        assert!(err.to_string().contains("`timeout`"), "{err}");
+        assert_eq!(bounded(Duration::from_secs(5), || Ok(7)).await.unwrap(), 7);
+    }
+
+    #[test]
+    fn only_a_text_whose_last_line_is_end_vcalendar_is_whole() {
+        assert!(ends_calendar("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n\r\n"));
+        assert!(ends_calendar("BEGIN:VCALENDAR\rend:vcalendar"));
+        assert!(!ends_calendar(
+            "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\n"
+        ));
+        assert!(!ends_calendar("BEGIN:VCALENDAR\r\nEND:VCALEN"));
+        assert!(!ends_calendar(""));
+    }
+
+    #[test]
+    fn every_uid_is_listed_folded_escaped_or_outside_any_window() {
+        let text = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:040000008200E00074C5B7101A82E0080000\r\n \
+                    0000ABCDEF\r\nEND:VEVENT\r\nBEGIN:VEVENT\nuid;X-A=1:b\\,c\nEND:VEVENT\n\
+                    BEGIN:VTODO\rUID:  t \rEND:VTODO\rEND:VCALENDAR";
+        let got = listed_series("w", text);
+        let want: BTreeSet<String> = [
+            "w/040000008200E00074C5B7101A82E00800000000ABCDEF",
+            "w/b,c",
+            "w/b\\,c",
+            "w/t",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        assert_eq!(got, want);
     }
 
     #[test]

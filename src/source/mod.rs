@@ -38,8 +38,13 @@ impl Window {
 }
 
 /// What one successful poll produced: every meeting of the source that overlaps the window (not a
-/// delta; incremental sources merge their deltas themselves), and a warning for each piece of data
-/// that was skipped.
+/// delta; incremental sources merge their deltas themselves), a warning for each piece of data
+/// that was skipped, and how far the poll can be trusted to say that a meeting is gone.
+///
+/// A meeting missing from `meetings` is only "not seen" unless the poll says more: it is removed
+/// when named in `removed` (the server said so), or when the poll is `complete` and its series is
+/// not in `series` (see [`crate::plan::reconcile`]). The default (`complete: false`, nothing
+/// removed) is the safe one: it never makes the daemon record a removal.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Fetched {
     pub meetings: Vec<Meeting>,
@@ -48,10 +53,23 @@ pub struct Fetched {
     /// False when the source knows nothing changed since the previous poll (304, same ctag, empty
     /// sync delta); the daemon may then skip re-planning.
     pub changed: bool,
+    /// Whether this poll listed the whole calendar faultlessly: for an ICS calendar, the text
+    /// parsed completely, ended with `END:VCALENDAR` and skipped no event. Only then does an
+    /// absent meeting whose series is not in `series` count as removed.
+    pub complete: bool,
+    /// Series (`source/uid`, as [`crate::model::MeetingId::series`] gives it) the source read and
+    /// still holds, inside the window or not. A meeting missing from `meetings` whose series is
+    /// here moved out of the window (or lost one occurrence): it is dropped, not removed, and not
+    /// kept. Never list the series of an event that could not be read (that one must be kept).
+    pub series: std::collections::BTreeSet<String>,
+    /// Meetings the server said were removed (CalDAV 404 or sync-collection removal, Google
+    /// `cancelled`, Graph `@removed`), whatever `complete` says.
+    pub removed: Vec<crate::model::MeetingId>,
 }
 
-/// Why a poll failed. The daemon acts on the variant: `Unauthorized` stops the source and tells the
-/// user once; `RateLimited` waits at least `retry_after`; everything else retries with backoff.
+/// Why a poll failed. The daemon acts on the variant: `Setup` stops the source; `Unauthorized`
+/// tells the user once and retries slowly (see `daemon::UNAUTHORIZED_RETRY`); `RateLimited` waits
+/// at least `retry_after`; everything else retries with backoff.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// Credentials were refused. `fix` says what the user should do (a command to run, a setting to
@@ -106,6 +124,39 @@ impl SourceError {
             _ => true,
         }
     }
+}
+
+/// The most bytes one HTTP response may hold, for every network source (CalDAV has its own
+/// `MAX_BODY`, ICS its `MAX_BODY_BYTES`, both this size): a misconfigured URL that streams
+/// without end costs this much memory and no more.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Why [`read_capped`] gave up.
+#[derive(Debug, thiserror::Error)]
+pub enum CappedReadError {
+    #[error("the answer is larger than {} MiB", .0 / (1024 * 1024))]
+    TooBig(usize),
+    #[error(transparent)]
+    Network(#[from] reqwest::Error),
+}
+
+/// Reads a response body chunk by chunk, giving up as soon as it passes `max` bytes (at once
+/// when its Content-Length says it will).
+pub async fn read_capped(
+    mut resp: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, CappedReadError> {
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(CappedReadError::TooBig(max));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if body.len().saturating_add(chunk.len()) > max {
+            return Err(CappedReadError::TooBig(max));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 pub type PollFuture<'a> = Pin<Box<dyn Future<Output = Result<Fetched, SourceError>> + Send + 'a>>;

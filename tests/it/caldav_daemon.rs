@@ -208,7 +208,7 @@ async fn an_event_moved_on_the_server_moves_its_prompt() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wrong_password_stops_the_source_with_one_notification() {
+async fn a_wrong_password_is_told_once_and_retried_only_at_a_slow_pace() {
     let bus = PrivateBus::start();
     let server = FakeNotificationServer::start(bus.address()).await;
     let setup = Setup::new("not-alices-password", &[]);
@@ -236,8 +236,8 @@ async fn a_wrong_password_stops_the_source_with_one_notification() {
         "the secret leaked: {n:?}"
     );
 
-    // Over the next 3 s (three poll intervals; the meeting's prompt would be due too): no retry,
-    // no second notification, and the daemon is still up.
+    // Over the next 3 s (three poll intervals; the meeting's prompt would be due too): no retry
+    // (the next is 15 minutes away), no second notification, and the daemon is still up.
     assert!(
         server
             .next_notification(Duration::from_secs(3))
@@ -248,7 +248,8 @@ async fn a_wrong_password_stops_the_source_with_one_notification() {
     );
     assert!(daemon.is_running(), "{}", daemon.log());
     let log = daemon.stop();
-    assert_eq!(log.matches("polling stopped").count(), 1, "{log}");
+    assert_eq!(log.matches("not authorised").count(), 1, "{log}");
+    assert_eq!(log.matches("trying again every 15 min").count(), 1, "{log}");
     assert_eq!(log.matches("poll failed").count(), 0, "{log}");
     assert_eq!(log.matches("polled").count(), 0, "{log}");
     assert!(

@@ -264,6 +264,11 @@ impl CaldavSource {
             expand(&self.client.source, cal, pw);
             for ex in cal.expanded.values() {
                 fetched.warnings.extend(ex.warnings.iter().cloned());
+                // Held over the whole parse window, so a meeting moved out of the poll window
+                // is dropped from the schedule rather than kept at its old time.
+                fetched
+                    .series
+                    .extend(ex.meetings.iter().map(|m| m.id.series().to_string()));
                 for m in &ex.meetings {
                     // The same event may sit in two calendars of one account (a shared one).
                     if window.overlaps(m.start, m.end) && seen.insert(m.id.clone()) {
@@ -280,6 +285,9 @@ impl CaldavSource {
         removed.retain(|id| !seen.contains(id));
         removed.sort();
         removed.dedup();
+        // Only the server's word removes a meeting here: a time-range listing is never
+        // `complete` (an object may have been skipped, or moved out of the range).
+        fetched.removed = removed.clone();
         self.removed = removed;
         Ok(fetched)
     }

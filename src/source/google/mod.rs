@@ -184,6 +184,7 @@ impl GoogleSource {
 
     async fn poll_all(&mut self, window: Window) -> Result<Fetched, SourceError> {
         let mut warnings = Vec::new();
+        let mut removed = Vec::new();
         let mut changed = false;
         for (i, cal) in self.calendars.iter_mut().enumerate() {
             if cal.state.is_none() {
@@ -195,7 +196,16 @@ impl GoogleSource {
             }
             let state = cal.state.get_or_insert_with(CalendarState::default);
             let before_token = state.sync_token.clone();
-            let c = sync_calendar(&mut self.api, i, &cal.id, state, window, &mut warnings).await?;
+            let c = sync_calendar(
+                &mut self.api,
+                i,
+                &cal.id,
+                state,
+                window,
+                &mut warnings,
+                &mut removed,
+            )
+            .await?;
             changed |= c;
             prune(state, window);
             if c || state.sync_token != before_token {
@@ -215,10 +225,25 @@ impl GoogleSource {
         meetings.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
         let first_poll = self.last.is_none();
         self.last = Some((meetings.len(), self.calendars.len()));
+        // Still held by another calendar of the account: not gone.
+        removed.retain(|id| !meetings.iter().any(|m| &m.id == id));
+        removed.sort();
+        removed.dedup();
+        // Every meeting the source holds, in the window or not: a meeting that left the window
+        // is still here, so it is dropped from the schedule rather than kept at its old time.
+        let series = self
+            .calendars
+            .iter()
+            .flat_map(|c| c.state.iter().flat_map(|s| s.events.values()))
+            .map(|m| m.id.series().to_string())
+            .collect();
         Ok(Fetched {
             meetings,
             warnings,
             changed: changed || first_poll,
+            complete: false,
+            series,
+            removed,
         })
     }
 }
@@ -245,7 +270,8 @@ impl CalendarSource for GoogleSource {
     }
 }
 
-/// Syncs one calendar; returns whether its meeting set changed.
+/// Syncs one calendar; returns whether its meeting set changed. Adds to `removed` the meetings an
+/// incremental sync named `cancelled` or no longer a meeting for us (not the unreadable ones).
 async fn sync_calendar(
     api: &mut Api,
     index: usize,
@@ -253,9 +279,10 @@ async fn sync_calendar(
     state: &mut CalendarState,
     window: Window,
     warnings: &mut Vec<String>,
+    removed: &mut Vec<crate::model::MeetingId>,
 ) -> Result<bool, SourceError> {
     if !state.needs_full_sync(window) {
-        match incremental_sync(api, index, cal_id, state, warnings).await {
+        match incremental_sync(api, index, cal_id, state, warnings, removed).await {
             Ok(changed) => return Ok(changed),
             Err(PageError::Gone) => {
                 tracing::info!(
@@ -313,6 +340,7 @@ async fn full_sync(
         events: BTreeMap::new(),
     };
     for ev in &items {
+        // A full listing starts from nothing, so it cannot name anything gone.
         apply(&api.name, &mut next, ev, warnings);
     }
     if next.sync_token.is_none() {
@@ -336,6 +364,7 @@ async fn incremental_sync(
     cal_id: &str,
     state: &mut CalendarState,
     warnings: &mut Vec<String>,
+    removed: &mut Vec<crate::model::MeetingId>,
 ) -> Result<bool, PageError> {
     let Some(token) = state.sync_token.clone() else {
         return Err(PageError::Gone);
@@ -352,7 +381,7 @@ async fn incremental_sync(
     }
     let before = state.events.clone();
     for ev in &items {
-        apply(&api.name, state, ev, warnings);
+        removed.extend(apply(&api.name, state, ev, warnings));
     }
     match next_token {
         Some(t) => state.sync_token = Some(t),
@@ -364,20 +393,34 @@ async fn incremental_sync(
     Ok(before != state.events)
 }
 
-/// Applies one event (full or incremental) to the calendar's meeting set.
-fn apply(source: &str, state: &mut CalendarState, ev: &json::Event, warnings: &mut Vec<String>) {
+/// Applies one event (full or incremental) to the calendar's meeting set; returns the meetings
+/// Google said are gone (cancelled, or no longer a meeting for us). An unreadable event is
+/// dropped too, but is not named: nothing says it is gone.
+fn apply(
+    source: &str,
+    state: &mut CalendarState,
+    ev: &json::Event,
+    warnings: &mut Vec<String>,
+) -> Vec<crate::model::MeetingId> {
+    let mut gone = Vec::new();
     match json::project(source, ev, state.time_zone.as_deref()) {
         Projection::Meeting(m) => {
             state.events.insert(ev.id.clone(), *m);
         }
         Projection::Cancelled => {
-            state.events.remove(&ev.id);
+            gone.extend(state.events.remove(&ev.id).map(|m| m.id));
             // A cancelled series takes its instances along (their ids are `source/series/…`).
             let series = format!("{source}/{}", ev.id);
-            state.events.retain(|_, m| m.id.series() != series);
+            state.events.retain(|_, m| {
+                let keep = m.id.series() != series;
+                if !keep {
+                    gone.push(m.id.clone());
+                }
+                keep
+            });
         }
         Projection::NotAMeeting(why) => {
-            state.events.remove(&ev.id);
+            gone.extend(state.events.remove(&ev.id).map(|m| m.id));
             tracing::trace!(%why, "skipped");
         }
         Projection::Invalid(why) => {
@@ -385,6 +428,7 @@ fn apply(source: &str, state: &mut CalendarState, ev: &json::Event, warnings: &m
             warnings.push(why);
         }
     }
+    gone
 }
 
 /// Drops meetings that ended more than a day before the window: they can no longer matter.
@@ -468,11 +512,20 @@ async fn list_page(
         // The header is relative to the server's clock; reading the system clock here only turns a
         // date into a wait, it schedules nothing.
         let retry_after = http::retry_after(resp.headers(), Utc::now());
-        let body = resp.bytes().await.map_err(|e| SourceError::Network {
-            source_name: api.name.clone(),
-            url: url.to_string(),
-            detail: http::describe(e),
-        })?;
+        let body = crate::source::read_capped(resp, crate::source::MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|e| match e {
+                crate::source::CappedReadError::Network(e) => SourceError::Network {
+                    source_name: api.name.clone(),
+                    url: url.to_string(),
+                    detail: http::describe(e),
+                },
+                too_big => SourceError::Data {
+                    source_name: api.name.clone(),
+                    location: url.to_string(),
+                    detail: too_big.to_string(),
+                },
+            })?;
         tracing::trace!(status, bytes = body.len(), "events.list answered");
         match status {
             200 => {
@@ -548,6 +601,47 @@ async fn list_page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cancelled_entry_names_its_meeting_removed_and_an_unreadable_one_does_not() {
+        let event = |json: &str| -> json::Event { serde_json::from_str(json).unwrap() };
+        let confirmed = |id: &str| {
+            event(&format!(
+                r#"{{"id": "{id}", "status": "confirmed", "summary": "Review",
+                   "start": {{"dateTime": "2026-12-01T10:00:00Z"}},
+                   "end": {{"dateTime": "2026-12-01T11:00:00Z"}}}}"#
+            ))
+        };
+        let mut state = CalendarState::default();
+        let mut warnings = Vec::new();
+        for id in ["a", "b"] {
+            assert!(apply("work", &mut state, &confirmed(id), &mut warnings).is_empty());
+        }
+        assert_eq!(state.events.len(), 2);
+        let gone = apply(
+            "work",
+            &mut state,
+            &event(r#"{"id": "a", "status": "cancelled"}"#),
+            &mut warnings,
+        );
+        assert_eq!(
+            gone.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+            [state_id("a")]
+        );
+        // No start: unreadable. Dropped from the set with a warning, but not named removed.
+        let gone = apply(
+            "work",
+            &mut state,
+            &event(r#"{"id": "b", "status": "confirmed", "summary": "Broken"}"#),
+            &mut warnings,
+        );
+        assert!(gone.is_empty(), "{gone:?}");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+    }
+
+    fn state_id(id: &str) -> String {
+        format!("work/{id}/single")
+    }
 
     #[test]
     fn calendar_ids_become_distinct_safe_file_names() {

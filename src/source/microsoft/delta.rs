@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::json::{self, DeltaPage, Projection};
-use crate::model::Meeting;
+use crate::model::{Meeting, MeetingId};
 use crate::source::Window;
 
 /// How far past the daemon's window a round reaches, so the window can slide for a day before the
@@ -92,12 +92,15 @@ pub enum Next {
 }
 
 /// Applies one page to `events`; returns what to fetch next and whether anything changed.
-/// Skipped and invalid entries drop any meeting they had and add a warning (ids only).
+/// Skipped and invalid entries drop any meeting they had and add a warning (ids only). The
+/// meetings Graph said are gone (`@removed`, cancelled, skipped) are added to `removed`; an
+/// invalid entry's are not, since nothing says it is gone.
 pub fn apply_page(
     source: &str,
     events: &mut BTreeMap<String, Meeting>,
     page: DeltaPage,
     warnings: &mut Vec<String>,
+    removed: &mut Vec<MeetingId>,
 ) -> (Next, bool) {
     let mut changed = false;
     for ev in &page.value {
@@ -110,7 +113,10 @@ pub fn apply_page(
                 }
             }
             Projection::Removed | Projection::Skipped(_) => {
-                changed |= events.remove(&ev.id).is_some();
+                if let Some(m) = events.remove(&ev.id) {
+                    removed.push(m.id);
+                    changed = true;
+                }
             }
             Projection::Invalid(why) => {
                 changed |= events.remove(&ev.id).is_some();
@@ -172,17 +178,24 @@ mod tests {
     fn a_round_follows_next_links_even_past_an_empty_page_and_ends_at_the_delta_link() {
         let mut events = BTreeMap::new();
         let mut warnings = Vec::new();
+        let mut removed = Vec::new();
         let p1 = page(json!({"@odata.nextLink": "https://g/delta?$skiptoken=1", "value": []}));
-        let (next, changed) = apply_page("m", &mut events, p1, &mut warnings);
+        let (next, changed) = apply_page("m", &mut events, p1, &mut warnings, &mut removed);
         assert_eq!(next, Next::Page("https://g/delta?$skiptoken=1".into()));
         assert!(!changed);
         let p2 = page(
             json!({"@odata.deltaLink": "https://g/delta?$deltatoken=2", "value": [ev("a", "A")]}),
         );
-        let (next, changed) = apply_page("m", &mut events, p2, &mut warnings);
+        let (next, changed) = apply_page("m", &mut events, p2, &mut warnings, &mut removed);
         assert_eq!(next, Next::Done("https://g/delta?$deltatoken=2".into()));
         assert!(changed && events.contains_key("a"));
-        let (next, _) = apply_page("m", &mut events, page(json!({"value": []})), &mut warnings);
+        let (next, _) = apply_page(
+            "m",
+            &mut events,
+            page(json!({"value": []})),
+            &mut warnings,
+            &mut removed,
+        );
         assert_eq!(next, Next::Broken);
     }
 
@@ -190,17 +203,20 @@ mod tests {
     fn removed_entries_remove_meetings_and_an_unchanged_entry_changes_nothing() {
         let mut events = BTreeMap::new();
         let mut w = Vec::new();
+        let mut gone_ids = Vec::new();
         apply_page(
             "m",
             &mut events,
             page(json!({"@odata.deltaLink": "d", "value": [ev("a", "A"), ev("b", "B")]})),
             &mut w,
+            &mut gone_ids,
         );
         let (_, changed) = apply_page(
             "m",
             &mut events,
             page(json!({"@odata.deltaLink": "d", "value": [ev("a", "A")]})),
             &mut w,
+            &mut gone_ids,
         );
         assert!(!changed);
         let gone = json!({"id": "b", "@removed": {"reason": "deleted"}});
@@ -209,15 +225,22 @@ mod tests {
             &mut events,
             page(json!({"@odata.deltaLink": "d", "value": [gone]})),
             &mut w,
+            &mut gone_ids,
         );
         assert!(changed);
         assert_eq!(events.keys().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(
+            gone_ids.iter().map(MeetingId::as_str).collect::<Vec<_>>(),
+            ["m/uid-b/single"],
+            "the entry Graph said is removed is named removed"
+        );
         let renamed = ev("a", "A, renamed");
         let (_, changed) = apply_page(
             "m",
             &mut events,
             page(json!({"@odata.deltaLink": "d", "value": [renamed]})),
             &mut w,
+            &mut gone_ids,
         );
         assert!(changed);
         assert_eq!(events["a"].title, "A, renamed");
@@ -228,11 +251,13 @@ mod tests {
     fn an_invalid_entry_is_a_warning_naming_its_id() {
         let mut events = BTreeMap::new();
         let mut w = Vec::new();
+        let mut gone_ids = Vec::new();
         apply_page(
             "m",
             &mut events,
             page(json!({"@odata.deltaLink": "d", "value": [{"id": "z", "subject": "x"}]})),
             &mut w,
+            &mut gone_ids,
         );
         assert!(events.is_empty());
         assert_eq!(w.len(), 1);

@@ -5,7 +5,7 @@
 //! window moved on by a day, a resync) follows `@odata.nextLink` until `@odata.deltaLink`. Graph's
 //! answers and what they mean here:
 //! - 401: the access token expired; refresh once and retry, then `Unauthorized` naming
-//!   `nextstep auth microsoft --source NAME` (the daemon stops the source and tells the user once);
+//!   `nextstep auth microsoft --source NAME` (the daemon tells the user once and retries slowly);
 //! - 410, or the error codes `syncStateNotFound` / `resyncRequired`: drop the link, start a round;
 //! - 429 and 503: `RateLimited` with `Retry-After` (the daemon's backoff with jitter otherwise).
 //!
@@ -233,6 +233,7 @@ impl MicrosoftSource {
     async fn poll_all(&mut self, window: Window) -> Result<Fetched, SourceError> {
         self.resolve().await?;
         let mut warnings = Vec::new();
+        let mut removed = Vec::new();
         let mut changed = false;
         for cal in self.calendars.iter_mut() {
             if cal.state.is_none() {
@@ -250,6 +251,7 @@ impl MicrosoftSource {
                 state,
                 window,
                 &mut warnings,
+                &mut removed,
             )
             .await?;
             changed |= c;
@@ -271,10 +273,24 @@ impl MicrosoftSource {
         meetings.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
         let first_poll = self.last.is_none();
         self.last = Some(meetings.len());
+        // Still held by another calendar: not gone.
+        removed.retain(|id| !meetings.iter().any(|m| &m.id == id));
+        removed.sort();
+        removed.dedup();
+        // Every meeting the source holds, in the window or not (see `Fetched::series`).
+        let series = self
+            .calendars
+            .iter()
+            .flat_map(|c| c.state.iter().flat_map(|s| s.events.values()))
+            .map(|m| m.id.series().to_string())
+            .collect();
         Ok(Fetched {
             meetings,
             warnings,
             changed: changed || first_poll,
+            complete: false,
+            series,
+            removed,
         })
     }
 }
@@ -313,20 +329,24 @@ impl CalendarSource for MicrosoftSource {
     }
 }
 
-/// Syncs one calendar; returns whether its meeting set changed.
+/// Syncs one calendar; returns whether its meeting set changed. Adds to `removed` the meetings a
+/// delta named `@removed`, cancelled, or no longer a meeting for us (not the unreadable ones).
 async fn sync_calendar(
     api: &mut Api,
     calendar_id: Option<&str>,
     state: &mut CalendarState,
     window: Window,
     warnings: &mut Vec<String>,
+    removed: &mut Vec<crate::model::MeetingId>,
 ) -> Result<bool, SourceError> {
     if !state.needs_new_round(window)
         && let Some(link) = state.delta_link.clone()
     {
         let mut events = state.events.clone();
-        match follow(api, link, &mut events, warnings).await {
+        let mut gone = Vec::new();
+        match follow(api, link, &mut events, warnings, &mut gone).await {
             Ok((link, changed)) => {
+                removed.append(&mut gone);
                 state.delta_link = Some(link);
                 state.events = events;
                 return Ok(changed);
@@ -341,7 +361,8 @@ async fn sync_calendar(
     let base = api.cfg.api_url.as_str().trim_end_matches('/').to_string();
     let first = delta::first_url(&base, calendar_id, window);
     let mut events = BTreeMap::new();
-    let (link, _) = follow(api, first, &mut events, warnings)
+    // A new round starts from nothing, so it cannot name anything gone.
+    let (link, _) = follow(api, first, &mut events, warnings, &mut Vec::new())
         .await
         .map_err(|e| match e {
             GetError::Source(e) => e,
@@ -363,6 +384,7 @@ async fn follow(
     mut url: String,
     events: &mut BTreeMap<String, Meeting>,
     warnings: &mut Vec<String>,
+    removed: &mut Vec<crate::model::MeetingId>,
 ) -> Result<(String, bool), GetError> {
     let mut changed = false;
     for _ in 0..MAX_PAGES {
@@ -373,7 +395,7 @@ async fn follow(
                 location: redact(&url),
                 detail: format!("not a delta page: {e}"),
             })?;
-        let (next, c) = delta::apply_page(&api.name, events, page, warnings);
+        let (next, c) = delta::apply_page(&api.name, events, page, warnings, removed);
         changed |= c;
         match next {
             Next::Page(n) => url = n,
@@ -437,17 +459,26 @@ async fn get(api: &mut Api, url: &str) -> Result<Vec<u8>, GetError> {
         // The header is relative to the server's clock; reading the system clock here only turns a
         // date into a wait, it schedules nothing.
         let retry_after = http::retry_after(resp.headers(), Utc::now());
-        let body = resp.bytes().await.map_err(|e| SourceError::Network {
-            source_name: name.clone(),
-            url: shown.clone(),
-            detail: http::describe(e),
-        })?;
+        let body = crate::source::read_capped(resp, crate::source::MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|e| match e {
+                crate::source::CappedReadError::Network(e) => SourceError::Network {
+                    source_name: name.clone(),
+                    url: shown.clone(),
+                    detail: http::describe(e),
+                },
+                too_big => SourceError::Data {
+                    source_name: name.clone(),
+                    location: shown.clone(),
+                    detail: too_big.to_string(),
+                },
+            })?;
         api.requests += 1;
         api.bytes += body.len() as u64;
         tracing::trace!(status, bytes = body.len(), "Graph answered");
         let detail = json::parse_error(&body);
         match status {
-            200..=299 => return Ok(body.to_vec()),
+            200..=299 => return Ok(body),
             401 if !refreshed => {
                 tracing::debug!("access token refused (401); refreshing once");
                 refreshed = true;
