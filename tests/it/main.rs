@@ -12,6 +12,7 @@ mod caldav_daemon;
 mod cli;
 mod cli_pipe;
 mod daemon;
+mod fuzz;
 mod google;
 mod google_daemon;
 mod ics_source;
