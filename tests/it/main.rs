@@ -19,3 +19,4 @@ mod google_daemon;
 mod ics_source;
 mod ledger_crash;
 mod notify_desktop;
+mod source_faults;

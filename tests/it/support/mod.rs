@@ -23,6 +23,7 @@
 pub mod calendar;
 pub mod daemon;
 pub mod dbus;
+pub mod faulty;
 pub mod fuzz;
 pub mod google;
 pub mod notifications;
