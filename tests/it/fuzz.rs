@@ -33,7 +33,11 @@ fn fixtures() -> Vec<Vec<u8>> {
 /// expansion work hard; which one an input gets depends on its length, so a run is repeatable.
 fn window_for(input: &[u8]) -> Window {
     let start = Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap();
-    let days = if input.len().is_multiple_of(3) { 3650 } else { 30 };
+    let days = if input.len().is_multiple_of(3) {
+        3650
+    } else {
+        30
+    };
     Window {
         start,
         end: start + chrono::Duration::days(days),

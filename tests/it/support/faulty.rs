@@ -70,8 +70,7 @@ pub enum Good {
     /// This body, as `200 OK` with this content type.
     Body { body: Vec<u8>, content_type: String },
     /// The request passed on to this address (`127.0.0.1:port`), its answer passed back (for
-    /// CalDAV or Google rows in front of Radicale or the fake Google).
-    #[allow(dead_code)]
+    /// CalDAV rows in front of Radicale).
     Upstream(String),
 }
 
