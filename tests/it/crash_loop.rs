@@ -22,6 +22,9 @@ use crate::support::daemon::{Daemon, Home};
 use crate::support::dbus::PrivateBus;
 use crate::support::notifications::FakeNotificationServer;
 
+/// Meetings added to the calendar before each start.
+const BATCH: usize = 4;
+
 fn kills() -> usize {
     std::env::var("NEXTSTEP_CRASH_KILLS")
         .ok()
@@ -103,8 +106,9 @@ async fn crash_loop(kills: usize) -> Figures {
     let bus = PrivateBus::start();
     let server = Arc::new(FakeNotificationServer::start(bus.address()).await);
     let now = Utc::now();
-    // More meetings than the loop can answer, so every start has prompts to show.
-    let meetings = kills * 6 + 20;
+    // Each start adds BATCH meetings that ended within the lookback, so every start owes outcome
+    // prompts (prompts left open by a kill are not shown again until the `prompts` branch).
+    let meetings = (kills + 1) * BATCH;
     let titles: Vec<String> = (0..meetings)
         .map(|i| format!("Crash {i} with Acme"))
         .collect();
@@ -119,14 +123,21 @@ async fn crash_loop(kills: usize) -> Figures {
             attendees: &["PARTSTAT=NEEDS-ACTION:mailto:jane@acme.example"],
         })
         .collect();
+    let calendar = std::cell::OnceCell::new();
     let home = Home::new("me@mycorp.example", |dir| {
         let path = dir.join("calendar.ics");
-        std::fs::write(&path, ics(&events)).unwrap();
+        let _ = calendar.set(path.clone());
         format!(
             "[[calendars]]\nname = \"work\"\nkind = \"ics\"\npath = {:?}\npoll = \"1h\"\n",
             path.display().to_string()
         )
     });
+    let calendar = calendar.into_inner().expect("the calendar's path");
+    let write_calendar = |batches: usize| {
+        let tmp = calendar.with_extension("tmp");
+        std::fs::write(&tmp, ics(&events[..(batches * BATCH).min(meetings)])).unwrap();
+        std::fs::rename(&tmp, &calendar).unwrap();
+    };
 
     let mut rng = fastrand::Rng::with_seed(10);
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -135,10 +146,11 @@ async fn crash_loop(kills: usize) -> Figures {
         kills,
         ..Figures::default()
     };
-    for _ in 0..kills {
+    for k in 0..kills {
+        write_calendar(k + 1);
         let daemon: Daemon = home.start(&bus);
         let clicks = clicker(Arc::clone(&server), Arc::clone(&seen));
-        tokio::time::sleep(Duration::from_millis(rng.u64(50..2500))).await;
+        tokio::time::sleep(Duration::from_millis(rng.u64(20..1200))).await;
         let log = daemon.kill9_and_log();
         clicks.abort();
         let _ = clicks.await;
@@ -176,6 +188,7 @@ async fn crash_loop(kills: usize) -> Figures {
     let open = open_outcome_prompts(&db);
     drop(db);
     figures.open_before_last_start = open.len();
+    write_calendar(kills + 1);
     seen.lock().unwrap().clear();
     let daemon = home.start(&bus);
     let clicks = clicker(Arc::clone(&server), Arc::clone(&seen));
