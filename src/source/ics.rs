@@ -448,7 +448,7 @@ impl CalendarSource for IcsSource {
 /// when it is not (every byte maps to a character, so nothing fails). A stray bad byte costs the
 /// accents of its own line, not the whole file ("Müller" elsewhere stays "Müller"); a file that is
 /// wholly Latin-1, as some old exports are, reads as Latin-1.
-fn decode(bytes: Vec<u8>) -> String {
+pub fn decode(bytes: Vec<u8>) -> String {
     let bytes = match String::from_utf8(bytes) {
         Ok(s) => return s,
         Err(e) => e.into_bytes(),

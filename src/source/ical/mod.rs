@@ -163,7 +163,9 @@ fn parse_with(
     let closed = calendars.iter().all(|c| c.closed);
     out.complete = closed && out.skipped == 0 && !cut;
     if !closed {
-        tracing::warn!(
+        // DEBUG: the caller decides what a cut-off text means (the ICS source makes it a failed
+        // poll, logged once per failure streak), so a warning here would repeat at every retry.
+        tracing::debug!(
             source,
             "the calendar text ends before END:VCALENDAR (cut off, or read while being written); its meetings are kept but the read counts as incomplete"
         );

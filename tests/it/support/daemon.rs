@@ -110,6 +110,8 @@ path = {ledger:?}
 pub struct Daemon {
     child: Child,
     log: Arc<Mutex<String>>,
+    /// The thread that copies stderr into `log`; it ends when the child's stderr closes.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Daemon {
@@ -128,14 +130,18 @@ impl Daemon {
         let log = Arc::new(Mutex::new(String::new()));
         let sink = log.clone();
         let stderr = child.stderr.take().expect("stderr is piped");
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let mut l = sink.lock().unwrap();
                 l.push_str(&line);
                 l.push('\n');
             }
         });
-        Daemon { child, log }
+        Daemon {
+            child,
+            log,
+            reader: Some(reader),
+        }
     }
 
     /// Everything logged so far.
@@ -177,6 +183,16 @@ impl Daemon {
     pub fn kill9(mut self) {
         self.child.kill().unwrap();
         let _ = self.child.wait();
+    }
+
+    /// SIGKILL, then everything it logged before it died (the whole pipe, read to its end).
+    pub fn kill9_and_log(mut self) -> String {
+        self.child.kill().unwrap();
+        let _ = self.child.wait();
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        self.log()
     }
 
     /// For a command that ends by itself: waits for it; returns its status and stdout.

@@ -25,6 +25,8 @@
 pub mod calendar;
 pub mod daemon;
 pub mod dbus;
+pub mod faulty;
+pub mod fuzz;
 pub mod google;
 pub mod microsoft;
 pub mod notifications;
