@@ -23,7 +23,7 @@ use std::collections::HashMap;
 mod reconcile;
 pub use reconcile::{Reconciled, reconcile};
 
-use chrono::{DateTime, Duration as Span, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 mod frequent;
 #[cfg(test)]
@@ -58,8 +58,8 @@ pub struct Plan {
     pub cancelled: Vec<MeetingId>,
 }
 
-fn span(d: std::time::Duration) -> Span {
-    Span::from_std(d).unwrap_or(Span::MAX)
+fn span(d: std::time::Duration) -> TimeDelta {
+    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
 }
 
 /// `t + d`, or `None` past the end of time.
@@ -580,7 +580,7 @@ mod tests {
     #[test]
     fn pending_is_an_objective_within_a_day_and_an_outcome_within_a_month() {
         let now = t(12, 0);
-        let h = Span::hours(1);
+        let h = TimeDelta::hours(1);
         let early = now - h * 24 * 50;
         assert_eq!(
             pending_kind(&row(now + h, early), false, now),
@@ -597,7 +597,7 @@ mod tests {
         );
         // Running: neither.
         assert_eq!(
-            pending_kind(&row(now - Span::minutes(10), early), false, now),
+            pending_kind(&row(now - TimeDelta::minutes(10), early), false, now),
             None
         );
         // Answered, gone, or not a customer meeting: nothing.

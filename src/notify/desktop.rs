@@ -192,7 +192,7 @@ impl DesktopNotifier {
                     m = next(actions) => match m {
                         Some(msg) => {
                             if let Some(key) = action_for(&msg, id) {
-                                return Ok(Event::Action(key));
+                                return Ok(BusSignal::Action(key));
                             }
                         }
                         None => return Err(()),
@@ -202,7 +202,7 @@ impl DesktopNotifier {
                             if let Ok((nid, reason)) = msg.body().deserialize::<(u32, u32)>()
                                 && nid == id
                             {
-                                return Ok(Event::Closed(reason));
+                                return Ok(BusSignal::Closed(reason));
                             }
                         }
                         None => return Err(()),
@@ -225,7 +225,7 @@ impl DesktopNotifier {
             Ok(Err(())) => Err(NotifyError::Failed(
                 "lost the D-Bus connection while waiting for an answer".into(),
             )),
-            Ok(Ok(Event::Closed(reason))) => {
+            Ok(Ok(BusSignal::Closed(reason))) => {
                 // QUIRK: a server may report the close of a clicked notification before the
                 // click itself; give the action a moment to arrive.
                 let late = tokio::time::timeout(CLOSE_GRACE, async {
@@ -243,7 +243,7 @@ impl DesktopNotifier {
                 tracing::info!(prompt = %prompt.key, id, reason, "notification closed without an answer");
                 Ok(reply(Answer::Dismissed))
             }
-            Ok(Ok(Event::Action(key))) => self.answer_action(prompt, conn, id, key).await,
+            Ok(Ok(BusSignal::Action(key))) => self.answer_action(prompt, conn, id, key).await,
         }
     }
 
@@ -279,7 +279,7 @@ fn action_for(msg: &zbus::Message, id: u32) -> Option<String> {
     }
 }
 
-enum Event {
+enum BusSignal {
     Action(String),
     Closed(u32),
 }

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::Duration as Span;
+use chrono::TimeDelta;
 
 use crate::model::{Meeting, MeetingId, Verdict};
 
@@ -22,7 +22,7 @@ pub fn too_frequent(meetings: &[(Meeting, Verdict)]) -> HashSet<&MeetingId> {
         occurrences.sort_by_key(|m| (m.start, &m.id));
         let frequent = occurrences
             .windows(2)
-            .any(|w| w[1].start.signed_duration_since(w[0].start) < Span::days(1));
+            .any(|w| w[1].start.signed_duration_since(w[0].start) < TimeDelta::days(1));
         if !frequent {
             continue;
         }
@@ -42,7 +42,7 @@ pub fn too_frequent(meetings: &[(Meeting, Verdict)]) -> HashSet<&MeetingId> {
 mod tests {
     use std::collections::HashMap;
 
-    use chrono::{DateTime, Duration as Span, Utc};
+    use chrono::{DateTime, TimeDelta, Utc};
 
     use super::too_frequent;
     use crate::config::Prompts;
@@ -55,7 +55,7 @@ mod tests {
         let mut m = meeting("x", start);
         m.id = MeetingId::new("work", "standup", Some(start));
         m.recurring = true;
-        m.end = start + Span::minutes(1);
+        m.end = start + TimeDelta::minutes(1);
         (m, customer())
     }
 
@@ -63,12 +63,12 @@ mod tests {
     fn a_series_recurring_more_often_than_daily_is_asked_about_once_a_day() {
         // Every ten minutes for two days: 288 occurrences.
         let meetings: Vec<_> = (0..288)
-            .map(|i| occurrence(t(0, 0) + Span::minutes(10 * i)))
+            .map(|i| occurrence(t(0, 0) + TimeDelta::minutes(10 * i)))
             .collect();
         let p = plan(
             &meetings,
             &HashMap::new(),
-            t(0, 0) - Span::hours(1),
+            t(0, 0) - TimeDelta::hours(1),
             &Prompts::default(),
         );
         let objectives: Vec<_> = p
@@ -87,7 +87,7 @@ mod tests {
     #[test]
     fn a_daily_or_weekly_series_is_asked_about_at_every_occurrence() {
         let daily: Vec<_> = (0..5)
-            .map(|i| occurrence(t(9, 0) + Span::days(i)))
+            .map(|i| occurrence(t(9, 0) + TimeDelta::days(i)))
             .collect();
         assert!(too_frequent(&daily).is_empty());
         let p = plan(&daily, &HashMap::new(), t(8, 0), &Prompts::default());

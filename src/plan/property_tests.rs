@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration as Span, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::tests::row;
 use super::{pending_kind, plan, reopen, snoozed_until};
@@ -31,7 +31,7 @@ fn random_durations_and_times_never_make_plan_panic() {
         0 => DateTime::<Utc>::MIN_UTC,
         1 => DateTime::<Utc>::MAX_UTC,
         2 => DateTime::from_timestamp(rng.i64(min..=max), 0).unwrap(),
-        _ => t(10, 0) + Span::seconds(rng.i64(-86_400 * 60..86_400 * 60)),
+        _ => t(10, 0) + TimeDelta::seconds(rng.i64(-86_400 * 60..86_400 * 60)),
     };
     let maybe = |rng: &mut fastrand::Rng| {
         let v = time(rng);

@@ -66,7 +66,7 @@ pub fn reconcile(
 mod tests {
     use super::*;
     use crate::model::testing::{meeting, t};
-    use chrono::Duration as Span;
+    use chrono::TimeDelta;
 
     /// One row of the [`reconcile`] table: the previous poll held `a` (at 10:00) and `b` (at
     /// 11:00); this poll brought `fetched`, and the test says what becomes of `a`.
@@ -91,8 +91,8 @@ mod tests {
         use std::collections::BTreeSet;
         let now = t(8, 0);
         let window = crate::source::Window {
-            start: now - Span::days(1),
-            end: now + Span::days(30),
+            start: now - TimeDelta::days(1),
+            end: now + TimeDelta::days(30),
         };
         let m = |s: &str| {
             meeting(
@@ -193,12 +193,12 @@ mod tests {
         use std::collections::BTreeSet;
         let now = t(8, 0);
         let window = crate::source::Window {
-            start: now - Span::days(1),
-            end: now + Span::days(30),
+            start: now - TimeDelta::days(1),
+            end: now + TimeDelta::days(30),
         };
         let none = BTreeSet::new();
         let past = meeting("w/p/single", t(6, 0));
-        let old = meeting("w/o/single", now - Span::days(2));
+        let old = meeting("w/o/single", now - TimeDelta::days(2));
         // Already started: dropped, even on the server's word (it happened; it is not cancelled).
         let r = reconcile(
             std::slice::from_ref(&past),

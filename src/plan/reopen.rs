@@ -55,7 +55,7 @@ pub fn reopen(
 mod tests {
     use std::collections::HashMap;
 
-    use chrono::{DateTime, Duration as Span, Utc};
+    use chrono::{DateTime, TimeDelta, Utc};
 
     use super::reopen;
     use crate::config::Prompts;
@@ -131,7 +131,7 @@ mod tests {
         let m = meeting("a", t(10, 0));
         let limit = Prompts::default().reask_limit;
         let within = left_open(&m, PromptKind::Outcome, limit);
-        let days_later = t(10, 0) + Span::days(3);
+        let days_later = t(10, 0) + TimeDelta::days(3);
         assert_eq!(
             reopen_one(&m, customer(), MeetingState::default(), within, days_later).len(),
             1

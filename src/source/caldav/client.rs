@@ -38,7 +38,7 @@ struct Counters {
 }
 
 /// What a request brought back (any status but 401/429/redirects).
-pub(super) struct Reply {
+pub(super) struct DavResponse {
     pub status: u16,
     pub body: Vec<u8>,
     /// After redirects.
@@ -46,7 +46,7 @@ pub(super) struct Reply {
 }
 
 /// One hop's answer, before redirects are judged.
-struct RawReply {
+struct RawResponse {
     status: u16,
     body: Vec<u8>,
     location: Option<String>,
@@ -157,7 +157,7 @@ impl Client {
         url: &Url,
         depth: Option<&'static str>,
         body: String,
-    ) -> Result<Reply, SourceError> {
+    ) -> Result<DavResponse, SourceError> {
         let mut url = url.clone();
         for _hop in 0..=MAX_REDIRECTS {
             let span = tracing::debug_span!(
@@ -211,7 +211,7 @@ impl Client {
                     });
                 }
                 status => {
-                    return Ok(Reply {
+                    return Ok(DavResponse {
                         status,
                         body: reply.body,
                         url,
@@ -228,7 +228,7 @@ impl Client {
         url: &Url,
         depth: Option<&'static str>,
         body: &str,
-    ) -> Result<RawReply, SourceError> {
+    ) -> Result<RawResponse, SourceError> {
         let m = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|e| self.setup(format!("bad HTTP method {method}: {e}")))?;
         let mut req = self
@@ -278,7 +278,7 @@ impl Client {
             }
             buf.extend_from_slice(&chunk);
         }
-        Ok(RawReply {
+        Ok(RawResponse {
             status,
             body: buf,
             location,
@@ -304,7 +304,7 @@ impl Client {
     }
 
     /// Reads a reply's body as a multistatus.
-    pub fn parse(&self, reply: &Reply) -> Result<Multistatus, SourceError> {
+    pub fn parse(&self, reply: &DavResponse) -> Result<Multistatus, SourceError> {
         xml::parse_multistatus(&reply.body).map_err(|e| self.data_error(&reply.url, e.to_string()))
     }
 }

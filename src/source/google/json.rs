@@ -16,7 +16,7 @@ use crate::model::{Attendee, Meeting, MeetingId, MeetingStatus, PartStat, Partic
 #[serde(rename_all = "camelCase")]
 pub struct EventsPage {
     #[serde(default)]
-    pub items: Vec<Event>,
+    pub items: Vec<GoogleEvent>,
     pub next_page_token: Option<String>,
     /// Present on the last page only.
     pub next_sync_token: Option<String>,
@@ -27,7 +27,7 @@ pub struct EventsPage {
 /// An Events resource (`"kind": "calendar#event"`), reduced to what a meeting needs.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Event {
+pub struct GoogleEvent {
     #[serde(default)]
     pub id: String,
     /// `confirmed`, `tentative` or `cancelled`.
@@ -146,7 +146,7 @@ pub enum Projection {
 const NOT_MEETINGS: [&str; 4] = ["workingLocation", "outOfOffice", "focusTime", "birthday"];
 
 /// Projects one event of calendar page `calendar_tz` (the page's `timeZone`) for source `source`.
-pub fn project(source: &str, ev: &Event, calendar_tz: Option<&str>) -> Projection {
+pub fn project(source: &str, ev: &GoogleEvent, calendar_tz: Option<&str>) -> Projection {
     if ev.status.as_deref() == Some("cancelled") {
         return Projection::Cancelled;
     }
@@ -292,7 +292,7 @@ pub fn instant(t: &EventDateTime, calendar_tz: Option<&str>) -> Option<DateTime<
 mod tests {
     use super::*;
 
-    fn ev(json: &str) -> Event {
+    fn ev(json: &str) -> GoogleEvent {
         serde_json::from_str(json).unwrap()
     }
 

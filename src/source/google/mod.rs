@@ -399,7 +399,7 @@ async fn incremental_sync(
 fn apply(
     source: &str,
     state: &mut CalendarState,
-    ev: &json::Event,
+    ev: &json::GoogleEvent,
     warnings: &mut Vec<String>,
 ) -> Vec<crate::model::MeetingId> {
     let mut gone = Vec::new();
@@ -442,7 +442,7 @@ async fn list_all(
     api: &mut Api,
     cal_id: &str,
     base: Vec<(&'static str, String)>,
-) -> Result<(Vec<json::Event>, Option<String>, Option<String>), PageError> {
+) -> Result<(Vec<json::GoogleEvent>, Option<String>, Option<String>), PageError> {
     let mut items = Vec::new();
     let mut page_token: Option<String> = None;
     let mut tz = None;
@@ -604,7 +604,7 @@ mod tests {
 
     #[test]
     fn a_cancelled_entry_names_its_meeting_removed_and_an_unreadable_one_does_not() {
-        let event = |json: &str| -> json::Event { serde_json::from_str(json).unwrap() };
+        let event = |json: &str| -> json::GoogleEvent { serde_json::from_str(json).unwrap() };
         let confirmed = |id: &str| {
             event(&format!(
                 r#"{{"id": "{id}", "status": "confirmed", "summary": "Review",

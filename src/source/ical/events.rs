@@ -1,4 +1,4 @@
-//! One VEVENT (as calcard parsed it, plus its participant lines) -> an [`Event`]: its start and
+//! One VEVENT (as calcard parsed it, plus its participant lines) -> a [`VEvent`]: its start and
 //! zone, how long an occurrence lasts, its recurrence (RRULE, RDATE, EXDATE), the slot it
 //! overrides (RECURRENCE-ID), and what every meeting built from it shares.
 //!
@@ -35,17 +35,17 @@ impl When {
 
 /// How long an occurrence lasts.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Span {
+pub(super) enum Length {
     Exact(TimeDelta),
     /// Whole days, for all-day events: ends at local midnight, whatever DST does in between.
     Days(i64),
 }
 
-impl Span {
+impl Length {
     pub(super) fn end(self, start: DateTime<Utc>, zone: Zone) -> Option<DateTime<Utc>> {
         match self {
-            Span::Exact(d) => start.checked_add_signed(d),
-            Span::Days(n) => {
+            Length::Exact(d) => start.checked_add_signed(d),
+            Length::Days(n) => {
                 let day = zone.to_local(start).date();
                 let end = day.checked_add_signed(TimeDelta::try_days(n)?)?;
                 zone.to_utc(end.and_time(NaiveTime::MIN))
@@ -56,21 +56,21 @@ impl Span {
     /// An upper bound of the length, to widen the window when looking for occurrences.
     pub(super) fn upper_bound(self) -> TimeDelta {
         match self {
-            Span::Exact(d) => d,
-            Span::Days(n) => TimeDelta::try_days(n.saturating_add(1)).unwrap_or(TimeDelta::MAX),
+            Length::Exact(d) => d,
+            Length::Days(n) => TimeDelta::try_days(n.saturating_add(1)).unwrap_or(TimeDelta::MAX),
         }
     }
 }
 
 #[derive(Debug, Clone)]
-pub(super) struct Event {
+pub(super) struct VEvent {
     pub(super) uid: String,
     /// UID, or the summary when there is no UID: what warnings call this event.
     pub(super) label: String,
     /// SUMMARY, or "(no title)".
     pub(super) title: String,
     pub(super) start: When,
-    pub(super) span: Span,
+    pub(super) span: Length,
     pub(super) rrule: Option<ICalendarRecurrenceRule>,
     /// Extra occurrences, with an explicit end for PERIOD values.
     pub(super) rdates: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>,
@@ -93,7 +93,7 @@ pub(super) struct Event {
     pub(super) notes: Vec<String>,
 }
 
-impl Event {
+impl VEvent {
     /// Reads one VEVENT, or says (naming it) why it is skipped. `people` are its ORGANIZER and
     /// ATTENDEE lines, taken out of the text calcard saw (see [`split_people`]).
     pub(super) fn read(
@@ -101,7 +101,7 @@ impl Event {
         people: &People<'_>,
         zones: &ZoneTable,
         index: usize,
-    ) -> Result<Event, String> {
+    ) -> Result<VEvent, String> {
         let uid = comp
             .uid()
             .map(str::trim)
@@ -239,7 +239,7 @@ impl Event {
             ));
         }
 
-        Ok(Event {
+        Ok(VEvent {
             uid: uid.unwrap_or_else(|| synthetic_uid(summary.as_deref(), dtstart)),
             label,
             title: summary.as_deref().unwrap_or("(no title)").to_string(),
@@ -380,18 +380,18 @@ pub(super) fn read_span(
     comp: &ICalendarComponent,
     start: &When,
     zones: &ZoneTable,
-) -> Result<Span, String> {
+) -> Result<Length, String> {
     if let Some(entry) = comp.property(&ICalendarProperty::Dtend) {
         let end = read_when(entry, zones, Some(start.zone)).map_err(|e| format!("DTEND {e}"))?;
         if start.all_day {
             let days = (end.local.date() - start.local.date()).num_days();
-            return Ok(Span::Days(days.max(1)));
+            return Ok(Length::Days(days.max(1)));
         }
         let (Some(s), Some(e)) = (start.utc(), end.utc()) else {
             return Err("DTEND is out of range".into());
         };
         // An end before the start is a producer bug; keep the event as a zero-length one.
-        return Ok(Span::Exact((e - s).max(TimeDelta::zero())));
+        return Ok(Length::Exact((e - s).max(TimeDelta::zero())));
     }
     if let Some(entry) = comp.property(&ICalendarProperty::Duration) {
         let delta = match entry.values.first() {
@@ -401,14 +401,14 @@ pub(super) fn read_span(
         .ok_or_else(|| "unreadable DURATION".to_string())?
         .max(TimeDelta::zero());
         if start.all_day {
-            return Ok(Span::Days(delta.num_days().max(1)));
+            return Ok(Length::Days(delta.num_days().max(1)));
         }
-        return Ok(Span::Exact(delta));
+        return Ok(Length::Exact(delta));
     }
     Ok(if start.all_day {
-        Span::Days(1)
+        Length::Days(1)
     } else {
-        Span::Exact(TimeDelta::zero())
+        Length::Exact(TimeDelta::zero())
     })
 }
 

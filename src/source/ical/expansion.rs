@@ -16,10 +16,10 @@ use crate::source::Window;
 
 /// Builds the meetings of `events` that overlap `window` into `out` (and marks its dense
 /// series). Returns whether a bound cut occurrences off.
-pub(super) fn expand(source: &str, events: Vec<&Event>, window: Window, out: &mut Parsed) -> bool {
+pub(super) fn expand(source: &str, events: Vec<&VEvent>, window: Window, out: &mut Parsed) -> bool {
     // Masters by UID (a repeated UID keeps the highest SEQUENCE, then the later one), overrides by
     // (UID, original start): pairing ignores SEQUENCE on purpose (Google bumps it on overrides).
-    // The maps hold indices, not events: an Event is a few hundred bytes and a hash table keeps
+    // The maps hold indices, not events: a VEvent is a few hundred bytes and a hash table keeps
     // spare capacity, which in a 10,000-event export is megabytes.
     let mut masters: HashMap<&str, usize> = HashMap::new();
     let mut overrides: HashMap<(&str, DateTime<Utc>), usize> = HashMap::new();
@@ -184,7 +184,7 @@ pub(super) fn expand(source: &str, events: Vec<&Event>, window: Window, out: &mu
 pub(super) struct Planned<'a> {
     pub(super) start: DateTime<Utc>,
     pub(super) end: DateTime<Utc>,
-    pub(super) event: &'a Event,
+    pub(super) event: &'a VEvent,
     pub(super) original: Option<DateTime<Utc>>,
 }
 
@@ -194,7 +194,7 @@ pub(super) fn overlaps(window: Window, start: DateTime<Utc>, end: DateTime<Utc>)
 }
 
 pub(super) fn one_span(
-    event: &Event,
+    event: &VEvent,
     start: Option<DateTime<Utc>>,
 ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     let start = start?;
@@ -207,7 +207,7 @@ pub(super) type Occurrence = (DateTime<Utc>, Option<DateTime<Utc>>);
 /// The original starts of a series that may overlap the window (DTSTART, RRULE, RDATE, minus
 /// EXDATE), each with an explicit end when an RDATE PERIOD gave one.
 pub(super) fn occurrences(
-    master: &Event,
+    master: &VEvent,
     window: Window,
     limit: usize,
     warnings: &mut Vec<String>,

@@ -66,7 +66,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use crate::model::Meeting;
 use crate::source::Window;
-use events::Event;
+use events::VEvent;
 use expansion::expand;
 use participants::split_people;
 use scan::{cannot_matter, describe_non_calendar, split_calendars, with_line_feeds};
@@ -142,9 +142,9 @@ fn parse_with(
         batches.extend(read_events(&cal.events, &zones, window, quick_skip));
     }
     // The events stay where the reading threads put them; expansion works through references.
-    // An Event is ~700 bytes, and moving thousands into one list would hold them twice, since
+    // A VEvent is ~700 bytes, and moving thousands into one list would hold them twice, since
     // memory a reading thread frees is not reused by this one.
-    let mut events: Vec<&Event> =
+    let mut events: Vec<&VEvent> =
         Vec::with_capacity(batches.iter().flatten().filter(|r| r.is_ok()).count());
     for result in batches.iter_mut().flatten() {
         match result {
@@ -183,8 +183,8 @@ fn read_events(
     zones: &ZoneTable,
     window: Window,
     quick_skip: bool,
-) -> Vec<Vec<Result<Event, String>>> {
-    let read_chunk = |offset: usize, chunk: &[&str]| -> Vec<Result<Event, String>> {
+) -> Vec<Vec<Result<VEvent, String>>> {
+    let read_chunk = |offset: usize, chunk: &[&str]| -> Vec<Result<VEvent, String>> {
         let mut out = Vec::new();
         for (i, block) in chunk.iter().enumerate() {
             if quick_skip && cannot_matter(block, window) {
@@ -202,7 +202,7 @@ fn read_events(
                 .first()
                 .filter(|c| c.component_type == ICalendarComponentType::VEvent)
             {
-                out.push(Event::read(comp, &people, zones, offset + i));
+                out.push(VEvent::read(comp, &people, zones, offset + i));
             }
         }
         out
@@ -217,7 +217,7 @@ fn read_events(
     // most of the read.
     let next = std::sync::atomic::AtomicUsize::new(0);
     let batches = blocks.len().div_ceil(BATCH);
-    let mut results: Vec<(usize, Vec<Result<Event, String>>)> = std::thread::scope(|scope| {
+    let mut results: Vec<(usize, Vec<Result<VEvent, String>>)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {

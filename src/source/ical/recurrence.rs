@@ -20,7 +20,7 @@ use super::events::*;
 /// The wall-clock starts the RRULE yields in `[lo, hi)` (with a day's slack either side for zone
 /// offsets), and whether the cap cut them off.
 pub(super) fn rule_starts(
-    master: &Event,
+    master: &VEvent,
     rule: &ICalendarRecurrenceRule,
     lo: DateTime<Utc>,
     hi: DateTime<Utc>,

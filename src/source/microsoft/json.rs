@@ -26,7 +26,7 @@ use crate::model::{Attendee, Meeting, MeetingId, MeetingStatus, PartStat, Partic
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct DeltaPage {
     #[serde(default)]
-    pub value: Vec<Event>,
+    pub value: Vec<GraphEvent>,
     #[serde(rename = "@odata.nextLink")]
     pub next_link: Option<String>,
     #[serde(rename = "@odata.deltaLink")]
@@ -36,7 +36,7 @@ pub struct DeltaPage {
 /// An event resource, reduced to what a meeting needs.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Event {
+pub struct GraphEvent {
     #[serde(default)]
     pub id: String,
     /// Present on entries a delta round removed: `{"reason": "deleted" | "changed"}`.
@@ -157,7 +157,7 @@ pub enum Projection {
 }
 
 /// Projects one delta entry for source `source`.
-pub fn project(source: &str, ev: &Event) -> Projection {
+pub fn project(source: &str, ev: &GraphEvent) -> Projection {
     if ev.removed.is_some() || ev.is_cancelled {
         return Projection::Removed;
     }
@@ -328,7 +328,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn event(v: serde_json::Value) -> Event {
+    fn event(v: serde_json::Value) -> GraphEvent {
         serde_json::from_value(v).unwrap()
     }
 
