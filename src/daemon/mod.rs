@@ -18,7 +18,7 @@
 //! through SQLite's `data_version`, checked every second while a prompt is out), the prompt is
 //! withdrawn ([`Showing::withdraw`]) and its task ends without writing.
 //!
-//! The ledger is SQLite with fsync: its work runs on tokio's blocking threads ([`blocking`]),
+//! The ledger is SQLite with fsync: its work runs on tokio's blocking threads (`blocking`),
 //! not on the runtime's one thread (`record_gone` still writes in place; it moves with the
 //! reconciliation of removed meetings), and a failed ledger call is logged and retried with
 //! backoff by the loop instead of stopping the daemon.
