@@ -245,7 +245,12 @@ pub(super) fn record_cli_answer(
         }
         .into()),
         Some(_) => Ok(ledger.correct(&key, meeting, answer, Via::Cli, now)?),
-        None => Ok(ledger.record(&key, meeting, answer, Via::Cli, now)?),
+        // Answered in the moment between the look and the write (a click on a prompt): the
+        // ledger kept ours as a refused row; say so rather than report success.
+        None => match ledger.record(&key, meeting, answer, Via::Cli, now)? {
+            Recorded::AlreadyAnswered { by, at } => Err(AlreadyAnswered { what, by, at }.into()),
+            recorded => Ok(recorded),
+        },
     }
 }
 
