@@ -70,6 +70,34 @@ pub struct Fetched {
 /// Why a poll failed. The daemon acts on the variant: `Setup` stops the source; `Unauthorized`
 /// tells the user once and retries slowly (see `daemon::UNAUTHORIZED_RETRY`); `RateLimited` waits
 /// at least `retry_after`; everything else retries with backoff.
+impl Fetched {
+    /// The result of a source that syncs incrementally (Google sync tokens, Graph delta links):
+    /// never a complete listing, so only `removed` can remove a meeting. Sorts the meetings by
+    /// start, and keeps in `removed` only ids no calendar of the source still holds, once each.
+    pub fn incremental(
+        mut meetings: Vec<Meeting>,
+        warnings: Vec<String>,
+        changed: bool,
+        series: std::collections::BTreeSet<String>,
+        mut removed: Vec<crate::model::MeetingId>,
+    ) -> Fetched {
+        meetings.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
+        let held: std::collections::HashSet<&crate::model::MeetingId> =
+            meetings.iter().map(|m| &m.id).collect();
+        removed.retain(|id| !held.contains(id));
+        removed.sort();
+        removed.dedup();
+        Fetched {
+            meetings,
+            warnings,
+            changed,
+            complete: false,
+            series,
+            removed,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// Credentials were refused. `fix` says what the user should do (a command to run, a setting to

@@ -221,14 +221,9 @@ impl GoogleSource {
                 }
             }
         }
-        let mut meetings: Vec<Meeting> = by_id.into_values().collect();
-        meetings.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
+        let meetings: Vec<Meeting> = by_id.into_values().collect();
         let first_poll = self.last.is_none();
         self.last = Some((meetings.len(), self.calendars.len()));
-        // Still held by another calendar of the account: not gone.
-        removed.retain(|id| !meetings.iter().any(|m| &m.id == id));
-        removed.sort();
-        removed.dedup();
         // Every meeting the source holds, in the window or not: a meeting that left the window
         // is still here, so it is dropped from the schedule rather than kept at its old time.
         let series = self
@@ -237,14 +232,15 @@ impl GoogleSource {
             .flat_map(|c| c.state.iter().flat_map(|s| s.events.values()))
             .map(|m| m.id.series().to_string())
             .collect();
-        Ok(Fetched {
+        // Meetings still held by another calendar of the account are not gone (see
+        // `Fetched::incremental`).
+        Ok(Fetched::incremental(
             meetings,
             warnings,
-            changed: changed || first_poll,
-            complete: false,
+            changed || first_poll,
             series,
             removed,
-        })
+        ))
     }
 }
 

@@ -272,14 +272,9 @@ impl MicrosoftSource {
                 }
             }
         }
-        let mut meetings: Vec<Meeting> = by_id.into_values().collect();
-        meetings.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
+        let meetings: Vec<Meeting> = by_id.into_values().collect();
         let first_poll = self.last.is_none();
         self.last = Some(meetings.len());
-        // Still held by another calendar: not gone.
-        removed.retain(|id| !meetings.iter().any(|m| &m.id == id));
-        removed.sort();
-        removed.dedup();
         // Every meeting the source holds, in the window or not (see `Fetched::series`).
         let series = self
             .calendars
@@ -287,14 +282,15 @@ impl MicrosoftSource {
             .flat_map(|c| c.state.iter().flat_map(|s| s.events.values()))
             .map(|m| m.id.series().to_string())
             .collect();
-        Ok(Fetched {
+        // Meetings still held by another calendar of the account are not gone (see
+        // `Fetched::incremental`).
+        Ok(Fetched::incremental(
             meetings,
             warnings,
-            changed: changed || first_poll,
-            complete: false,
+            changed || first_poll,
             series,
             removed,
-        })
+        ))
     }
 }
 
