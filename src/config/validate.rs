@@ -121,6 +121,7 @@ pub(super) fn validate(ctx: &Ctx, raw: RawConfig) -> Result<Config, ConfigError>
             match v.into_inner() {
                 RawDialog::Name(n) if n == "auto" => DialogSetting::Auto,
                 RawDialog::Name(n) if n == "none" => DialogSetting::None,
+                RawDialog::Name(n) if n == "web" => DialogSetting::Web,
                 RawDialog::Name(n) if !n.trim().is_empty() => DialogSetting::Program(vec![n]),
                 RawDialog::Program(argv) if !argv.is_empty() && !argv[0].trim().is_empty() => {
                     DialogSetting::Program(argv)
@@ -128,7 +129,7 @@ pub(super) fn validate(ctx: &Ctx, raw: RawConfig) -> Result<Config, ConfigError>
                 _ => {
                     return Err(ctx
                         .at(span, "prompts.dialog", "empty dialog program")
-                        .hint("use \"auto\", \"none\", \"zenity\", \"kdialog\" or a program list such as [\"my-dialog\", \"--ask\"]"));
+                        .hint("use \"auto\", \"none\", \"web\", \"zenity\", \"kdialog\" or a program list such as [\"my-dialog\", \"--ask\"]"));
                 }
             }
         }
