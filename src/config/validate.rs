@@ -472,6 +472,26 @@ mod tests {
     }
 
     #[test]
+    fn the_dialog_names_auto_none_and_web_and_anything_else_is_a_program() {
+        for (value, want) in [
+            ("\"auto\"", DialogSetting::Auto),
+            ("\"none\"", DialogSetting::None),
+            ("\"web\"", DialogSetting::Web),
+            ("\"zenity\"", DialogSetting::Program(vec!["zenity".into()])),
+            (
+                "[\"web\", \"--ask\"]",
+                DialogSetting::Program(vec!["web".into(), "--ask".into()]),
+            ),
+        ] {
+            let c = Config::from_toml("t", &format!("[prompts]\ndialog = {value}\n")).unwrap();
+            assert_eq!(c.prompts.dialog, want, "{value}");
+        }
+        let e = err("[prompts]\ndialog = \"\"\n");
+        assert_eq!(e.line, Some(2));
+        assert!(e.to_string().contains("\"web\""), "{e}");
+    }
+
+    #[test]
     fn a_calendar_key_of_another_kind_is_refused_by_name() {
         let e = err(
             "[[calendars]]\nname = \"a\"\nkind = \"ics\"\npath = \"x.ics\"\nclient_id = \"x\"\n",
