@@ -114,6 +114,9 @@ pub enum DialogSetting {
     Auto,
     /// No dialog: free text only through the CLI.
     None,
+    /// The answer page: "Answer…" opens the meeting's page in the browser (while the daemon
+    /// serves it; otherwise like `None`).
+    Web,
     /// A program (argv). It gets the question as its last argument and prints the answer on stdout.
     Program(Vec<String>),
 }

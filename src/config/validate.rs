@@ -121,6 +121,7 @@ pub(super) fn validate(ctx: &Ctx, raw: RawConfig) -> Result<Config, ConfigError>
             match v.into_inner() {
                 RawDialog::Name(n) if n == "auto" => DialogSetting::Auto,
                 RawDialog::Name(n) if n == "none" => DialogSetting::None,
+                RawDialog::Name(n) if n == "web" => DialogSetting::Web,
                 RawDialog::Name(n) if !n.trim().is_empty() => DialogSetting::Program(vec![n]),
                 RawDialog::Program(argv) if !argv.is_empty() && !argv[0].trim().is_empty() => {
                     DialogSetting::Program(argv)
@@ -128,7 +129,7 @@ pub(super) fn validate(ctx: &Ctx, raw: RawConfig) -> Result<Config, ConfigError>
                 _ => {
                     return Err(ctx
                         .at(span, "prompts.dialog", "empty dialog program")
-                        .hint("use \"auto\", \"none\", \"zenity\", \"kdialog\" or a program list such as [\"my-dialog\", \"--ask\"]"));
+                        .hint("use \"auto\", \"none\", \"web\", \"zenity\", \"kdialog\" or a program list such as [\"my-dialog\", \"--ask\"]"));
                 }
             }
         }
@@ -468,6 +469,26 @@ mod tests {
         assert_eq!(e.line, Some(2));
         assert!(e.to_string().contains("prompts.notifier"), "{e}");
         assert!(e.to_string().contains("osascript"), "{e}");
+    }
+
+    #[test]
+    fn the_dialog_names_auto_none_and_web_and_anything_else_is_a_program() {
+        for (value, want) in [
+            ("\"auto\"", DialogSetting::Auto),
+            ("\"none\"", DialogSetting::None),
+            ("\"web\"", DialogSetting::Web),
+            ("\"zenity\"", DialogSetting::Program(vec!["zenity".into()])),
+            (
+                "[\"web\", \"--ask\"]",
+                DialogSetting::Program(vec!["web".into(), "--ask".into()]),
+            ),
+        ] {
+            let c = Config::from_toml("t", &format!("[prompts]\ndialog = {value}\n")).unwrap();
+            assert_eq!(c.prompts.dialog, want, "{value}");
+        }
+        let e = err("[prompts]\ndialog = \"\"\n");
+        assert_eq!(e.line, Some(2));
+        assert!(e.to_string().contains("\"web\""), "{e}");
     }
 
     #[test]

@@ -166,6 +166,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         opts.clock.clone(),
         opts.shutdown.clone(),
         &tracker,
+        opts.notifier.page().cloned(),
     );
 
     let mut scheduler = Scheduler {

@@ -1,5 +1,7 @@
 //! Desktop notifications over D-Bus (`org.freedesktop.Notifications`), with the quick answers as
-//! buttons and the full answer in a dialog.
+//! buttons and the full answer in a dialog or, while the daemon serves it, on the meeting's answer
+//! page (a click on the body opens it; so does "Answer…" with `prompts.dialog = "web"`; a server
+//! that draws no buttons gets the page's address in the body).
 //!
 //! This speaks the notification protocol with zbus directly rather than through notify-rust's
 //! `show_async` / `wait_for_action_async`, for reasons found while testing:
@@ -25,6 +27,7 @@ use zbus::{Connection, MatchRule, MessageStream, Variant};
 
 use crate::config::Prompts;
 use crate::model::{Answer, Via};
+use crate::web::PageLink;
 
 use super::dialog::Dialog;
 use super::text::{self, Action};
@@ -67,6 +70,9 @@ pub struct DesktopNotifier {
     address: Option<String>,
     timeout: Duration,
     dialog: Dialog,
+    /// The daemon's answer page, while it serves one: a body click opens it, and so does
+    /// "Answer…" with `prompts.dialog = "web"`; a server without buttons shows its address.
+    page: PageLink,
 }
 
 impl DesktopNotifier {
@@ -94,7 +100,14 @@ impl DesktopNotifier {
             address,
             timeout,
             dialog,
+            page: PageLink::default(),
         }
+    }
+
+    /// Offers the answer page through `page` (tests give a link with an opener of their own).
+    pub fn with_page(mut self, page: PageLink) -> Self {
+        self.page = page;
+        self
     }
 
     /// Asks the server what it can do. [`NotifyError::Unavailable`] when there is no bus or no
@@ -129,7 +142,17 @@ impl DesktopNotifier {
         if !caps.actions {
             tracing::debug!(prompt = %prompt.key, "the notification server shows no buttons; asking in a dialog");
             shown.actions.clear();
-            if !can_ask {
+            // Without buttons the page is the richer way to answer, so its address is written
+            // where the person looks (docs/design.md, "Prompts and action keys").
+            if let Some(url) = self.page.meeting_url(&prompt.meeting) {
+                let line = text::page_line(&url);
+                shown.body.push('\n');
+                shown.body.push_str(&if caps.body_markup {
+                    text::escape_markup(&line)
+                } else {
+                    line
+                });
+            } else if !can_ask {
                 let hint = match prompt.kind {
                     crate::model::PromptKind::Objective => "Answer with: nextstep objective TEXT",
                     crate::model::PromptKind::Outcome => "Answer with: nextstep outcome VALUE",
@@ -175,12 +198,16 @@ impl DesktopNotifier {
         closes: &mut MessageStream,
     ) -> Result<Reply, NotifyError> {
         if !has_actions {
-            let answer = self.dialog.ask(prompt).await;
+            let reply = if self.dialog.is_web() {
+                self.answer_on_page(prompt).await
+            } else {
+                Reply {
+                    answer: self.dialog.ask(prompt).await,
+                    via: Via::Dialog,
+                }
+            };
             close(conn, id).await;
-            return Ok(Reply {
-                answer,
-                via: Via::Dialog,
-            });
+            return Ok(reply);
         }
 
         let event = tokio::time::timeout(self.timeout, async {
@@ -263,10 +290,28 @@ impl DesktopNotifier {
                 answer,
                 via: Via::Notification,
             }),
-            Action::Open => Ok(Reply {
+            Action::Body if self.page.is_serving() => Ok(self.answer_on_page(prompt).await),
+            Action::Open if self.dialog.is_web() => Ok(self.answer_on_page(prompt).await),
+            Action::Open | Action::Body => Ok(Reply {
                 answer: self.dialog.ask(prompt).await,
                 via: Via::Dialog,
             }),
+        }
+    }
+
+    /// The meeting's page, waiting for the answer given there ([`super::answer_on_page`]). When
+    /// the page cannot be opened, the dialog asks instead (or nothing, with
+    /// `prompts.dialog = "web"`: the prompt then comes back).
+    async fn answer_on_page(&self, prompt: &PromptView) -> Reply {
+        match super::answer_on_page(&self.page, prompt, self.timeout).await {
+            Some(answer) => Reply {
+                answer,
+                via: Via::Notification,
+            },
+            None => Reply {
+                answer: self.dialog.ask(prompt).await,
+                via: Via::Dialog,
+            },
         }
     }
 }
@@ -287,6 +332,10 @@ enum BusSignal {
 impl Notifier for DesktopNotifier {
     fn ask_showing<'a>(&'a self, prompt: &'a PromptView, showing: &'a Showing) -> AskFuture<'a> {
         Box::pin(self.show(prompt, showing))
+    }
+
+    fn page(&self) -> Option<&PageLink> {
+        Some(&self.page)
     }
 
     fn close_stale<'a>(

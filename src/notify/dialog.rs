@@ -62,9 +62,15 @@ impl Dialog {
         self.backend().is_some()
     }
 
+    /// `prompts.dialog = "web"`: the full answer is given on the meeting's page.
+    pub fn is_web(&self) -> bool {
+        self.setting == DialogSetting::Web
+    }
+
     fn backend(&self) -> Option<Backend> {
         match &self.setting {
-            DialogSetting::None => None,
+            // The page is opened by the notifier, which knows whether one is served.
+            DialogSetting::None | DialogSetting::Web => None,
             DialogSetting::Program(argv) if argv.is_empty() => None,
             DialogSetting::Program(argv) => Some(Backend::Program(argv.clone())),
             DialogSetting::Auto => {

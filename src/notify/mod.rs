@@ -170,12 +170,36 @@ pub trait Notifier: Send + Sync {
         Box::pin(async {})
     }
 
+    /// The answer page as this notifier offers it (a body click, "Answer…" with
+    /// `prompts.dialog = "web"`, the address in the text of a notification without buttons), or
+    /// `None` when it offers no page. The daemon sets the link while it serves the page.
+    fn page(&self) -> Option<&crate::web::PageLink> {
+        None
+    }
+
     /// A one-off message without buttons (a source that needs the user, e.g. a refused password).
     fn tell<'a>(
         &'a self,
         summary: &'a str,
         body: &'a str,
     ) -> Pin<Box<dyn Future<Output = Result<(), NotifyError>> + Send + 'a>>;
+}
+
+/// Opens `prompt`'s meeting page and waits for the answer given there: the page writes it to the
+/// ledger and the daemon withdraws the prompt (see [`Showing`]), which ends the caller's wait
+/// before this returns. `Some(Dismissed)` when nothing came within `timeout`; `None` when the page
+/// could not be opened (none served, or the opener failed), so the caller can ask another way.
+pub(crate) async fn answer_on_page(
+    page: &crate::web::PageLink,
+    prompt: &PromptView,
+    timeout: std::time::Duration,
+) -> Option<Answer> {
+    if !page.open_meeting(&prompt.meeting).await {
+        return None;
+    }
+    tokio::time::sleep(timeout).await;
+    tracing::info!(prompt = %prompt.key, timeout = ?timeout, "no answer on the page in time");
+    Some(Answer::Dismissed)
 }
 
 /// Chooses how to show prompts, as `prompts.notifier` says. `auto`: on macOS `osascript`; elsewhere

@@ -3,6 +3,10 @@
 //! list`) or typed (`display dialog … default answer`, with *Later* and *Not a sales meeting*
 //! buttons); an outcome is picked from a list, and a next step typed when they committed.
 //!
+//! While the daemon serves the answer page, both lists also offer "Open the page…" (the dialogs
+//! hold at most three buttons, all taken), which opens the meeting's page in the browser and
+//! waits for the answer given there.
+//!
 //! Meeting titles, objectives and the last commitment are text strangers write (a calendar
 //! invitation's title). They enter the script only as AppleScript string literals made by
 //! [`quote`], which escapes everything that could end the literal, so no title can run a command.
@@ -18,17 +22,21 @@ use std::time::Duration;
 use tokio::process::Command;
 
 use crate::model::{Answer, Outcome, PromptKind, Via};
+use crate::web::PageLink;
 
 use super::text;
 use super::{AskFuture, Notifier, NotifyError, PromptView, Reply, Showing};
 
 /// The list item that leads to typing an objective.
 const TYPE_OWN: &str = "Type my own…";
+/// The list item that opens the meeting's page, offered while the daemon serves it.
+pub const OPEN_PAGE: &str = "Open the page…";
 
 /// Shows prompts through `osascript`.
 pub struct OsascriptNotifier {
     program: PathBuf,
     timeout: Duration,
+    page: PageLink,
 }
 
 impl OsascriptNotifier {
@@ -38,7 +46,25 @@ impl OsascriptNotifier {
     }
 
     pub fn with_program(program: PathBuf, timeout: Duration) -> OsascriptNotifier {
-        OsascriptNotifier { program, timeout }
+        OsascriptNotifier {
+            program,
+            timeout,
+            page: PageLink::default(),
+        }
+    }
+
+    /// Offers the answer page through `page` (tests give a link with an opener of their own).
+    pub fn with_page(mut self, page: PageLink) -> Self {
+        self.page = page;
+        self
+    }
+
+    /// "Open the page…": the meeting's page, waiting for the answer given there; when it cannot
+    /// be opened, no answer (the prompt comes back).
+    async fn answer_on_page(&self, prompt: &PromptView) -> Answer {
+        super::answer_on_page(&self.page, prompt, self.timeout)
+            .await
+            .unwrap_or(Answer::Dismissed)
     }
 
     /// Runs one script.
@@ -80,6 +106,9 @@ impl OsascriptNotifier {
         if !prompt.objectives.is_empty() {
             let mut items: Vec<&str> = prompt.objectives.iter().map(String::as_str).collect();
             items.push(TYPE_OWN);
+            if self.page.is_serving() {
+                items.push(OPEN_PAGE);
+            }
             items.push(not_sales);
             match self
                 .run(&choose_script(&question, &items, "Choose", "Later"))
@@ -89,6 +118,7 @@ impl OsascriptNotifier {
                 Ran::TimedOut => return Ok(Answer::Dismissed),
                 Ran::Said(s) if s == "false" => return Ok(Answer::Snooze),
                 Ran::Said(s) if s == not_sales => return Ok(Answer::NotSales),
+                Ran::Said(s) if s == OPEN_PAGE => return Ok(self.answer_on_page(prompt).await),
                 Ran::Said(s) if s == TYPE_OWN => {}
                 Ran::Said(s) => {
                     return Ok(match prompt.objectives.iter().find(|o| **o == s) {
@@ -117,7 +147,10 @@ impl OsascriptNotifier {
 
     async fn outcome(&self, prompt: &PromptView) -> Result<Answer, NotifyError> {
         let question = text::question(prompt);
-        let labels: Vec<&str> = Outcome::ALL.iter().map(|o| o.label()).collect();
+        let mut labels: Vec<&str> = Outcome::ALL.iter().map(|o| o.label()).collect();
+        if self.page.is_serving() {
+            labels.push(OPEN_PAGE);
+        }
         let result = match self
             .run(&choose_script(&question, &labels, "Next", "Later"))
             .await?
@@ -127,6 +160,7 @@ impl OsascriptNotifier {
             Ran::Said(s) => match Outcome::ALL.into_iter().find(|o| o.label() == s) {
                 Some(o) => o,
                 None if s == "false" => return Ok(Answer::Snooze),
+                None if s == OPEN_PAGE => return Ok(self.answer_on_page(prompt).await),
                 None => return Ok(Answer::Dismissed),
             },
         };
@@ -183,6 +217,10 @@ impl OsascriptNotifier {
 }
 
 impl Notifier for OsascriptNotifier {
+    fn page(&self) -> Option<&PageLink> {
+        Some(&self.page)
+    }
+
     /// A withdrawn prompt drops the running `osascript` (killed on drop), which closes its dialog.
     fn ask_showing<'a>(&'a self, prompt: &'a PromptView, showing: &'a Showing) -> AskFuture<'a> {
         Box::pin(async move {
@@ -580,5 +618,50 @@ mod tests {
             n.tell("nextstep: a calendar needs you", "401").await,
             Err(NotifyError::Failed(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn while_the_page_is_served_the_lists_offer_it_and_picking_it_opens_the_meeting_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = objective_prompt();
+        // Not served: no such item.
+        let n = fake(dir.path());
+        answer(dir.path(), 2, "false");
+        assert_eq!(n.ask(&p).await.unwrap().answer, Answer::Snooze);
+        assert!(!script(dir.path(), 2).contains(OPEN_PAGE));
+
+        let (link, opened) = crate::web::link::testing::served_link(dir.path());
+        let mut n = fake(dir.path()).with_page(link.clone());
+        n.timeout = Duration::from_secs(1);
+        answer(dir.path(), 4, OPEN_PAGE);
+        // Nothing answered on the page within the timeout: no answer.
+        assert_eq!(n.ask(&p).await.unwrap().answer, Answer::Dismissed);
+        let list = script(dir.path(), 4);
+        assert!(list.contains(&quote(OPEN_PAGE)), "{list}");
+        assert_eq!(
+            std::fs::read_to_string(&opened).unwrap(),
+            link.meeting_url(&p.meeting).unwrap()
+        );
+        std::fs::remove_file(&opened).unwrap();
+
+        // An outcome answered on the page: the daemon withdraws the prompt, which ends the wait.
+        n.timeout = Duration::from_secs(30);
+        let q = outcome_prompt();
+        answer(dir.path(), 6, OPEN_PAGE);
+        let showing = Showing::new();
+        let asking = n.ask_showing(&q, &showing);
+        let answered_on_page = async {
+            while !opened.exists() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            showing.withdraw("via web at 10:32");
+        };
+        let (reply, ()) = tokio::join!(asking, answered_on_page);
+        assert!(matches!(reply, Err(NotifyError::Withdrawn(w)) if w == "via web at 10:32"));
+        assert!(script(dir.path(), 6).contains(&quote(OPEN_PAGE)));
+        assert_eq!(
+            std::fs::read_to_string(&opened).unwrap(),
+            link.meeting_url(&q.meeting).unwrap()
+        );
     }
 }

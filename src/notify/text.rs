@@ -3,7 +3,7 @@
 //!
 //! Action keys are the contract of docs/design.md, "Prompts and action keys": `objective:N`,
 //! `outcome:VALUE`, `open`, `snooze`, `not_sales`, and `default` (a click on the body, which
-//! behaves like `open`).
+//! opens the meeting's page while the daemon serves one, and otherwise behaves like `open`).
 
 use std::fmt::Display;
 
@@ -30,8 +30,11 @@ pub struct NotificationText {
 pub enum Action {
     /// A complete answer (a quick button, snooze, not sales; or `Dismissed` for a key we never sent).
     Answer(Answer),
-    /// The full answer: open the dialog (`open`, or `default` = a click on the body).
+    /// The full answer (`open`): the dialog, or the meeting's page with `prompts.dialog = "web"`.
     Open,
+    /// A click on the body (`default`): the meeting's page while the daemon serves one, else
+    /// like [`Action::Open`].
+    Body,
 }
 
 /// The notification for `prompt`, with times in the local zone. `markup`: the server renders
@@ -150,7 +153,8 @@ pub fn choices(prompt: &PromptView) -> Vec<String> {
 /// What the action key `key`, sent back by the server for `prompt`, means.
 pub fn action(prompt: &PromptView, key: &str) -> Action {
     match key {
-        "open" | "default" => return Action::Open,
+        "open" => return Action::Open,
+        "default" => return Action::Body,
         "snooze" => return Action::Answer(Answer::Snooze),
         "not_sales" => return Action::Answer(Answer::NotSales),
         _ => {}
@@ -183,6 +187,12 @@ pub fn action(prompt: &PromptView, key: &str) -> Action {
         "unknown notification action; treating the prompt as dismissed"
     );
     Action::Answer(Answer::Dismissed)
+}
+
+/// The line a notification without buttons ends with while the daemon serves the answer page:
+/// the meeting page's address, so the person has a way to answer beyond the terminal.
+pub fn page_line(url: &str) -> String {
+    format!("Answer on the page: {url}")
 }
 
 /// Escapes the characters the notification body markup gives meaning to.
@@ -401,7 +411,7 @@ pub(crate) mod tests {
     fn open_default_snooze_and_not_sales_map_to_their_meaning() {
         let p = objective_prompt();
         assert_eq!(action(&p, "open"), Action::Open);
-        assert_eq!(action(&p, "default"), Action::Open);
+        assert_eq!(action(&p, "default"), Action::Body);
         assert_eq!(action(&p, "snooze"), Action::Answer(Answer::Snooze));
         assert_eq!(action(&p, "not_sales"), Action::Answer(Answer::NotSales));
     }

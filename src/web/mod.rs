@@ -11,9 +11,12 @@
 //!
 //! The module is split by job: `server` (binding, the access file, serving until shut down),
 //! `security` (the gate), `view` (what a page shows, read from the ledger and the snapshots),
-//! `pages` (the HTML), `charts` (the SVG) and `routes` (requests to views and ledger writes).
+//! `pages` (the HTML), `charts` (the SVG), `routes` (requests to views and ledger writes) and
+//! `link` (the page as notifications open it: a meeting's address while the page is served, and
+//! the browser opener).
 
 pub mod charts;
+pub(crate) mod link;
 pub mod pages;
 mod routes;
 pub mod security;
@@ -26,6 +29,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::Config;
 
+pub use link::{Opener, PageLink};
 pub use security::{Access, Secret};
 pub use server::{WebError, WebServer, spawn_for_daemon};
 

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::link::PageLink;
 use super::security::{self, Access, Secret};
 use super::{WebState, routes};
 use crate::clock::Clock;
@@ -113,7 +114,8 @@ impl WebServer {
 
 /// The daemon's one call: when `[web] enabled`, binds and serves the page on `tracker` until
 /// `shutdown`. A page that cannot start (a taken port) is logged with what to change, and the
-/// daemon goes on without it: the prompts matter more than the page.
+/// daemon goes on without it: the prompts matter more than the page. `link` (the notifier's, when
+/// it offers the page) knows the page's address while it is served, and only then.
 pub fn spawn_for_daemon(
     config: &Config,
     data_dir: &Path,
@@ -121,6 +123,7 @@ pub fn spawn_for_daemon(
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
     tracker: &TaskTracker,
+    link: Option<PageLink>,
 ) {
     if !config.web.enabled {
         return;
@@ -130,8 +133,14 @@ pub fn spawn_for_daemon(
     tracker.spawn(async move {
         match WebServer::bind(config, data_dir, ledger_path, clock).await {
             Ok(server) => {
+                if let Some(link) = &link {
+                    link.serving(server.access().clone());
+                }
                 if let Err(e) = server.serve(shutdown).await {
                     tracing::error!("the answer page stopped: {e}");
+                }
+                if let Some(link) = &link {
+                    link.stopped();
                 }
             }
             Err(e) => tracing::error!("{:#}", anyhow::Error::from(e)),

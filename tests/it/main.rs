@@ -23,6 +23,7 @@ mod microsoft_cli;
 mod microsoft_daemon;
 mod notify_desktop;
 mod notify_osascript;
+mod notify_page;
 mod prompts;
 mod reconcile_daemon;
 mod service;

@@ -15,7 +15,7 @@ use nextstep::notify::{Notifier, NotifyError, PromptView, Reply};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-fn prompt(kind: PromptKind) -> PromptView {
+pub(crate) fn prompt(kind: PromptKind) -> PromptView {
     let start = Utc.with_ymd_and_hms(2026, 12, 1, 13, 30, 0).unwrap();
     PromptView {
         key: format!("work/u1/single#{kind}#0"),
@@ -34,7 +34,7 @@ fn prompt(kind: PromptKind) -> PromptView {
     }
 }
 
-fn prompts(timeout: Duration, dialog: DialogSetting) -> Prompts {
+pub(crate) fn prompts(timeout: Duration, dialog: DialogSetting) -> Prompts {
     Prompts {
         timeout,
         dialog,

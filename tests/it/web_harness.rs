@@ -49,8 +49,8 @@ pub fn meeting(
 
 /// The page on a free loopback port, over a temporary ledger and data folder.
 pub struct Page {
-    /// Holds the ledger and the data folder for as long as the page runs.
-    _dir: tempfile::TempDir,
+    /// Holds the ledger and the data folder for as long as the page runs (`None`: a daemon's).
+    _dir: Option<tempfile::TempDir>,
     pub ledger: PathBuf,
     pub port: u16,
     pub token: String,
@@ -94,23 +94,33 @@ impl Page {
             .await
             .unwrap();
         let access = server.access().clone();
-        let port: u16 = access
-            .url
-            .trim_end_matches('/')
-            .rsplit(':')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let port = port_of(&access);
         let stop = CancellationToken::new();
         tokio::spawn(server.serve(stop.clone()));
         Page {
-            _dir: dir,
+            _dir: Some(dir),
             ledger,
             port,
             token: access.token.expose().to_owned(),
             client: client(),
             stop,
+        }
+    }
+
+    /// The page a running daemon serves, as its access file in `data` tells it (the daemon's own
+    /// `ledger`); dropping it leaves the daemon's page running.
+    pub fn of_daemon(data: &std::path::Path, ledger: PathBuf) -> Page {
+        let access = nextstep::web::Access::load(data)
+            .unwrap()
+            .expect("the daemon wrote its access file");
+        let port = port_of(&access);
+        Page {
+            _dir: None,
+            ledger,
+            port,
+            token: access.token.expose().to_owned(),
+            client: client(),
+            stop: CancellationToken::new(),
         }
     }
 
@@ -127,6 +137,18 @@ impl Page {
     pub fn cookie(&self) -> String {
         format!("nextstep_token={}", self.token)
     }
+}
+
+/// The port of the page at `access`.
+fn port_of(access: &nextstep::web::Access) -> u16 {
+    access
+        .url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 /// A client that shows redirects instead of following them (the provider install is what
@@ -178,6 +200,26 @@ impl Page {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Sets `text` as meeting `id`'s objective through the page's form, as a person would, and
+    /// waits (up to 10 s) until the ledger holds it as answered on the page.
+    pub async fn answer_objective(&self, id: &str, text: &str) {
+        let r = self
+            .post(
+                "/meeting/objective",
+                &[("id", id), ("nonce", "n1"), ("objective", text)],
+            )
+            .await;
+        assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+        let meeting = MeetingId(id.into());
+        super::support::daemon::wait_for_ledger(&self.ledger, "the page's objective", |l| {
+            l.find(&meeting)
+                .unwrap()
+                .and_then(|r| r.objective)
+                .is_some_and(|o| o.text == text && o.via == Via::Web)
+        })
+        .await;
     }
 
     pub fn open_ledger(&self) -> Ledger {

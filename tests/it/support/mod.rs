@@ -1,8 +1,9 @@
 //! The harnesses the integration tests share: a private D-Bus and a fake notification server
 //! (`dbus`, `notifications`), the meetings' iCalendar text (`calendar`), the real binary as a child process (`daemon`), a fake of Google's
 //! OAuth and Calendar API (`google`), a fake of Microsoft's identity platform and Graph
-//! (`microsoft`), a real Radicale CalDAV server (`radicale`) and a headless Chromium over
-//! WebDriver for the answer page (`webdriver`).
+//! (`microsoft`), a real Radicale CalDAV server (`radicale`), a headless Chromium over
+//! WebDriver for the answer page (`webdriver`) and a browser opener that records what it opens
+//! (`opener`).
 //!
 //! Driving the whole daemon end to end:
 //!
@@ -30,5 +31,6 @@ pub mod fuzz;
 pub mod google;
 pub mod microsoft;
 pub mod notifications;
+pub mod opener;
 pub mod radicale;
 pub mod webdriver;
