@@ -130,6 +130,7 @@ impl Dialog {
                     result,
                     next_step,
                     note: None,
+                    due: None,
                 }
             }
         }
@@ -329,6 +330,7 @@ pub fn parse_outcome_line(line: &str) -> Answer {
             result,
             next_step: next.map(str::to_string),
             note: None,
+            due: None,
         },
         Err(e) => {
             tracing::warn!(error = %e, "the dialog program printed an unknown outcome; treating the prompt as dismissed");
@@ -389,7 +391,8 @@ mod tests {
             Answer::Outcome {
                 result: Outcome::Advanced,
                 next_step: Some("workshop on 12/3".into()),
-                note: None
+                note: None,
+                due: None,
             }
         );
         assert_eq!(
@@ -397,7 +400,8 @@ mod tests {
             Answer::Outcome {
                 result: Outcome::NoShow,
                 next_step: None,
-                note: None
+                note: None,
+                due: None,
             }
         );
         assert_eq!(parse_outcome_line("maybe: later"), Answer::Dismissed);
@@ -451,7 +455,8 @@ mod tests {
             Answer::Outcome {
                 result: Outcome::Committed,
                 next_step: Some("PO by Friday".into()),
-                note: None
+                note: None,
+                due: None,
             }
         );
     }
