@@ -2,7 +2,7 @@
 //!
 //! The JSON shape is a contract (docs/design.md, "Export format"): `id`, `source`, `title`, `start`, `end` (RFC 3339
 //! UTC), `account`, `customer_domains`, `objective` (`{text, set_at, via}` or null), `outcome`
-//! (`{result, next_step, note, recorded_at, via}` or null), plus `objective_missed` and `gone_at`.
+//! (`{result, next_step, note, recorded_at, via, due}` or null; `due` is `YYYY-MM-DD` or null), plus `objective_missed` and `gone_at`.
 //! Scripts may rely on those keys; new keys may be added.
 //!
 //! CSV follows RFC 4180: a header row, CRLF line ends, a field quoted when it holds a comma, a
@@ -11,7 +11,7 @@
 //! with `=`, `+`, `-`, `@`, tab or CR gets a leading `'`, as OWASP recommends; the JSON export
 //! keeps the text exactly. Times in CSV are RFC 3339 too; `customer_domains` is joined with `;`.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::model::{LedgerRow, ObjectiveRecord, OutcomeRecord};
@@ -51,6 +51,8 @@ struct ExportOutcome<'a> {
     #[serde(serialize_with = "rfc3339")]
     recorded_at: DateTime<Utc>,
     via: &'static str,
+    /// The next step's date, `YYYY-MM-DD`; null when none was given (schema v3).
+    due: Option<String>,
 }
 
 impl<'a> From<&'a LedgerRow> for ExportRecord<'a> {
@@ -78,10 +80,15 @@ impl<'a> From<&'a LedgerRow> for ExportRecord<'a> {
                 note: o.note.as_deref(),
                 recorded_at: o.recorded_at,
                 via: o.via.as_str(),
+                due: o.due.map(day),
             }),
             gone_at: r.gone_at,
         }
     }
+}
+
+fn day(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
 }
 
 fn time(t: DateTime<Utc>) -> String {
@@ -113,7 +120,7 @@ pub fn to_jsonl(rows: &[LedgerRow]) -> String {
 }
 
 /// The CSV header; one column per [`to_csv`] cell, in order.
-pub const CSV_HEADER: [&str; 16] = [
+pub const CSV_HEADER: [&str; 17] = [
     "id",
     "source",
     "title",
@@ -130,6 +137,7 @@ pub const CSV_HEADER: [&str; 16] = [
     "note",
     "outcome_recorded_at",
     "outcome_via",
+    "outcome_due",
 ];
 
 /// A header row and one row per meeting (RFC 4180, CRLF; see the module doc for quoting and the
@@ -157,6 +165,7 @@ pub fn to_csv(rows: &[LedgerRow]) -> String {
             x.and_then(|x| x.note.clone()).unwrap_or_default(),
             x.map(|x| time(x.recorded_at)).unwrap_or_default(),
             x.map(|x| x.via.as_str().to_owned()).unwrap_or_default(),
+            x.and_then(|x| x.due).map(day).unwrap_or_default(),
         ];
         push_row(&mut out, cells.into_iter());
     }
@@ -230,6 +239,7 @@ mod tests {
                 note: None,
                 recorded_at: t(12),
                 via: Via::Cli,
+                due: None,
             }),
         }
     }
@@ -262,10 +272,25 @@ mod tests {
         assert_eq!(
             v["outcome"],
             serde_json::json!({"result": "advanced", "next_step": "Pilot, 5 seats",
-                "note": null, "recorded_at": "2026-12-01T12:00:00Z", "via": "cli"})
+                "note": null, "recorded_at": "2026-12-01T12:00:00Z", "via": "cli",
+                "due": null})
         );
         let v: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
         assert!(v["objective"].is_null() && v["outcome"].is_null() && v["account"].is_null());
+    }
+
+    #[test]
+    fn an_outcome_due_date_is_exported_as_an_iso_date_in_json_and_csv() {
+        let mut r = row("Dated");
+        if let Some(o) = r.outcome.as_mut() {
+            o.due = NaiveDate::from_ymd_opt(2026, 12, 12);
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(to_jsonl(std::slice::from_ref(&r)).trim_end()).unwrap();
+        assert_eq!(v["outcome"]["due"], "2026-12-12");
+        let parsed = parse_csv(&to_csv(&[r]));
+        assert_eq!(parsed[0].last().map(String::as_str), Some("outcome_due"));
+        assert_eq!(parsed[1].last().map(String::as_str), Some("2026-12-12"));
     }
 
     /// A strict RFC 4180 reader, to check that what we write reads back cell for cell.
@@ -366,6 +391,6 @@ mod tests {
         let out = to_csv(&[r]);
         let data = out.split("\r\n").nth(1).unwrap();
         assert_eq!(data.split(',').count(), CSV_HEADER.len());
-        assert!(data.ends_with(",false,,,,,"), "{data}");
+        assert!(data.ends_with(",false,,,,,,"), "{data}");
     }
 }

@@ -107,6 +107,7 @@ pub mod auth;
 pub mod classify;
 pub mod cli;
 pub mod clock;
+pub mod coach;
 pub mod config;
 pub mod daemon;
 pub mod demo;

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A meeting occurrence's stable id: `source/uid/original-start`.
@@ -359,6 +359,9 @@ pub enum Answer {
         result: Outcome,
         next_step: Option<String>,
         note: Option<String>,
+        /// The date of the next step, when the customer gave one: a commitment that can slip
+        /// (docs/design.md, "Answers and their keys").
+        due: Option<NaiveDate>,
     },
     /// Show the prompt again later.
     Snooze,
@@ -398,6 +401,57 @@ pub struct OutcomeRecord {
     pub note: Option<String>,
     pub recorded_at: DateTime<Utc>,
     pub via: Via,
+    /// The date of the next step (schema v3); `None` when none was given.
+    #[serde(default)]
+    pub due: Option<NaiveDate>,
+}
+
+/// What a user's correction says about an account's won/lost state
+/// (docs/design.md, "Answers and their keys").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MarkKind {
+    Won,
+    Lost,
+    /// The account is open again, whatever its outcomes say.
+    Reopen,
+}
+
+impl MarkKind {
+    pub const ALL: [MarkKind; 3] = [MarkKind::Won, MarkKind::Lost, MarkKind::Reopen];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MarkKind::Won => "won",
+            MarkKind::Lost => "lost",
+            MarkKind::Reopen => "reopen",
+        }
+    }
+}
+
+impl std::str::FromStr for MarkKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        MarkKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown account mark `{s}`: use won, lost or reopen"))
+    }
+}
+
+/// One row of the append-only `account_marks` table: the user's correction of an account's
+/// won/lost state. The latest mark of an account (by `seq`) overrides what its outcomes say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountMark {
+    /// The account name as the ledger stores it on meetings.
+    pub account: String,
+    pub kind: MarkKind,
+    /// The day the account was won or lost (for `reopen`, the day it was reopened).
+    pub on: NaiveDate,
+    pub via: Via,
+    pub at: DateTime<Utc>,
+    /// Append order: the latest mark wins.
+    pub seq: i64,
 }
 
 /// What the ledger knows about one meeting; `plan` reads it, never the database.

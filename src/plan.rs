@@ -436,6 +436,7 @@ mod tests {
                 note: None,
                 recorded_at: t(10, 40),
                 via: Via::Notification,
+                due: None,
             }),
             ..Default::default()
         };

@@ -319,6 +319,7 @@ mod tests {
                 note: None,
                 recorded_at: at(day, 12),
                 via: Via::Notification,
+                due: None,
             }),
         }
     }

@@ -101,6 +101,7 @@ pub async fn run(ctx: &CommandContext, cmd: OutcomeCmd) -> anyhow::Result<Outcom
         result,
         next_step: cmd.next_step.filter(|s| !s.trim().is_empty()),
         note: cmd.note.filter(|s| !s.trim().is_empty()),
+        due: None,
     };
     record_cli_answer(&mut ledger, &m.id, &answer, cmd.correct, now)?;
     Ok(OutcomeSet {

@@ -156,6 +156,9 @@ pub struct Prompts {
     /// How many objectives get a button; see [`QUICK_OBJECTIVES_LIMIT`].
     pub quick_objectives: usize,
     pub objectives: Vec<String>,
+    /// `objectives` is a ladder: an objective prompt offers the account's next rung first
+    /// (docs/design.md, "Prompt rules"). `false` offers the list as it is.
+    pub ladder: bool,
     pub dialog: DialogSetting,
     pub notifier: NotifierSetting,
     /// How long a notification waits for a click before it counts as dismissed; see
@@ -244,6 +247,7 @@ impl Default for Prompts {
             lookback: Duration::from_secs(12 * HOUR),
             quick_objectives: 2,
             objectives: DEFAULT_OBJECTIVES.iter().map(|s| s.to_string()).collect(),
+            ladder: true,
             dialog: DialogSetting::Auto,
             notifier: NotifierSetting::Auto,
             timeout: Duration::from_secs(10 * MINUTE),
@@ -485,6 +489,17 @@ mod tests {
         assert_eq!(c.prompts.before, Duration::from_secs(900));
         assert_eq!(c.prompts.objectives.len(), 6);
         assert!(c.classify.skip_all_day);
+        assert!(c.prompts.ladder);
+    }
+
+    #[test]
+    fn the_ladder_can_be_turned_off_and_a_non_bool_is_refused_with_its_line() {
+        let c = Config::from_toml("t", "[prompts]\nladder = false\n").unwrap();
+        assert!(!c.prompts.ladder);
+        let err = Config::from_toml("t", "[prompts]\nladder = \"no\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("t:2") && err.contains("ladder"), "{err}");
     }
 
     #[test]

@@ -81,6 +81,7 @@ pub(super) struct RawPrompts {
     pub lookback: Option<Spanned<String>>,
     pub quick_objectives: Option<Spanned<i64>>,
     pub objectives: Option<Spanned<Vec<String>>>,
+    pub ladder: Option<bool>,
     pub dialog: Option<Spanned<RawDialog>>,
     pub notifier: Option<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,

@@ -163,6 +163,7 @@ pub(super) fn validate(ctx: &Ctx, raw: RawConfig) -> Result<Config, ConfigError>
         lookback: LOOKBACK_LIMIT.duration(ctx, p.lookback, d.lookback)?,
         quick_objectives,
         objectives,
+        ladder: p.ladder.unwrap_or(d.ladder),
         dialog,
         notifier,
         timeout: PROMPT_TIMEOUT_LIMIT.duration(ctx, p.timeout, d.timeout)?,

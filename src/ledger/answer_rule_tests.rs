@@ -248,7 +248,7 @@ fn a_version_1_ledger_is_migrated_keeping_its_answers_and_then_refuses_updates()
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 2);
+    assert_eq!(SCHEMA_VERSION, 3);
     let row = l.find(&id("w/a/single")).unwrap().unwrap();
     assert_eq!(row.objective.unwrap().text, "Pilot");
     assert!(l.conn.execute("DELETE FROM answers", []).is_err());

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::Transaction;
 
-use super::codec::Ts;
+use super::codec::{Day, Ts};
 use crate::model::{MeetingId, ObjectiveRecord, Outcome, OutcomeRecord, PromptKind, Via};
 
 /// Who answered a question, and when: the answer in force (the first one, or the latest
@@ -40,6 +40,8 @@ pub(super) struct AnswerRow {
     pub result: Option<Outcome>,
     pub next_step: Option<String>,
     pub note: Option<String>,
+    /// An outcome's due date (schema v3).
+    pub due: Option<chrono::NaiveDate>,
     pub via: Via,
     pub at: DateTime<Utc>,
 }
@@ -118,6 +120,7 @@ pub(super) fn fold<'a>(rows: impl IntoIterator<Item = &'a AnswerRow>) -> Facts {
                     note: r.note.clone(),
                     recorded_at: r.at,
                     via: r.via,
+                    due: r.due,
                 });
                 f.outcome_by = Some(by());
             }
@@ -133,7 +136,7 @@ pub(super) fn answer_rows(
     id: &MeetingId,
 ) -> rusqlite::Result<Vec<AnswerRow>> {
     tx.prepare_cached(
-        "SELECT seq, key, kind, prompt, text, result, next_step, note, via, at
+        "SELECT seq, key, kind, prompt, text, result, next_step, note, via, at, due
          FROM answers WHERE meeting = ?1 ORDER BY seq",
     )?
     .query_map([id.as_str()], |r| {
@@ -148,6 +151,7 @@ pub(super) fn answer_rows(
             note: r.get(7)?,
             via: r.get(8)?,
             at: r.get::<_, Ts>(9)?.0,
+            due: r.get::<_, Option<Day>>(10)?.map(|d| d.0),
         })
     })?
     .collect()
@@ -173,6 +177,7 @@ mod tests {
             result: None,
             next_step: None,
             note: None,
+            due: None,
             via: Via::Cli,
             at,
         }

@@ -37,6 +37,8 @@
 
 #[cfg(test)]
 mod answer_rule_tests;
+#[cfg(test)]
+mod coach_tests;
 mod codec;
 mod fold;
 mod query;

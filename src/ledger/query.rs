@@ -1,5 +1,6 @@
 //! Every read of the ledger: the states `plan` needs, the rows export and report read, the last
-//! commitment of an account, and what is pending. Several queries of one call see one snapshot.
+//! commitment of an account, one account's meetings and marks (for `coach`), and what is
+//! pending. Several queries of one call see one snapshot.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -7,10 +8,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::codec::Ts;
+use super::codec::{Day, Ts};
 use super::fold::answers_of;
 use super::{Answered, Inner, Ledger, LedgerError, LedgerRow, PendingItem};
-use crate::model::{MeetingId, MeetingState, Outcome, PromptKind};
+use crate::model::{AccountMark, MeetingId, MeetingState, Outcome, PromptKind};
 use crate::plan;
 
 impl Ledger {
@@ -150,6 +151,63 @@ impl Ledger {
                 }
             }
             Ok(None)
+        })
+    }
+
+    /// The customer meetings of one account (its name exactly as the ledger stores it), oldest
+    /// first, gone ones included: what `coach` reads for one account's suggestion and status,
+    /// without folding the rest of the ledger (the `meetings_by_account` index finds them).
+    pub fn account_meetings(&self, account: &str) -> Result<Vec<LedgerRow>, LedgerError> {
+        self.read("list an account's meetings", |tx| {
+            let mut stmt = tx.prepare_cached(&format!(
+                "{ROW_SELECT} WHERE m.account = ?1 ORDER BY m.start, m.id"
+            ))?;
+            let metas = stmt
+                .query_map([account], row_meta)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut out = Vec::new();
+            for meta in metas {
+                // The override is applied in ROW_SELECT, so skip before folding the answers.
+                if meta.customer {
+                    out.push(complete_row(tx, meta)?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// The names of every account the ledger's meetings carry, sorted.
+    pub fn accounts(&self) -> Result<Vec<String>, LedgerError> {
+        self.read("list accounts", |tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT DISTINCT account FROM meetings WHERE account IS NOT NULL
+                     ORDER BY account",
+                )?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// The won/lost corrections of `account` (every account's when `None`), in append order.
+    pub fn account_marks(&self, account: Option<&str>) -> Result<Vec<AccountMark>, LedgerError> {
+        self.read("list account marks", |tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT seq, account, kind, on_day, via, at FROM account_marks
+                     WHERE ?1 IS NULL OR account = ?1 ORDER BY seq",
+                )?
+                .query_map([account], |r| {
+                    Ok(AccountMark {
+                        seq: r.get(0)?,
+                        account: r.get(1)?,
+                        kind: r.get(2)?,
+                        on: r.get::<_, Day>(3)?.0,
+                        via: r.get(4)?,
+                        at: r.get::<_, Ts>(5)?.0,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 

@@ -12,7 +12,7 @@ pub(super) const APPLICATION_ID: i32 = 0x6e78_7374;
 type Migration = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: &[Migration] = &[migrate_v1, migrate_v2];
+pub(super) const MIGRATIONS: &[Migration] = &[migrate_v1, migrate_v2, migrate_v3];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -117,4 +117,33 @@ fn migrate_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Version 3, coaching (issue 14): an outcome's next step may carry a due date (`YYYY-MM-DD`,
+/// the user's calendar day), and the user may correct an account's won/lost state with
+/// append-only marks; the latest mark of an account wins.
+fn migrate_v3(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "
+        ALTER TABLE answers ADD COLUMN due TEXT;
+
+        CREATE TABLE account_marks (
+            seq     INTEGER PRIMARY KEY,
+            key     TEXT NOT NULL UNIQUE,
+            account TEXT NOT NULL,
+            kind    TEXT NOT NULL CHECK (kind IN ('won', 'lost', 'reopen')),
+            on_day  TEXT NOT NULL,
+            via     TEXT NOT NULL,
+            at      TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX account_marks_by_account ON account_marks(account, seq);
+
+        CREATE TRIGGER account_marks_no_UPDATE BEFORE UPDATE ON account_marks BEGIN
+            SELECT RAISE(ABORT, 'account_marks are append-only: record a new mark instead');
+        END;
+        CREATE TRIGGER account_marks_no_DELETE BEFORE DELETE ON account_marks BEGIN
+            SELECT RAISE(ABORT, 'account_marks are append-only: record a new mark instead');
+        END;
+        ",
+    )
 }

@@ -4,10 +4,10 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::codec::Ts;
+use super::codec::{Day, Ts};
 use super::fold::answers_of;
 use super::{Inner, Ledger, LedgerError, Recorded};
-use crate::model::{Answer, Meeting, MeetingId, PlannedPrompt, PromptKind, Verdict, Via};
+use crate::model::{Answer, MarkKind, Meeting, MeetingId, PlannedPrompt, PromptKind, Verdict, Via};
 
 impl Ledger {
     /// Stores what the sources and `classify` say about these meetings. Keeps `first_seen`;
@@ -266,6 +266,37 @@ impl Ledger {
         })
     }
 
+    /// Appends a correction of `account`'s won/lost state (a row of `account_marks`, never an
+    /// edit): won or lost on `on`, or open again. Returns false when `key` was recorded before
+    /// (a retried write; nothing changed). The latest mark of an account wins
+    /// (docs/design.md, "Answers and their keys").
+    pub fn mark_account(
+        &mut self,
+        key: &str,
+        account: &str,
+        kind: MarkKind,
+        on: chrono::NaiveDate,
+        via: Via,
+        now: DateTime<Utc>,
+    ) -> Result<bool, LedgerError> {
+        let _span = tracing::info_span!(
+            "ledger.write",
+            op = "mark_account",
+            key,
+            kind = kind.as_str()
+        )
+        .entered();
+        self.write("record an account mark", |tx| {
+            let n = tx
+                .prepare_cached(
+                    "INSERT INTO account_marks (key, account, kind, on_day, via, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(key) DO NOTHING",
+                )?
+                .execute(params![key, account, kind, Day(on), via, Ts(now)])?;
+            Ok(n == 1)
+        })
+    }
+
     /// Records a user override for a meeting id or a series id (`source/uid`): `customer =
     /// false` is "not a sales meeting", `true` "is a sales meeting". The latest one per scope
     /// wins; a meeting's own override beats its series'.
@@ -297,20 +328,28 @@ fn insert_answer(
     via: Via,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<bool> {
-    let (text, result, next_step, note) = match answer {
-        Answer::Objective { text } => (Some(text.as_str()), None, None, None),
+    let (text, result, next_step, note, due) = match answer {
+        Answer::Objective { text } => (Some(text.as_str()), None, None, None, None),
         Answer::Outcome {
             result,
             next_step,
             note,
-        } => (None, Some(*result), next_step.as_deref(), note.as_deref()),
-        _ => (None, None, None, None),
+            due,
+        } => (
+            None,
+            Some(*result),
+            next_step.as_deref(),
+            note.as_deref(),
+            due.map(Day),
+        ),
+        _ => (None, None, None, None, None),
     };
     let n = tx
         .prepare_cached(
             "INSERT INTO answers (key, meeting, kind, prompt, text, result, next_step, note,
-                 via, at, supersedes)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(key) DO NOTHING",
+                 via, at, supersedes, due)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT(key) DO NOTHING",
         )?
         .execute(params![
             key,
@@ -323,7 +362,8 @@ fn insert_answer(
             note,
             via,
             Ts(now),
-            supersedes
+            supersedes,
+            due
         ])?;
     Ok(n == 1)
 }

@@ -78,5 +78,6 @@ pub(crate) fn outcome(result: Outcome, next_step: Option<&str>) -> Answer {
         result,
         next_step: next_step.map(str::to_owned),
         note: None,
+        due: None,
     }
 }

@@ -136,6 +136,7 @@ impl Dialog {
                     result,
                     next_step,
                     note: None,
+                    due: None,
                 }
             }
         }
@@ -335,6 +336,7 @@ pub fn parse_outcome_line(line: &str) -> Answer {
             result,
             next_step: next.map(str::to_string),
             note: None,
+            due: None,
         },
         Err(e) => {
             tracing::warn!(error = %e, "the dialog program printed an unknown outcome; treating the prompt as dismissed");
@@ -395,7 +397,8 @@ mod tests {
             Answer::Outcome {
                 result: Outcome::Advanced,
                 next_step: Some("workshop on 12/3".into()),
-                note: None
+                note: None,
+                due: None,
             }
         );
         assert_eq!(
@@ -403,7 +406,8 @@ mod tests {
             Answer::Outcome {
                 result: Outcome::NoShow,
                 next_step: None,
-                note: None
+                note: None,
+                due: None,
             }
         );
         assert_eq!(parse_outcome_line("maybe: later"), Answer::Dismissed);
@@ -457,7 +461,8 @@ mod tests {
             Answer::Outcome {
                 result: Outcome::Committed,
                 next_step: Some("PO by Friday".into()),
-                note: None
+                note: None,
+                due: None,
             }
         );
     }

@@ -186,6 +186,7 @@ impl OsascriptNotifier {
             result,
             next_step,
             note: None,
+            due: None,
         })
     }
 
@@ -582,7 +583,8 @@ mod tests {
             Answer::Outcome {
                 result: Outcome::Committed,
                 next_step: Some("Send the contract".into()),
-                note: None
+                note: None,
+                due: None,
             }
         );
         assert!(script(dir.path(), 2).contains(&quote(Outcome::NoShow.label())));
@@ -592,7 +594,8 @@ mod tests {
             Answer::Outcome {
                 result: Outcome::NoShow,
                 next_step: None,
-                note: None
+                note: None,
+                due: None,
             }
         );
         answer(dir.path(), 7, "false");

@@ -238,6 +238,7 @@ where
                     result,
                     next_step,
                     note: None,
+                    due: None,
                 });
             }
         }
@@ -342,7 +343,8 @@ mod tests {
             Answer::Outcome {
                 result: Outcome::Advanced,
                 next_step: Some("Tech workshop on 3 Dec".into()),
-                note: None
+                note: None,
+                due: None,
             }
         );
         assert_eq!(
@@ -350,7 +352,8 @@ mod tests {
             Answer::Outcome {
                 result: Outcome::NoShow,
                 next_step: None,
-                note: None
+                note: None,
+                due: None,
             }
         );
         // The next step never comes: the outcome still counts.
@@ -359,7 +362,8 @@ mod tests {
             Answer::Outcome {
                 result: Outcome::Committed,
                 next_step: None,
-                note: None
+                note: None,
+                due: None,
             }
         );
     }
@@ -372,7 +376,8 @@ mod tests {
             Answer::Outcome {
                 result: Outcome::Committed,
                 next_step: None,
-                note: None
+                note: None,
+                due: None,
             }
         );
         assert!(out.contains("Not an outcome"), "{out}");

@@ -176,6 +176,7 @@ pub fn action(prompt: &PromptView, key: &str) -> Action {
             result,
             next_step: None,
             note: None,
+            due: None,
         });
     }
     // A key we never offered: a confused server or a stale notification. Counting it as "no
@@ -402,7 +403,8 @@ pub(crate) mod tests {
             Action::Answer(Answer::Outcome {
                 result: Outcome::NoShow,
                 next_step: None,
-                note: None
+                note: None,
+                due: None,
             })
         );
     }

@@ -306,6 +306,7 @@ async fn outcome(
                 result,
                 next_step: text(f.next_step),
                 note: text(f.note),
+                due: None,
             },
         };
         answer(s, ledger, now, given)

@@ -388,6 +388,7 @@ mod tests {
                 note: None,
                 recorded_at: start,
                 via: Via::Cli,
+                due: None,
             }),
         }
     }

@@ -40,6 +40,7 @@ fn answer(i: usize) -> Answer {
         result: Outcome::ALL[i % Outcome::ALL.len()],
         next_step: Some(format!("step {i}")),
         note: None,
+        due: None,
     }
 }
 

@@ -190,7 +190,8 @@ async fn an_outcome_button_records_the_outcome() {
         Answer::Outcome {
             result: Outcome::Committed,
             next_step: None,
-            note: None
+            note: None,
+            due: None,
         }
     );
 }
@@ -236,7 +237,8 @@ async fn clicking_the_body_of_an_outcome_prompt_asks_for_any_outcome_and_a_next_
             answer: Answer::Outcome {
                 result: Outcome::Advanced,
                 next_step: Some("technical workshop on 3 Dec".into()),
-                note: None
+                note: None,
+                due: None,
             },
             via: Via::Dialog
         }

@@ -51,6 +51,7 @@ async fn home_meeting_and_report_render_quickly_on_5000_meetings_over_two_years(
             result,
             next_step: None,
             note: None,
+            due: None,
         };
         ledger
             .record(&format!("r{i}"), &m.id, &outcome, Via::Cli, m.end)

@@ -288,6 +288,7 @@ pub fn answer_history(ledger: &mut Ledger, meetings: &[(Meeting, Verdict)]) {
                     result,
                     next_step: None,
                     note: None,
+                    due: None,
                 },
                 Via::Cli,
                 m.end,

@@ -1,0 +1,283 @@
+//! The weekly look back (docs/design.md, "Coaching rules"): slipped commitments, open accounts
+//! whose last two outcomes were `continuation`, and last week's customer meetings still without
+//! an outcome, each with the command that answers it. `Display` is the plain text that
+//! `nextstep digest` prints and the weekly notification shows.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use serde::Serialize;
+
+use super::slipped::{Slipped, slipped};
+use super::status::{State, status_of_all};
+use super::{day_of, decisive, happens, shell_quote};
+use crate::model::{AccountMark, LedgerRow, MeetingId, MeetingStatus, Outcome};
+
+/// How far back "last week's meetings without an outcome" reaches.
+pub const DIGEST_LOOKBACK: TimeDelta = TimeDelta::days(7);
+
+/// An open account whose last two decisive outcomes were `continuation`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stalled {
+    pub account: String,
+    /// The two meetings, older first.
+    pub meetings: [MeetingId; 2],
+    /// Their days.
+    pub days: [NaiveDate; 2],
+    /// The command that shows the account's history and its next objective.
+    pub command: String,
+}
+
+/// A customer meeting of the past week that ended without an outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Awaiting {
+    pub meeting: MeetingId,
+    pub account: Option<String>,
+    pub title: String,
+    pub start: DateTime<Utc>,
+    /// The command that records its outcome (`RESULT` to be filled in).
+    pub command: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Digest {
+    pub generated_at: DateTime<Utc>,
+    /// The user's day the digest is for (slipped means due before it).
+    pub today: NaiveDate,
+    pub slipped: Vec<Slipped>,
+    pub stalled: Vec<Stalled>,
+    pub awaiting: Vec<Awaiting>,
+}
+
+impl Digest {
+    /// Nothing to look back on.
+    pub fn is_empty(&self) -> bool {
+        self.slipped.is_empty() && self.stalled.is_empty() && self.awaiting.is_empty()
+    }
+}
+
+/// The digest of `rows` (the ledger's customer meetings) and `marks`, as of `now` and the
+/// user's `today`. Slipped commitments and stalled accounts of accounts that are won or lost are
+/// left out: there is nothing left to chase.
+pub fn digest(
+    ladder: &[String],
+    rows: &[LedgerRow],
+    marks: &[AccountMark],
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> Digest {
+    let statuses = status_of_all(ladder, rows, marks);
+    let open = |account: Option<&str>| {
+        account
+            .and_then(|a| statuses.get(a))
+            .is_none_or(|s| s.state == State::Open)
+    };
+    let slipped = slipped(rows, today)
+        .into_iter()
+        .filter(|s| open(s.account.as_deref()))
+        .collect();
+
+    let mut decisive_by_account: BTreeMap<&str, Vec<&LedgerRow>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.customer) {
+        if let (Some(a), Some(o)) = (r.account.as_deref(), r.outcome.as_ref())
+            && decisive(o.result)
+        {
+            decisive_by_account.entry(a).or_default().push(r);
+        }
+    }
+    let mut stalled = Vec::new();
+    for (account, mut list) in decisive_by_account {
+        if !open(Some(account)) {
+            continue;
+        }
+        list.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
+        let [.., a, b] = list[..] else { continue };
+        let continuation = |r: &LedgerRow| {
+            r.outcome
+                .as_ref()
+                .is_some_and(|o| o.result == Outcome::Continuation)
+        };
+        if continuation(a) && continuation(b) {
+            stalled.push(Stalled {
+                account: account.to_owned(),
+                meetings: [a.id.clone(), b.id.clone()],
+                days: [day_of(a), day_of(b)],
+                command: format!("nextstep account {}", shell_quote(account)),
+            });
+        }
+    }
+
+    let awaiting = rows
+        .iter()
+        .filter(|r| {
+            happens(r)
+                && r.status != MeetingStatus::Cancelled
+                && r.outcome.is_none()
+                && r.end <= now
+                && r.end > now - DIGEST_LOOKBACK
+        })
+        .map(|r| Awaiting {
+            meeting: r.id.clone(),
+            account: r.account.clone(),
+            title: r.title.clone(),
+            start: r.start,
+            command: format!(
+                "nextstep outcome RESULT --meeting {}",
+                shell_quote(r.id.as_str())
+            ),
+        })
+        .collect();
+
+    Digest {
+        generated_at: now,
+        today,
+        slipped,
+        stalled,
+        awaiting,
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Weekly look back, {}", self.today.format("%Y-%m-%d"))?;
+        if self.is_empty() {
+            return writeln!(
+                f,
+                "Nothing to chase: no commitment slipped, no account is stuck, and every \
+                 customer meeting of the past week has an outcome."
+            );
+        }
+        if !self.slipped.is_empty() {
+            writeln!(f, "\nSlipped commitments ({}):", self.slipped.len())?;
+            for s in &self.slipped {
+                let who = s.account.as_deref().unwrap_or(&s.title);
+                let what = s
+                    .next_step
+                    .as_deref()
+                    .map(|n| format!("“{n}”"))
+                    .unwrap_or_else(|| "the next step".to_owned());
+                let days = if s.days_late == 1 { "day" } else { "days" };
+                writeln!(
+                    f,
+                    "  {who}: {what} was due {} ({} {days} ago), and no meeting since",
+                    s.due.format("%Y-%m-%d"),
+                    s.days_late
+                )?;
+                writeln!(f, "    {}", s.command)?;
+            }
+        }
+        if !self.stalled.is_empty() {
+            writeln!(
+                f,
+                "\nNo commitment twice in a row ({}):",
+                self.stalled.len()
+            )?;
+            for s in &self.stalled {
+                writeln!(
+                    f,
+                    "  {}: no commitment on {} and {}",
+                    s.account,
+                    s.days[0].format("%Y-%m-%d"),
+                    s.days[1].format("%Y-%m-%d")
+                )?;
+                writeln!(f, "    {}", s.command)?;
+            }
+        }
+        if !self.awaiting.is_empty() {
+            writeln!(
+                f,
+                "\nMeetings of the past week without an outcome ({}):",
+                self.awaiting.len()
+            )?;
+            for a in &self.awaiting {
+                let account = a
+                    .account
+                    .as_deref()
+                    .map(|a| format!(" ({a})"))
+                    .unwrap_or_default();
+                writeln!(
+                    f,
+                    "  {} {}{account}",
+                    a.start.format("%Y-%m-%d %H:%M UTC"),
+                    a.title
+                )?;
+                writeln!(f, "    {}", a.command)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coach::testing::{at, dated, day, ladder, mark, meeting};
+    use crate::model::{MarkKind, Outcome::*};
+
+    fn seeded() -> Vec<LedgerRow> {
+        vec![
+            // Slipped: due 11-25, nothing since.
+            dated(
+                "Acme",
+                (11, 18),
+                Advanced,
+                "Review the proposal",
+                day(11, 25),
+            ),
+            // Stalled: two continuations in a row (a no-show between does not break it).
+            meeting("Globex", (11, 10), Some("x"), Some(Continuation)),
+            meeting("Globex", (11, 17), None, Some(NoShow)),
+            meeting("Globex", (11, 24), Some("x"), Some(Continuation)),
+            // Last week, no outcome.
+            meeting("Initech", (11, 27), None, None),
+            // Older than a week, no outcome: not in the digest.
+            meeting("Initech", (11, 10), None, None),
+        ]
+    }
+
+    #[test]
+    fn the_digest_lists_slipped_stalled_and_awaiting_each_with_its_command() {
+        let d = digest(&ladder(), &seeded(), &[], at(12, 1), day(12, 1));
+        assert_eq!(d.slipped.len(), 1);
+        assert_eq!(d.slipped[0].account.as_deref(), Some("Acme"));
+        assert_eq!(d.stalled.len(), 1);
+        assert_eq!(d.stalled[0].account, "Globex");
+        assert_eq!(d.stalled[0].days, [day(11, 10), day(11, 24)]);
+        assert_eq!(d.stalled[0].command, "nextstep account Globex");
+        assert_eq!(d.awaiting.len(), 1);
+        assert_eq!(
+            d.awaiting[0].command,
+            "nextstep outcome RESULT --meeting work/Initech-1127/single"
+        );
+        let text = d.to_string();
+        assert!(text.starts_with("Weekly look back, 2026-12-01\n"), "{text}");
+        assert!(
+            text.contains("Acme: “Review the proposal” was due 2026-11-25 (6 days ago)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Globex: no commitment on 2026-11-10 and 2026-11-24"),
+            "{text}"
+        );
+        assert!(text.contains("    nextstep outcome RESULT --meeting work/Initech-1127/single"));
+    }
+
+    #[test]
+    fn closed_accounts_have_nothing_to_chase() {
+        let marks = [
+            mark("Acme", MarkKind::Lost, day(11, 28), 1, (11, 28)),
+            mark("Globex", MarkKind::Won, day(11, 28), 2, (11, 28)),
+        ];
+        let d = digest(&ladder(), &seeded(), &marks, at(12, 1), day(12, 1));
+        assert!(d.slipped.is_empty() && d.stalled.is_empty(), "{d:?}");
+        assert_eq!(d.awaiting.len(), 1);
+    }
+
+    #[test]
+    fn an_empty_digest_says_there_is_nothing_to_chase() {
+        let d = digest(&ladder(), &[], &[], at(12, 1), day(12, 1));
+        assert!(d.is_empty());
+        assert!(d.to_string().contains("Nothing to chase"), "{d}");
+    }
+}

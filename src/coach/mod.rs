@@ -1,0 +1,89 @@
+//! Coaching (issue 14): what the ledger says an account should be asked next, whether it is won
+//! or lost, which dated commitments slipped, how long the sell cycle is, and the weekly look
+//! back. Pure: ledger rows (and account marks) in, plain values out; no I/O, no clock.
+//!
+//! Every function reads [`LedgerRow`]s the way `report::build` does. For one account, the rows
+//! come from [`crate::ledger::Ledger::account_meetings`] (which folds only that account's
+//! meetings); for the whole ledger, from [`crate::ledger::Ledger::customer_meetings`]. Marks come
+//! from [`crate::ledger::Ledger::account_marks`].
+//!
+//! Days are UTC calendar days of a meeting's start (as `report` groups weeks), except "today",
+//! which the caller passes as the user's local date. The rules are written down in
+//! docs/design.md, "Prompt rules" (the ladder) and "Coaching rules".
+//!
+//! One job per file: `ladder` (the suggestion), `status` (won, lost, open), `slipped` (dated
+//! commitments that passed), `cycle` (the sell cycle), `digest` (the weekly look back).
+
+mod cycle;
+mod digest;
+mod ladder;
+mod slipped;
+mod status;
+
+pub use cycle::{
+    COVERED, CycleAccount, CycleGroup, MIN_SAMPLE, OBJECTIVE_COVERAGE, SellCycle, UNCOVERED,
+    sell_cycle,
+};
+pub use digest::{Awaiting, DIGEST_LOOKBACK, Digest, Stalled, digest};
+pub use ladder::{NoSuggestion, Suggestion, explain, rung_of, suggest};
+pub use slipped::{Slipped, slipped};
+pub use status::{AccountStatus, State, StatusSource, status, status_of_all};
+
+use chrono::NaiveDate;
+
+use crate::model::{LedgerRow, MeetingStatus, Outcome};
+
+/// The outcomes that say where the account stands: the customer could have committed and
+/// answered. `no_show`, `rescheduled` and `cancelled` say nothing about the sale.
+pub(crate) fn decisive(result: Outcome) -> bool {
+    matches!(
+        result,
+        Outcome::Committed | Outcome::Advanced | Outcome::Continuation | Outcome::NoSale
+    )
+}
+
+/// A customer meeting that took place (or is still to take place): not cancelled in its calendar,
+/// not gone before its start, and not answered `cancelled`, `rescheduled` or `no_show`.
+pub(crate) fn happens(r: &LedgerRow) -> bool {
+    r.customer
+        && r.status != MeetingStatus::Cancelled
+        && r.gone_at.is_none_or(|g| g > r.start)
+        && !matches!(
+            r.outcome.as_ref().map(|o| o.result),
+            Some(Outcome::Cancelled | Outcome::Rescheduled | Outcome::NoShow)
+        )
+}
+
+/// The UTC day a meeting starts on.
+pub(crate) fn day_of(r: &LedgerRow) -> NaiveDate {
+    r.start.date_naive()
+}
+
+/// `s` quoted for a POSIX shell when it needs quoting, so a printed command can be pasted.
+pub(crate) fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c));
+    if plain {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting_leaves_plain_words_and_quotes_the_rest() {
+        assert_eq!(shell_quote("Acme"), "Acme");
+        assert_eq!(shell_quote("work/abc@x/single"), "work/abc@x/single");
+        assert_eq!(shell_quote("Acme Inc"), "'Acme Inc'");
+        assert_eq!(shell_quote("O'Neil"), r"'O'\''Neil'");
+        assert_eq!(shell_quote(""), "''");
+    }
+}
