@@ -25,6 +25,7 @@ mod notify_desktop;
 mod notify_osascript;
 mod prompts;
 mod reconcile_daemon;
+mod reload;
 mod service;
 mod source_fault_matrix;
 mod source_faults;
