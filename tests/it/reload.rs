@@ -115,6 +115,22 @@ async fn expect_objective(home: &Home, uid: &str, objective: &str, via: Via) {
     .await;
 }
 
+/// Waits for the terminal's `nth` question, which must be Globex's, answers it with the second
+/// objective, and waits until the ledger holds that answer.
+async fn answer_globex_at_the_terminal(
+    home: &Home,
+    daemon: &Daemon,
+    stdin: &mut ChildStdin,
+    nth: usize,
+) {
+    daemon
+        .wait_for_log(ASKED, nth, Duration::from_secs(30))
+        .await;
+    assert!(daemon.log().contains("Review with Globex"));
+    type_line(stdin, "2");
+    expect_objective(home, "globex-1", "Schedule a needs analysis", Via::Terminal).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_that_keeps_the_terminal_notifier_gives_it_the_next_line_typed() {
     let bus = PrivateBus::start();
@@ -138,16 +154,7 @@ async fn a_reload_that_keeps_the_terminal_notifier_gives_it_the_next_line_typed(
 
     // The next prompt's answer reaches it: with a second reader, the first reader (still
     // waiting in its read) would take this line and drop it.
-    daemon.wait_for_log(ASKED, 2, Duration::from_secs(30)).await;
-    assert!(daemon.log().contains("Review with Globex"));
-    type_line(&mut stdin, "2");
-    expect_objective(
-        &home,
-        "globex-1",
-        "Schedule a needs analysis",
-        Via::Terminal,
-    )
-    .await;
+    answer_globex_at_the_terminal(&home, &daemon, &mut stdin, 2).await;
     assert!(daemon.is_running());
     daemon.stop();
 }
@@ -174,16 +181,7 @@ async fn a_reload_that_changes_the_notifier_sends_the_next_prompt_to_the_new_one
     // From desktop notifications to the terminal.
     set_notifier(&home, "terminal");
     reload(&home, &daemon, 2).await;
-    daemon.wait_for_log(ASKED, 1, Duration::from_secs(30)).await;
-    assert!(daemon.log().contains("Review with Globex"));
-    type_line(&mut stdin, "2");
-    expect_objective(
-        &home,
-        "globex-1",
-        "Schedule a needs analysis",
-        Via::Terminal,
-    )
-    .await;
+    answer_globex_at_the_terminal(&home, &daemon, &mut stdin, 1).await;
     assert!(
         server
             .recorded()
