@@ -1,8 +1,9 @@
 //! The harnesses the integration tests share: a private D-Bus and a fake notification server
-//! (`dbus`, `notifications`), the meetings' iCalendar text (`calendar`), the real binary as a child process (`daemon`), a fake of Google's
-//! OAuth and Calendar API (`google`), a fake of Microsoft's identity platform and Graph
-//! (`microsoft`), a real Radicale CalDAV server (`radicale`) and a headless Chromium over
-//! WebDriver for the answer page (`webdriver`).
+//! (`dbus`, `notifications`), the meetings' iCalendar text (`calendar`), the real binary as a
+//! child process (`daemon`), a fake of Google's OAuth and Calendar API (`google`), a fake of
+//! Microsoft's identity platform and Graph (`microsoft`) and what those two share (`provider`), a
+//! misbehaving HTTP server (`faulty`), a real Radicale CalDAV server (`radicale`) and a headless
+//! Chromium over WebDriver for the answer page (`webdriver`).
 //!
 //! Driving the whole daemon end to end:
 //!
@@ -30,5 +31,6 @@ pub mod fuzz;
 pub mod google;
 pub mod microsoft;
 pub mod notifications;
+pub mod provider;
 pub mod radicale;
 pub mod webdriver;
