@@ -4,23 +4,17 @@
 
 use std::process::Output;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use nextstep::ledger::Ledger;
-use nextstep::model::{Answer, MeetingId, Outcome, Via};
+use nextstep::model::Outcome::{self, *};
+use nextstep::model::{Answer, MeetingId, Via};
 
 use super::support::calendar::{Event, ics};
 use super::support::daemon::Home;
 use super::web_harness::meeting;
 
 /// The default ladder, as `prompts.objectives` has it.
-const LADDER: [&str; 6] = [
-    "Agree to a next meeting",
-    "Schedule a needs analysis",
-    "Agree to a proposal meeting",
-    "Meet the decision makers",
-    "Review the proposal by a date",
-    "Agree to the sale",
-];
+const LADDER: [&str; 6] = nextstep::config::DEFAULT_OBJECTIVES;
 
 /// The coming Acme meeting in the calendar.
 const NEXT: &str = "work/next/single";
@@ -45,51 +39,47 @@ fn home() -> Home {
     })
 }
 
-/// Records past meeting `uid` of `account`, `days_ago` days back, with an objective (when
-/// given) set before it and the outcome `result` (when given) with a next step due on `due`.
-fn past(
-    ledger: &mut Ledger,
-    uid: &str,
-    account: &str,
-    days_ago: i64,
-    objective: Option<&str>,
-    result: Option<Outcome>,
-    due: Option<chrono::NaiveDate>,
-) -> MeetingId {
-    let start: DateTime<Utc> = Utc::now() - Duration::days(days_ago);
-    let id = format!("work/{uid}/single");
-    let seen = start - Duration::days(1);
-    ledger
-        .remember(
-            &[meeting(
-                &id,
-                &format!("{account} call"),
-                start,
-                Some(account),
-            )],
-            seen,
-        )
-        .unwrap();
-    let id = MeetingId(id);
-    if let Some(text) = objective {
-        let answer = Answer::Objective { text: text.into() };
-        ledger
-            .record(&format!("{uid}-o"), &id, &answer, Via::Cli, seen)
-            .unwrap();
+/// A past meeting to seed: its uid, its account, how many days ago it started, its objective
+/// (set the day before) and its outcome (recorded two hours after the start) with a next step due
+/// on the date, when one is given.
+type Past<'a> = (
+    &'a str,
+    &'a str,
+    i64,
+    Option<&'a str>,
+    Option<Outcome>,
+    Option<NaiveDate>,
+);
+
+/// Records `meetings` in the ledger; returns their ids.
+fn seed(ledger: &mut Ledger, meetings: &[Past]) -> Vec<MeetingId> {
+    let mut ids = Vec::new();
+    for &(uid, account, days_ago, objective, result, due) in meetings {
+        let start: DateTime<Utc> = Utc::now() - Duration::days(days_ago);
+        let id = MeetingId(format!("work/{uid}/single"));
+        let seen = start - Duration::days(1);
+        let title = format!("{account} call");
+        let m = meeting(id.as_str(), &title, start, Some(account));
+        ledger.remember(&[m], seen).unwrap();
+        if let Some(text) = objective {
+            let answer = Answer::Objective { text: text.into() };
+            let key = format!("{uid}-o");
+            ledger.record(&key, &id, &answer, Via::Cli, seen).unwrap();
+        }
+        if let Some(result) = result {
+            let answer = Answer::Outcome {
+                result,
+                next_step: due.map(|_| "Review the proposal".to_owned()),
+                note: None,
+                due,
+            };
+            let key = format!("{uid}-r");
+            let at = start + Duration::hours(2);
+            ledger.record(&key, &id, &answer, Via::Cli, at).unwrap();
+        }
+        ids.push(id);
     }
-    if let Some(result) = result {
-        let answer = Answer::Outcome {
-            result,
-            next_step: due.map(|_| "Review the proposal".to_owned()),
-            note: None,
-            due,
-        };
-        let at = start + Duration::hours(2);
-        ledger
-            .record(&format!("{uid}-r"), &id, &answer, Via::Cli, at)
-            .unwrap();
-    }
-    id
+    ids
 }
 
 fn run(home: &Home, args: &[&str]) -> Output {
@@ -115,23 +105,12 @@ fn suggestion(home: &Home) -> String {
 fn after_a_commitment_the_next_rung_is_suggested_with_why_and_the_command_that_sets_it() {
     let home = home();
     let mut l = home.ledger();
-    past(
+    seed(
         &mut l,
-        "a",
-        "Acme",
-        20,
-        Some(LADDER[0]),
-        Some(Outcome::Committed),
-        None,
-    );
-    past(
-        &mut l,
-        "b",
-        "Acme",
-        10,
-        Some(LADDER[1]),
-        Some(Outcome::Committed),
-        None,
+        &[
+            ("a", "Acme", 20, Some(LADDER[0]), Some(Committed), None),
+            ("b", "Acme", 10, Some(LADDER[1]), Some(Committed), None),
+        ],
     );
     let text = suggestion(&home);
     assert!(text.contains("\"Acme follow-up\""), "{text}");
@@ -154,14 +133,9 @@ fn after_a_commitment_the_next_rung_is_suggested_with_why_and_the_command_that_s
 fn after_a_continuation_the_same_rung_is_suggested_again() {
     let home = home();
     let mut l = home.ledger();
-    past(
+    seed(
         &mut l,
-        "a",
-        "Acme",
-        10,
-        Some(LADDER[2]),
-        Some(Outcome::Continuation),
-        None,
+        &[("a", "Acme", 10, Some(LADDER[2]), Some(Continuation), None)],
     );
     let text = suggestion(&home);
     assert!(text.contains(": Agree to a proposal meeting\n"), "{text}");
@@ -175,28 +149,25 @@ fn after_a_continuation_the_same_rung_is_suggested_again() {
 fn after_no_sale_or_a_custom_objective_there_is_no_suggestion_and_a_line_says_why() {
     let home = home();
     let mut l = home.ledger();
-    past(
+    seed(
         &mut l,
-        "a",
-        "Acme",
-        10,
-        Some("Lunch with the CFO"),
-        Some(Outcome::Committed),
-        None,
+        &[(
+            "a",
+            "Acme",
+            10,
+            Some("Lunch with the CFO"),
+            Some(Committed),
+            None,
+        )],
     );
     let text = suggestion(&home);
     assert!(
         text.contains("no suggestion: the last objective with Acme (“Lunch with the CFO”) is not on the ladder"),
         "{text}"
     );
-    past(
+    seed(
         &mut l,
-        "b",
-        "Acme",
-        5,
-        Some(LADDER[3]),
-        Some(Outcome::NoSale),
-        None,
+        &[("b", "Acme", 5, Some(LADDER[3]), Some(NoSale), None)],
     );
     let text = suggestion(&home);
     assert!(
@@ -209,7 +180,7 @@ fn after_no_sale_or_a_custom_objective_there_is_no_suggestion_and_a_line_says_wh
 fn an_outcome_takes_a_due_date_and_a_bad_date_is_bad_usage_naming_the_flag_and_format() {
     let home = home();
     let mut l = home.ledger();
-    let id = past(&mut l, "a", "Acme", 2, Some(LADDER[0]), None, None);
+    let id = seed(&mut l, &[("a", "Acme", 2, Some(LADDER[0]), None, None)]).remove(0);
     let bad = run(
         &home,
         &[
@@ -246,21 +217,16 @@ fn an_outcome_takes_a_due_date_and_a_bad_date_is_bad_usage_naming_the_flag_and_f
         stdout(&ok)
     );
     let o = l.find(&id).unwrap().unwrap().outcome.unwrap();
-    assert_eq!(o.due, chrono::NaiveDate::from_ymd_opt(2026, 12, 12));
+    assert_eq!(o.due, NaiveDate::from_ymd_opt(2026, 12, 12));
 }
 
 #[test]
 fn an_account_is_won_lost_and_reopened_by_correction_rows() {
     let home = home();
     let mut l = home.ledger();
-    past(
+    seed(
         &mut l,
-        "a",
-        "Acme",
-        30,
-        Some(LADDER[5]),
-        Some(Outcome::Committed),
-        None,
+        &[("a", "Acme", 30, Some(LADDER[5]), Some(Committed), None)],
     );
     let won_day = (Utc::now() - Duration::days(30)).date_naive().to_string();
 
@@ -312,16 +278,14 @@ fn the_digest_lists_a_slipped_commitment_with_the_command_that_moves_it() {
     let home = home();
     let mut l = home.ledger();
     let due = (Utc::now() - Duration::days(3)).date_naive();
-    let id = past(
+    let ids = seed(
         &mut l,
-        "a",
-        "Globex",
-        10,
-        None,
-        Some(Outcome::Advanced),
-        Some(due),
+        &[
+            ("a", "Globex", 10, None, Some(Advanced), Some(due)),
+            ("b", "Initech", 2, None, None, None),
+        ],
     );
-    past(&mut l, "b", "Initech", 2, None, None, None);
+    let id = &ids[0];
 
     let out = run(&home, &["digest"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -356,33 +320,17 @@ fn the_digest_lists_a_slipped_commitment_with_the_command_that_moves_it() {
 fn the_report_shows_the_sell_cycle_with_counts_and_says_when_the_sample_is_too_small() {
     let home = home();
     let mut l = home.ledger();
-    past(
+    seed(
         &mut l,
-        "a",
-        "Acme",
-        40,
-        Some(LADDER[0]),
-        Some(Outcome::Continuation),
-        None,
-    );
-    past(
-        &mut l,
-        "b",
-        "Acme",
-        10,
-        Some(LADDER[1]),
-        Some(Outcome::NoSale),
-        None,
+        &[
+            ("a", "Acme", 40, Some(LADDER[0]), Some(Continuation), None),
+            ("b", "Acme", 10, Some(LADDER[1]), Some(NoSale), None),
+        ],
     );
     let due = (Utc::now() - Duration::days(1)).date_naive();
-    past(
+    seed(
         &mut l,
-        "c",
-        "Globex",
-        5,
-        None,
-        Some(Outcome::Advanced),
-        Some(due),
+        &[("c", "Globex", 5, None, Some(Advanced), Some(due))],
     );
 
     let out = run(&home, &["report"]);
