@@ -11,6 +11,8 @@ mod caldav;
 mod caldav_daemon;
 mod cli;
 mod cli_pipe;
+mod coach_bench;
+mod coach_cli;
 mod crash_loop;
 mod daemon;
 mod fuzz;
