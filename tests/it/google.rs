@@ -557,6 +557,39 @@ async fn several_calendars_are_synced_each_with_its_own_token() {
     );
 }
 
+/// A calendar's sync token moves on as soon as its changes are read; when a later calendar of the
+/// same poll fails, the removals read before must come with the next good poll, or the meeting is
+/// never known to be gone.
+#[tokio::test]
+async fn a_cancellation_read_before_another_calendar_failed_is_reported_by_the_next_good_poll() {
+    let fake = FakeGoogle::start().await;
+    seed(&fake);
+    let team = "team@group.calendar.google.com";
+    fake.put_event(
+        team,
+        event(
+            "t1",
+            "Initech demo",
+            "2026-12-05T10:00:00Z",
+            "2026-12-05T11:00:00Z",
+            &[],
+        ),
+    );
+    let (_signed_in, mut src) = signed_in_source(&fake, &["primary", team]).await;
+    assert_eq!(src.poll(window()).await.unwrap().meetings.len(), 5);
+    fake.cancel_event("primary", "rev1");
+    fake.lock().failing_calendars.push(team.into());
+    assert!(src.poll(window()).await.is_err(), "the team calendar fails");
+    fake.lock().failing_calendars.clear();
+    let f = src.poll(window()).await.unwrap();
+    assert_eq!(
+        f.removed.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+        ["work/rev1/single"],
+        "the cancellation the failed poll read is not lost"
+    );
+    assert_eq!(f.meetings.len(), 4);
+}
+
 #[tokio::test]
 async fn the_fake_refuses_a_sync_token_combined_with_time_min() {
     // Keeps the fake honest: the source would be wrong if the fake accepted this.

@@ -107,6 +107,10 @@ pub struct GoogleSource {
     api: Api,
     calendars: Vec<Calendar>,
     last: Option<(usize, usize)>,
+    /// Meetings a calendar's sync named removed that no successful poll has reported yet: a
+    /// calendar's sync token moves on as soon as its changes are read, so when a later calendar
+    /// of the same poll fails, its removals are only here (and would be lost with the poll).
+    unreported: Vec<crate::model::MeetingId>,
 }
 
 impl std::fmt::Debug for GoogleSource {
@@ -173,6 +177,7 @@ impl GoogleSource {
             },
             calendars,
             last: None,
+            unreported: Vec::new(),
         })
     }
 
@@ -184,7 +189,6 @@ impl GoogleSource {
 
     async fn poll_all(&mut self, window: Window) -> Result<Fetched, SourceError> {
         let mut warnings = Vec::new();
-        let mut removed = Vec::new();
         let mut changed = false;
         for (i, cal) in self.calendars.iter_mut().enumerate() {
             if cal.state.is_none() {
@@ -203,7 +207,7 @@ impl GoogleSource {
                 state,
                 window,
                 &mut warnings,
-                &mut removed,
+                &mut self.unreported,
             )
             .await?;
             changed |= c;
@@ -239,7 +243,7 @@ impl GoogleSource {
             warnings,
             changed || first_poll,
             series,
-            removed,
+            std::mem::take(&mut self.unreported),
         ))
     }
 }

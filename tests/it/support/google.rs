@@ -90,6 +90,8 @@ pub struct State {
     pub token_grants: Vec<String>,
     /// Pages hold at most this many events, whatever `maxResults` says (to make listings page).
     pub max_page_size: Option<usize>,
+    /// Calendars whose events.list answers 503 until taken out of this list.
+    pub failing_calendars: Vec<String>,
 }
 
 fn rand_token(prefix: &str, len: usize) -> String {
@@ -505,6 +507,12 @@ fn events_list(
         .and_then(|mut p| p.nth(3))
         .map(percent_decode)
         .unwrap_or_default();
+    if s.failing_calendars.contains(&cal_id) {
+        return reply(
+            503,
+            error_body(503, "global", "backendError", "Backend Error"),
+        );
+    }
     if !s.calendars.contains_key(&cal_id) {
         return reply(404, error_body(404, "global", "notFound", "Not Found"));
     }
