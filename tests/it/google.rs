@@ -5,22 +5,19 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::support::google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle, Fault, Logged, event};
-use chrono::{DateTime, Utc};
+use crate::support::provider::{self, Lines, t, window};
 use nextstep::auth::{self, AuthError, GoogleAuth, SignInOptions, StoredIn, TokenStoreChoice};
 use nextstep::config::{CalendarConfig, CalendarKind, GoogleConfig};
 use nextstep::model::{PartStat, ParticipantKind, Role};
 use nextstep::secret::{Secret, SecretSource};
 use nextstep::source::google::GoogleSource;
-use nextstep::source::{CalendarSource, SourceContext, SourceError, Window};
+use nextstep::source::{CalendarSource, SourceContext, SourceError};
 use serde_json::json;
 
+/// The shared client, with this binary's logs captured first (see [`captured_logs`]).
 fn http() -> reqwest::Client {
     captured_logs();
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
+    provider::http()
 }
 
 fn config(fake: &FakeGoogle, calendars: &[&str]) -> CalendarConfig {
@@ -39,62 +36,20 @@ fn config(fake: &FakeGoogle, calendars: &[&str]) -> CalendarConfig {
     }
 }
 
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
-}
-
-fn window() -> Window {
-    Window {
-        start: t("2026-12-01T00:00:00Z"),
-        end: t("2026-12-15T00:00:00Z"),
-    }
-}
-
-/// Collects what the sign-in writes and hands it to the test that plays the browser.
-struct ChanOut(
-    tokio::sync::mpsc::UnboundedSender<String>,
-    Arc<Mutex<String>>,
-);
-
-impl Write for ChanOut {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let s = String::from_utf8_lossy(buf).into_owned();
-        self.1.lock().unwrap().push_str(&s);
-        let _ = self.0.send(s);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The browser: waits for the printed URL, visits it, follows Google's redirect to the loopback
 /// address (optionally with a tampered `state`), and returns the loopback page.
-async fn play_browser(
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<String>,
-    tamper_state: bool,
-) -> String {
+async fn play_browser(mut printed: Lines, tamper_state: bool) -> String {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let mut text = String::new();
-    let url = loop {
-        let chunk = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-            .await
-            .expect("the sign-in printed a URL in time")
-            .expect("output still open");
-        text.push_str(&chunk);
-        if let Some(line) = text
-            .lines()
-            .map(str::trim)
-            .find(|l| l.starts_with("http") && l.contains("/o/oauth2/v2/auth"))
-            && text.contains("Waiting")
-        {
-            break line.to_string();
-        }
-    };
+    printed.line(|l| l.contains("Waiting")).await;
+    let url = printed
+        .line(|l| l.trim().starts_with("http") && l.contains("/o/oauth2/v2/auth"))
+        .await
+        .trim()
+        .to_string();
     let resp = client.get(&url).send().await.unwrap();
     assert_eq!(
         resp.status(),
@@ -134,12 +89,11 @@ async fn sign_in(fake: &FakeGoogle, tamper_state: bool) -> SignedIn {
     opts.token_store = TokenStoreChoice::File;
     opts.timeout = Duration::from_secs(20);
     opts.http = Some(http());
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let all = Arc::new(Mutex::new(String::new()));
-    let mut out = ChanOut(tx, all.clone());
+    let (mut out, printed) = provider::output();
+    let all = out.all();
     let (report, page) = tokio::join!(
         auth::google_sign_in(&cfg, opts, &mut out),
-        play_browser(rx, tamper_state)
+        play_browser(printed, tamper_state)
     );
     let output = all.lock().unwrap().clone();
     SignedIn {

@@ -5,29 +5,19 @@
 //! `MEASURE` lines (`scripts/bench-microsoft.sh`). The real binary's side is in
 //! `microsoft_cli` and `microsoft_daemon`.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::microsoft::{
     CLIENT_ID, FakeMicrosoft, Fault, Logged, ME, SALES_CALENDAR_ID, event, instance,
 };
-use chrono::{DateTime, Utc};
+use crate::support::provider::{http, output, t, window};
 use nextstep::auth::{SignInOptions, StoredIn, TokenStoreChoice};
 use nextstep::model::{MeetingId, ParticipantKind, Role};
 use nextstep::source::microsoft::MicrosoftSource;
 use nextstep::source::microsoft::auth::{MicrosoftAuth, microsoft_sign_in};
 use nextstep::source::microsoft::config::MicrosoftConfig;
-use nextstep::source::{CalendarSource, Fetched, SourceContext, SourceError, Window};
+use nextstep::source::{CalendarSource, Fetched, SourceContext, SourceError};
 use serde_json::json;
-
-fn http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
 
 fn config(fake: &FakeMicrosoft, calendars: &[&str]) -> MicrosoftConfig {
     MicrosoftConfig::new(
@@ -40,55 +30,6 @@ fn config(fake: &FakeMicrosoft, calendars: &[&str]) -> MicrosoftConfig {
     .unwrap()
 }
 
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
-}
-
-fn window() -> Window {
-    Window {
-        start: t("2026-12-01T00:00:00Z"),
-        end: t("2026-12-15T00:00:00Z"),
-    }
-}
-
-/// Collects what the sign-in writes and hands it to the test that plays the person.
-struct ChanOut(
-    tokio::sync::mpsc::UnboundedSender<String>,
-    Arc<Mutex<String>>,
-);
-
-impl Write for ChanOut {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let s = String::from_utf8_lossy(buf).into_owned();
-        self.1.lock().unwrap().push_str(&s);
-        let _ = self.0.send(s);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Waits for a complete printed line that satisfies `pick` and returns it.
-async fn printed_line(
-    rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
-    pick: impl Fn(&str) -> bool,
-) -> String {
-    let mut text = String::new();
-    loop {
-        let chunk = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-            .await
-            .expect("the sign-in printed in time")
-            .expect("output still open");
-        text.push_str(&chunk);
-        // A line may arrive in several writes: only lines that ended count.
-        let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
-        if let Some(l) = complete.lines().find(|l| pick(l)) {
-            return l.to_string();
-        }
-    }
-}
-
 /// A device sign-in in this process (the person approves at once); tokens in a file under `dir`.
 async fn sign_in(fake: &FakeMicrosoft, dir: &std::path::Path) {
     let cfg = config(fake, &["primary"]);
@@ -96,10 +37,9 @@ async fn sign_in(fake: &FakeMicrosoft, dir: &std::path::Path) {
     opts.token_store = TokenStoreChoice::File;
     opts.timeout = Duration::from_secs(20);
     opts.http = Some(http());
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut out = ChanOut(tx, Arc::new(Mutex::new(String::new())));
+    let (mut out, mut printed) = output();
     let person = async {
-        let line = printed_line(&mut rx, |l| l.contains("enter the code")).await;
+        let line = printed.line(|l| l.contains("enter the code")).await;
         let (before, code) = line.split_once(" and enter the code ").unwrap();
         let uri = before.rsplit_once(" open ").unwrap().1;
         assert_eq!(fake.enter_code(uri, code.trim(), true).await, 200);
@@ -253,12 +193,11 @@ async fn the_browser_sign_in_uses_pkce_s256_and_a_localhost_redirect() {
     opts.token_store = TokenStoreChoice::File;
     opts.timeout = Duration::from_secs(20);
     opts.http = Some(http());
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let all = Arc::new(Mutex::new(String::new()));
-    let mut out = ChanOut(tx, all.clone());
+    let (mut out, mut printed) = output();
+    let all = out.all();
     let browser = async {
-        let url = printed_line(&mut rx, |l| l.trim().starts_with("http")).await;
-        printed_line(&mut rx, |l| l.starts_with("Waiting")).await;
+        let url = printed.line(|l| l.trim().starts_with("http")).await;
+        printed.line(|l| l.starts_with("Waiting")).await;
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

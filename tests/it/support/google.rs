@@ -216,6 +216,34 @@ impl FakeGoogle {
     }
 }
 
+impl crate::support::provider::ProviderFake for FakeGoogle {
+    fn put(&self, event: Value) {
+        self.put_event("primary", event);
+    }
+
+    fn moved(&self, event: &Value, start: DateTime<Utc>, end: DateTime<Utc>) -> Value {
+        let t = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let mut ev = event.clone();
+        ev["start"]["dateTime"] = json!(t(start));
+        ev["end"]["dateTime"] = json!(t(end));
+        ev
+    }
+
+    fn calendar_requests(&self) -> usize {
+        self.events_requests().len()
+    }
+
+    fn incremental_since(&self, from: usize) -> bool {
+        self.events_requests()[from..].iter().any(|r| {
+            r.status == 200 && r.param("syncToken").is_some() && r.param("timeMin").is_none()
+        })
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        self.lock().secrets.clone()
+    }
+}
+
 /// A daemon's home whose calendar `work` is `fake`'s, its API at `api_url` (the fake's own, or a
 /// proxy in front of it) with this request `timeout`, polled every second; the client secret in
 /// [`SECRET_ENV`], the token kept in a file (never the keyring of whoever runs the tests).

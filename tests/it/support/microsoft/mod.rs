@@ -387,6 +387,40 @@ impl FakeMicrosoft {
     }
 }
 
+impl crate::support::provider::ProviderFake for FakeMicrosoft {
+    fn put(&self, event: Value) {
+        self.put_event("primary", event);
+    }
+
+    fn moved(&self, event: &Value, start: DateTime<Utc>, end: DateTime<Utc>) -> Value {
+        let mut ev = event.clone();
+        ev["start"]["dateTime"] = json!(graph_time(start));
+        ev["end"]["dateTime"] = json!(graph_time(end));
+        ev
+    }
+
+    fn calendar_requests(&self) -> usize {
+        self.requests().len()
+    }
+
+    fn incremental_since(&self, from: usize) -> bool {
+        self.requests()[from..].iter().any(|r| {
+            r.status == 200
+                && r.param("$deltatoken").is_some()
+                && r.param("startDateTime").is_none()
+        })
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        self.lock().secrets.clone()
+    }
+}
+
+/// A time as Graph writes it in UTC (seven digits of fractions, no offset).
+pub fn graph_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S.0000000").to_string()
+}
+
 impl State {
     fn calendar_mut(&mut self, name: &str) -> &mut Calendar {
         self.calendars
