@@ -216,35 +216,21 @@ impl GoogleSource {
                 state_file::save(&self.api.name, &cal.state_path, state)?;
             }
         }
-        let mut by_id: BTreeMap<_, Meeting> = BTreeMap::new();
-        for cal in &self.calendars {
-            for m in cal.state.iter().flat_map(|s| s.events.values()) {
-                if window.overlaps(m.start, m.end) {
-                    // The same invitation in two calendars is one meeting.
-                    by_id.entry(m.id.clone()).or_insert_with(|| m.clone());
-                }
-            }
-        }
-        let meetings: Vec<Meeting> = by_id.into_values().collect();
-        let first_poll = self.last.is_none();
-        self.last = Some((meetings.len(), self.calendars.len()));
-        // Every meeting the source holds, in the window or not: a meeting that left the window
-        // is still here, so it is dropped from the schedule rather than kept at its old time.
-        let series = self
+        let events: Vec<_> = self
             .calendars
             .iter()
-            .flat_map(|c| c.state.iter().flat_map(|s| s.events.values()))
-            .map(|m| m.id.series().to_string())
+            .map(|c| c.state.as_ref().map(|s| &s.events))
             .collect();
-        // Meetings still held by another calendar of the account are not gone (see
-        // `Fetched::incremental`).
-        Ok(Fetched::incremental(
-            meetings,
+        let first_poll = self.last.is_none();
+        let (fetched, _) = super::account::fetched(
+            &events,
+            window,
             warnings,
             changed || first_poll,
-            series,
-            std::mem::take(&mut self.unreported),
-        ))
+            &mut self.unreported,
+        );
+        self.last = Some((fetched.meetings.len(), self.calendars.len()));
+        Ok(fetched)
     }
 }
 

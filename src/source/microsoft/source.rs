@@ -266,35 +266,24 @@ impl MicrosoftSource {
                 state_file::save(&self.api.name, &cal.state_path, state)?;
             }
         }
-        let mut by_id: BTreeMap<_, Meeting> = BTreeMap::new();
-        for cal in self.calendars.iter_mut() {
-            cal.in_window = 0;
-            for m in cal.state.iter().flat_map(|s| s.events.values()) {
-                if window.overlaps(m.start, m.end) {
-                    cal.in_window += 1;
-                    by_id.entry(m.id.clone()).or_insert_with(|| m.clone());
-                }
-            }
-        }
-        let meetings: Vec<Meeting> = by_id.into_values().collect();
-        let first_poll = self.last.is_none();
-        self.last = Some(meetings.len());
-        // Every meeting the source holds, in the window or not (see `Fetched::series`).
-        let series = self
+        let events: Vec<_> = self
             .calendars
             .iter()
-            .flat_map(|c| c.state.iter().flat_map(|s| s.events.values()))
-            .map(|m| m.id.series().to_string())
+            .map(|c| c.state.as_ref().map(|s| &s.events))
             .collect();
-        // Meetings still held by another calendar of the account are not gone (see
-        // `Fetched::incremental`).
-        Ok(Fetched::incremental(
-            meetings,
+        let first_poll = self.last.is_none();
+        let (fetched, in_window) = crate::source::account::fetched(
+            &events,
+            window,
             warnings,
             changed || first_poll,
-            series,
-            std::mem::take(&mut self.unreported),
-        ))
+            &mut self.unreported,
+        );
+        for (cal, n) in self.calendars.iter_mut().zip(in_window) {
+            cal.in_window = n;
+        }
+        self.last = Some(fetched.meetings.len());
+        Ok(fetched)
     }
 }
 
