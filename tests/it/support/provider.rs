@@ -19,7 +19,7 @@ use nextstep::auth::TokenStoreChoice;
 use nextstep::auth::store::TokenStore;
 use nextstep::model::{MeetingId, Outcome, Via};
 use nextstep::secret::Secret;
-use nextstep::source::Window;
+use nextstep::source::{SourceError, Window};
 use serde_json::Value;
 use tokio::io::AsyncBufReadExt;
 
@@ -123,6 +123,51 @@ pub fn output() -> (Output, Lines) {
             text: String::new(),
         },
     )
+}
+
+/// `err` is refused credentials (not worth a quick retry) whose message names `fix`, the auth
+/// command; returns the message.
+pub fn refused_naming(err: &SourceError, fix: &str) -> String {
+    assert!(matches!(err, SourceError::Unauthorized { .. }), "{err:?}");
+    assert!(!err.is_transient());
+    let msg = err.to_string();
+    assert!(msg.contains(fix), "{msg}");
+    msg
+}
+
+/// `err` is a rate limit, worth a retry, after the server's `Retry-After` of `secs` (`None`: it
+/// gave none).
+pub fn rate_limited(err: &SourceError, secs: Option<u64>) {
+    assert!(
+        matches!(err, SourceError::RateLimited { retry_after, .. }
+            if *retry_after == secs.map(Duration::from_secs)),
+        "{err:?}"
+    );
+    assert!(err.is_transient());
+}
+
+/// GETs `url` with `query` and the access token the fake handed out (its secret that starts
+/// with `token_prefix`), as the signed-in source would; returns the status and the JSON body.
+pub async fn get_signed_in(
+    fake: &dyn ProviderFake,
+    token_prefix: &str,
+    url: &str,
+    query: &[(&str, &str)],
+) -> (u16, Value) {
+    let token = fake
+        .secrets()
+        .into_iter()
+        .find(|x| x.starts_with(token_prefix))
+        .expect("an access token");
+    let resp = http()
+        .get(url)
+        .query(query)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
 }
 
 /// `nextstep auth …` as a child process, its stdout read line by line as a person would, its
