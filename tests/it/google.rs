@@ -234,7 +234,7 @@ async fn signing_in_stores_the_refresh_token_in_a_0600_file_and_prints_no_secret
     );
     assert!(q["redirect_uri"].starts_with("http://127.0.0.1:"));
     let stored = std::fs::read_to_string(&path).unwrap();
-    let secrets = fake.lock().secrets.clone();
+    let secrets = fake.lock().tokens.secrets.clone();
     assert!(
         secrets.len() >= 4,
         "code, verifier, access and refresh token"
@@ -598,7 +598,7 @@ async fn no_token_code_verifier_or_client_secret_reaches_the_logs_or_errors() {
         logs.contains("refreshing"),
         "the refresh was logged: {logs}"
     );
-    let secrets = fake.lock().secrets.clone();
+    let secrets = fake.lock().tokens.secrets.clone();
     assert!(secrets.len() >= 6);
     let everything = format!("{logs}\n{}\n{}", errors.join("\n"), s.output);
     for secret in secrets.iter().map(String::as_str).chain([CLIENT_SECRET]) {

@@ -51,7 +51,7 @@ fn assert_signed_in_safely(setup: &Home, fake: &FakeGoogle, stdout: &str) {
             "the token file is private"
         );
     }
-    let secrets = fake.lock().secrets.clone();
+    let secrets = fake.lock().tokens.secrets.clone();
     assert!(
         secrets.len() >= 4,
         "code, verifier, access and refresh token: {}",

@@ -231,7 +231,7 @@ async fn the_browser_sign_in_uses_pkce_s256_and_a_localhost_redirect() {
     assert!(q["redirect_uri"].starts_with("http://localhost:"));
     assert_eq!(fake.lock().token_grants, ["authorization_code"]);
     let output = all.lock().unwrap().clone();
-    for s in fake.lock().secrets.iter() {
+    for s in fake.lock().tokens.secrets.iter() {
         assert!(!output.contains(s.as_str()), "the output leaks a secret");
     }
 }

@@ -63,7 +63,7 @@ async fn signing_in_through_the_cli_with_the_printed_code_stores_a_0600_token_fi
         s_.token_grants
     );
     // No secret but the user code (which the person needs) reached the terminal.
-    for secret in s_.secrets.iter().filter(|x| **x != s.user_code) {
+    for secret in s_.tokens.secrets.iter().filter(|x| **x != s.user_code) {
         assert!(!s.stdout.contains(secret.as_str()), "stdout leaks a secret");
         assert!(!s.stderr.contains(secret.as_str()), "stderr leaks a secret");
     }
@@ -243,8 +243,8 @@ async fn a_trace_level_run_logs_no_token_device_code_user_code_or_authorization_
     ] {
         assert!(grants.iter().any(|x| x == g), "{g} was used: {grants:?}");
     }
-    assert!(st.secrets.len() >= 8, "{}", st.secrets.len());
-    for secret in &st.secrets {
+    assert!(st.tokens.secrets.len() >= 8, "{}", st.tokens.secrets.len());
+    for secret in &st.tokens.secrets {
         assert!(
             !logs.contains(secret.as_str()),
             "a secret ({}…) reached the logs or the output",

@@ -1,7 +1,8 @@
 //! The harnesses the integration tests share: a private D-Bus and a fake notification server
 //! (`dbus`, `notifications`), the meetings' iCalendar text (`calendar`), the real binary as a
 //! child process (`daemon`), a fake of Google's OAuth and Calendar API (`google`), a fake of
-//! Microsoft's identity platform and Graph (`microsoft`) and what those two share (`provider`), a
+//! Microsoft's identity platform and Graph (`microsoft`) and what those two share (`provider`,
+//! `oauth`), a
 //! misbehaving HTTP server (`faulty`), a real Radicale CalDAV server (`radicale`) and a headless
 //! Chromium over WebDriver for the answer page (`webdriver`).
 //!
@@ -31,6 +32,7 @@ pub mod fuzz;
 pub mod google;
 pub mod microsoft;
 pub mod notifications;
+pub mod oauth;
 pub mod provider;
 pub mod radicale;
 pub mod webdriver;
