@@ -459,12 +459,15 @@ async fn rate_limits_are_reported_with_retry_after() {
     assert_eq!(src.poll(window()).await.unwrap().meetings.len(), 4);
 }
 
-#[tokio::test]
-async fn several_calendars_are_synced_each_with_its_own_token() {
+/// A second calendar, shared by a team, with one meeting.
+const TEAM: &str = "team@group.calendar.google.com";
+
+/// A fake with [`seed`] in the primary calendar and one meeting in [`TEAM`].
+async fn two_calendars() -> FakeGoogle {
     let fake = FakeGoogle::start().await;
     seed(&fake);
     fake.put_event(
-        "team@group.calendar.google.com",
+        TEAM,
         event(
             "t1",
             "Initech demo",
@@ -473,8 +476,13 @@ async fn several_calendars_are_synced_each_with_its_own_token() {
             &[],
         ),
     );
-    let (_signed_in, mut src) =
-        signed_in_source(&fake, &["primary", "team@group.calendar.google.com"]).await;
+    fake
+}
+
+#[tokio::test]
+async fn several_calendars_are_synced_each_with_its_own_token() {
+    let fake = two_calendars().await;
+    let (_signed_in, mut src) = signed_in_source(&fake, &["primary", TEAM]).await;
     let first = src.poll(window()).await.unwrap();
     assert_eq!(first.meetings.len(), 5);
     let (_, reqs) = poll_counting(&fake, &mut src).await;
@@ -494,23 +502,11 @@ async fn several_calendars_are_synced_each_with_its_own_token() {
 /// never known to be gone.
 #[tokio::test]
 async fn a_cancellation_read_before_another_calendar_failed_is_reported_by_the_next_good_poll() {
-    let fake = FakeGoogle::start().await;
-    seed(&fake);
-    let team = "team@group.calendar.google.com";
-    fake.put_event(
-        team,
-        event(
-            "t1",
-            "Initech demo",
-            "2026-12-05T10:00:00Z",
-            "2026-12-05T11:00:00Z",
-            &[],
-        ),
-    );
-    let (_signed_in, mut src) = signed_in_source(&fake, &["primary", team]).await;
+    let fake = two_calendars().await;
+    let (_signed_in, mut src) = signed_in_source(&fake, &["primary", TEAM]).await;
     assert_eq!(src.poll(window()).await.unwrap().meetings.len(), 5);
     fake.cancel_event("primary", "rev1");
-    fake.lock().failing_calendars.push(team.into());
+    fake.lock().failing_calendars.push(TEAM.into());
     assert!(src.poll(window()).await.is_err(), "the team calendar fails");
     fake.lock().failing_calendars.clear();
     let f = src.poll(window()).await.unwrap();

@@ -234,6 +234,14 @@ impl crate::support::provider::ProviderFake for FakeGoogle {
     fn secrets(&self) -> Vec<String> {
         self.lock().tokens.secrets.clone()
     }
+
+    fn limit_pages(&self, n: usize) {
+        self.lock().max_page_size = Some(n);
+    }
+
+    fn address(&self) -> String {
+        self.server.address().to_string()
+    }
 }
 
 /// A daemon's home whose calendar `work` is `fake`'s, its API at `api_url` (the fake's own, or a

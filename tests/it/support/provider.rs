@@ -335,6 +335,10 @@ pub trait ProviderFake {
     fn incremental_since(&self, from: usize) -> bool;
     /// Every secret the fake handed out or received.
     fn secrets(&self) -> Vec<String>;
+    /// Pages hold at most `n` events from now on, whatever the client asks for.
+    fn limit_pages(&self, n: usize);
+    /// Where the fake listens (`127.0.0.1:port`).
+    fn address(&self) -> String;
 }
 
 /// A customer meeting through the daemon: `customer` (meeting `id`, titled `title`, ending at

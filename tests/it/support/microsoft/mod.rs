@@ -405,6 +405,14 @@ impl crate::support::provider::ProviderFake for FakeMicrosoft {
     fn secrets(&self) -> Vec<String> {
         self.lock().tokens.secrets.clone()
     }
+
+    fn limit_pages(&self, n: usize) {
+        self.lock().max_page_size = Some(n);
+    }
+
+    fn address(&self) -> String {
+        self.server.address().to_string()
+    }
 }
 
 /// A time as Graph writes it in UTC (seven digits of fractions, no offset).
