@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::Meeting;
 
+pub mod account;
 pub mod caldav;
 pub mod google;
 pub mod ical;

@@ -107,6 +107,10 @@ pub struct GoogleSource {
     api: Api,
     calendars: Vec<Calendar>,
     last: Option<(usize, usize)>,
+    /// Meetings a calendar's sync named removed that no successful poll has reported yet: a
+    /// calendar's sync token moves on as soon as its changes are read, so when a later calendar
+    /// of the same poll fails, its removals are only here (and would be lost with the poll).
+    unreported: Vec<crate::model::MeetingId>,
 }
 
 impl std::fmt::Debug for GoogleSource {
@@ -173,6 +177,7 @@ impl GoogleSource {
             },
             calendars,
             last: None,
+            unreported: Vec::new(),
         })
     }
 
@@ -184,7 +189,6 @@ impl GoogleSource {
 
     async fn poll_all(&mut self, window: Window) -> Result<Fetched, SourceError> {
         let mut warnings = Vec::new();
-        let mut removed = Vec::new();
         let mut changed = false;
         for (i, cal) in self.calendars.iter_mut().enumerate() {
             if cal.state.is_none() {
@@ -203,7 +207,7 @@ impl GoogleSource {
                 state,
                 window,
                 &mut warnings,
-                &mut removed,
+                &mut self.unreported,
             )
             .await?;
             changed |= c;
@@ -212,35 +216,21 @@ impl GoogleSource {
                 state_file::save(&self.api.name, &cal.state_path, state)?;
             }
         }
-        let mut by_id: BTreeMap<_, Meeting> = BTreeMap::new();
-        for cal in &self.calendars {
-            for m in cal.state.iter().flat_map(|s| s.events.values()) {
-                if window.overlaps(m.start, m.end) {
-                    // The same invitation in two calendars is one meeting.
-                    by_id.entry(m.id.clone()).or_insert_with(|| m.clone());
-                }
-            }
-        }
-        let meetings: Vec<Meeting> = by_id.into_values().collect();
-        let first_poll = self.last.is_none();
-        self.last = Some((meetings.len(), self.calendars.len()));
-        // Every meeting the source holds, in the window or not: a meeting that left the window
-        // is still here, so it is dropped from the schedule rather than kept at its old time.
-        let series = self
+        let events: Vec<_> = self
             .calendars
             .iter()
-            .flat_map(|c| c.state.iter().flat_map(|s| s.events.values()))
-            .map(|m| m.id.series().to_string())
+            .map(|c| c.state.as_ref().map(|s| &s.events))
             .collect();
-        // Meetings still held by another calendar of the account are not gone (see
-        // `Fetched::incremental`).
-        Ok(Fetched::incremental(
-            meetings,
+        let first_poll = self.last.is_none();
+        let (fetched, _) = super::account::fetched(
+            &events,
+            window,
             warnings,
             changed || first_poll,
-            series,
-            removed,
-        ))
+            &mut self.unreported,
+        );
+        self.last = Some((fetched.meetings.len(), self.calendars.len()));
+        Ok(fetched)
     }
 }
 

@@ -1,8 +1,8 @@
 //! The Microsoft calendar source: Graph `calendarView/delta` rounds over HTTP, one per configured
 //! calendar, as a [`CalendarSource`].
 //!
-//! Just over our usual 800 lines on purpose: the code is about 530; the rest are its tests against
-//! a canned local server, which belong beside the request and state handling they check.
+//! Over our usual 800 lines on purpose: the code is about 540; the rest are its tests against a
+//! canned local server, which belong beside the request and state handling they check.
 //!
 //! A poll is one GET of the stored delta link when nothing changed. A new round (first poll, a
 //! window moved on by a day, a resync) follows `@odata.nextLink` until `@odata.deltaLink`. Graph's
@@ -85,6 +85,10 @@ pub struct MicrosoftSource {
     found: Vec<String>,
     resolved: bool,
     last: Option<usize>,
+    /// Meetings a calendar's delta named removed that no successful poll has reported yet: a
+    /// calendar's delta link moves on as soon as its changes are read, so when a later calendar
+    /// of the same poll fails, its removals are only here (and would be lost with the poll).
+    unreported: Vec<crate::model::MeetingId>,
 }
 
 impl std::fmt::Debug for MicrosoftSource {
@@ -163,6 +167,7 @@ impl MicrosoftSource {
             found: Vec::new(),
             resolved: false,
             last: None,
+            unreported: Vec::new(),
         })
     }
 
@@ -236,7 +241,6 @@ impl MicrosoftSource {
     async fn poll_all(&mut self, window: Window) -> Result<Fetched, SourceError> {
         self.resolve().await?;
         let mut warnings = Vec::new();
-        let mut removed = Vec::new();
         let mut changed = false;
         for cal in self.calendars.iter_mut() {
             if cal.state.is_none() {
@@ -254,7 +258,7 @@ impl MicrosoftSource {
                 state,
                 window,
                 &mut warnings,
-                &mut removed,
+                &mut self.unreported,
             )
             .await?;
             changed |= c;
@@ -262,35 +266,24 @@ impl MicrosoftSource {
                 state_file::save(&self.api.name, &cal.state_path, state)?;
             }
         }
-        let mut by_id: BTreeMap<_, Meeting> = BTreeMap::new();
-        for cal in self.calendars.iter_mut() {
-            cal.in_window = 0;
-            for m in cal.state.iter().flat_map(|s| s.events.values()) {
-                if window.overlaps(m.start, m.end) {
-                    cal.in_window += 1;
-                    by_id.entry(m.id.clone()).or_insert_with(|| m.clone());
-                }
-            }
-        }
-        let meetings: Vec<Meeting> = by_id.into_values().collect();
-        let first_poll = self.last.is_none();
-        self.last = Some(meetings.len());
-        // Every meeting the source holds, in the window or not (see `Fetched::series`).
-        let series = self
+        let events: Vec<_> = self
             .calendars
             .iter()
-            .flat_map(|c| c.state.iter().flat_map(|s| s.events.values()))
-            .map(|m| m.id.series().to_string())
+            .map(|c| c.state.as_ref().map(|s| &s.events))
             .collect();
-        // Meetings still held by another calendar of the account are not gone (see
-        // `Fetched::incremental`).
-        Ok(Fetched::incremental(
-            meetings,
+        let first_poll = self.last.is_none();
+        let (fetched, in_window) = crate::source::account::fetched(
+            &events,
+            window,
             warnings,
             changed || first_poll,
-            series,
-            removed,
-        ))
+            &mut self.unreported,
+        );
+        for (cal, n) in self.calendars.iter_mut().zip(in_window) {
+            cal.in_window = n;
+        }
+        self.last = Some(fetched.meetings.len());
+        Ok(fetched)
     }
 }
 
@@ -608,6 +601,11 @@ mod tests {
     }
 
     async fn rig() -> Rig {
+        rig_with(None).await
+    }
+
+    /// A rig whose source syncs `calendars` (`None`: the default calendar).
+    async fn rig_with(calendars: Option<Vec<String>>) -> Rig {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .unwrap();
@@ -618,7 +616,7 @@ mod tests {
         let cfg = MicrosoftConfig::new(
             "id".into(),
             None,
-            None,
+            calendars,
             Some(base.parse().unwrap()),
             Some(format!("{base}/v1.0").parse().unwrap()),
         )
@@ -776,6 +774,45 @@ mod tests {
             seen[4].contains("startDateTime="),
             "a resync starts a new round: {seen:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_removal_read_before_another_calendar_failed_is_reported_by_the_next_good_poll() {
+        let mut r = rig_with(Some(vec!["primary".into(), "Sales".into()])).await;
+        let b = &r.base;
+        let page = |link: &str, value: String| {
+            (
+                200,
+                String::new(),
+                format!(r#"{{"@odata.deltaLink":"{b}/v1.0/{link}","value":[{value}]}}"#),
+            )
+        };
+        r.canned.lock().unwrap().answers = vec![
+            calendars(),
+            page("p?$deltatoken=1", ev("a")),
+            page("s?$deltatoken=1", ev("b")),
+            // The default calendar's delta names `a` removed, then Sales fails: the poll fails.
+            page(
+                "p?$deltatoken=2",
+                r#"{"id":"a","@removed":{"reason":"deleted"}}"#.into(),
+            ),
+            (
+                503,
+                "Retry-After: 1\r\n".into(),
+                r#"{"error":{"code":"serviceNotAvailable"}}"#.into(),
+            ),
+            page("p?$deltatoken=3", String::new()),
+            page("s?$deltatoken=2", String::new()),
+        ];
+        assert_eq!(r.src.poll(window()).await.unwrap().meetings.len(), 2);
+        assert!(r.src.poll(window()).await.is_err());
+        let f = r.src.poll(window()).await.unwrap();
+        assert_eq!(
+            f.removed.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+            ["m365/u-a/single"],
+            "the removal the failed poll read is not lost"
+        );
+        assert_eq!(f.meetings.len(), 1);
     }
 
     #[tokio::test]
