@@ -1,9 +1,6 @@
 //! The Microsoft calendar source: Graph `calendarView/delta` rounds over HTTP, one per configured
 //! calendar, as a [`CalendarSource`].
 //!
-//! Over our usual 800 lines on purpose: the code is about 540; the rest are its tests against a
-//! canned local server, which belong beside the request and state handling they check.
-//!
 //! A poll is one GET of the stored delta link when nothing changed. A new round (first poll, a
 //! window moved on by a day, a resync) follows `@odata.nextLink` until `@odata.deltaLink`. Graph's
 //! answers and what they mean here:
