@@ -1,9 +1,6 @@
 //! The Microsoft calendar source: Graph `calendarView/delta` rounds over HTTP, one per configured
 //! calendar, as a [`CalendarSource`].
 //!
-//! Over our usual 800 lines on purpose: the code is about 540; the rest are its tests against a
-//! canned local server, which belong beside the request and state handling they check.
-//!
 //! A poll is one GET of the stored delta link when nothing changed. A new round (first poll, a
 //! window moved on by a day, a resync) follows `@odata.nextLink` until `@odata.deltaLink`. Graph's
 //! answers and what they mean here:
@@ -20,7 +17,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::Utc;
 use serde::Deserialize;
 
 use super::auth::MicrosoftAuth;
@@ -28,7 +24,6 @@ use super::config::{MicrosoftConfig, PRIMARY};
 use super::delta::{self, CalendarState, Next};
 use super::json;
 use crate::auth::TokenStoreChoice;
-use crate::http;
 use crate::model::Meeting;
 use crate::source::state_file;
 use crate::source::{CalendarSource, Fetched, PollFuture, SourceContext, SourceError, Window};
@@ -419,105 +414,60 @@ fn redact(url: &str) -> String {
 async fn get(api: &mut Api, url: &str) -> Result<Vec<u8>, GetError> {
     let name = api.name.clone();
     let shown = redact(url);
-    let mut refreshed = false;
-    loop {
-        let token = api
-            .auth
-            .access_token()
-            .await
-            .map_err(|e| e.into_source_error(&name))?;
-        let resp = api
-            .http
-            .get(url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .header(
-                "Prefer",
-                format!(
-                    "outlook.timezone=\"UTC\", odata.maxpagesize={}",
-                    api.page_size
-                ),
+    let (http, timeout, page_size) = (&api.http, api.timeout, api.page_size);
+    let answered = crate::source::account::get(
+        &name,
+        "Graph",
+        &shown,
+        &mut api.auth,
+        |token| {
+            http.get(url)
+                .header(reqwest::header::ACCEPT, "application/json")
+                .header(
+                    "Prefer",
+                    format!("outlook.timezone=\"UTC\", odata.maxpagesize={page_size}"),
+                )
+                // `bearer_auth` marks the header sensitive, so h2/hyper never print it.
+                .bearer_auth(token.expose())
+                .timeout(timeout)
+        },
+        || {
+            format!(
+                "Microsoft refused a freshly refreshed access token: run `nextstep auth microsoft --source {name}`"
             )
-            // `bearer_auth` marks the header sensitive, so h2/hyper never print it.
-            .bearer_auth(token.expose())
-            .timeout(api.timeout)
-            .send()
-            .await
-            .map_err(|e| SourceError::Network {
-                source_name: name.clone(),
-                url: shown.clone(),
-                detail: http::describe(e),
-            })?;
-        let status = resp.status().as_u16();
-        // The header is relative to the server's clock; reading the system clock here only turns a
-        // date into a wait, it schedules nothing.
-        let retry_after = http::retry_after(resp.headers(), Utc::now());
-        let body = crate::source::read_capped(resp, crate::source::MAX_RESPONSE_BYTES)
-            .await
-            .map_err(|e| match e {
-                crate::source::CappedReadError::Network(e) => SourceError::Network {
-                    source_name: name.clone(),
-                    url: shown.clone(),
-                    detail: http::describe(e),
-                },
-                too_big => SourceError::Data {
-                    source_name: name.clone(),
-                    location: shown.clone(),
-                    detail: too_big.to_string(),
-                },
-            })?;
-        api.requests += 1;
-        api.bytes += body.len() as u64;
-        tracing::trace!(status, bytes = body.len(), "Graph answered");
-        let detail = json::parse_error(&body);
-        match status {
-            200..=299 => return Ok(body),
-            401 if !refreshed => {
-                tracing::debug!("access token refused (401); refreshing once");
-                refreshed = true;
-                api.auth.invalidate_access();
-                api.auth
-                    .refresh()
-                    .await
-                    .map_err(|e| e.into_source_error(&name))?;
+        },
+    )
+    .await?;
+    api.requests += answered.responses;
+    api.bytes += answered.bytes;
+    let (status, body) = (answered.status, answered.body);
+    let detail = json::parse_error(&body);
+    match status {
+        200..=299 => Ok(body),
+        s if json::needs_resync(s, detail.as_ref()) => Err(GetError::Resync),
+        429 | 503 => Err(SourceError::RateLimited {
+            source_name: name,
+            retry_after: answered.retry_after,
+        }
+        .into()),
+        403 => Err(SourceError::Unauthorized {
+            fix: format!(
+                "Microsoft refused access to {shown} ({}): check `calendars`, or run `nextstep auth microsoft --source {name}`",
+                detail.map(|d| d.code).unwrap_or_else(|| "403".into())
+            ),
+            source_name: name,
+        }
+        .into()),
+        _ => {
+            if let Some(d) = detail {
+                tracing::debug!(status, code = %d.code, "Graph refused the request");
             }
-            401 => {
-                return Err(SourceError::Unauthorized {
-                    source_name: name.clone(),
-                    fix: format!(
-                        "Microsoft refused a freshly refreshed access token: run `nextstep auth microsoft --source {name}`"
-                    ),
-                }
-                .into());
+            Err(SourceError::HttpStatus {
+                source_name: name,
+                url: shown,
+                status,
             }
-            s if json::needs_resync(s, detail.as_ref()) => return Err(GetError::Resync),
-            429 | 503 => {
-                return Err(SourceError::RateLimited {
-                    source_name: name.clone(),
-                    retry_after,
-                }
-                .into());
-            }
-            403 => {
-                return Err(SourceError::Unauthorized {
-                    source_name: name.clone(),
-                    fix: format!(
-                        "Microsoft refused access to {shown} ({}): check `calendars`, or run `nextstep auth microsoft --source {name}`",
-                        detail.map(|d| d.code).unwrap_or_else(|| "403".into())
-                    ),
-                }
-                .into());
-            }
-            _ => {
-                if let Some(d) = detail {
-                    tracing::debug!(status, code = %d.code, "Graph refused the request");
-                }
-                return Err(SourceError::HttpStatus {
-                    source_name: name.clone(),
-                    url: shown.clone(),
-                    status,
-                }
-                .into());
-            }
+            .into())
         }
     }
 }
@@ -525,6 +475,7 @@ async fn get(api: &mut Api, url: &str) -> Result<Vec<u8>, GetError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Utc;
     use std::sync::{Arc, Mutex};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
