@@ -71,7 +71,8 @@
 //!
 //! - [`web`]: the answer page on 127.0.0.1 (served by the daemon, or `nextstep serve`): every
 //!   answer and the reports in a browser, behind a Host, token, Origin and CSRF gate; answers are
-//!   the same ledger writes as the CLI's; charts are SVG drawn on the server.
+//!   the same ledger writes as the CLI's; charts are SVG drawn on the server; `link` gives the
+//!   notifiers a meeting's address while the page is served (a body click opens it).
 //!
 //! Running:
 //! - [`daemon`]: the scheduler loop (`mod`), a poll task per source with backoff (`poll`), a task
