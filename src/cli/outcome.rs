@@ -105,6 +105,9 @@ pub async fn run(ctx: &CommandContext, cmd: OutcomeCmd) -> anyhow::Result<Outcom
         ))
         .into());
     }
+    if let Some(due) = cmd.due {
+        due_not_before(due, &m)?;
+    }
     ledger.introduce(&[(m.clone(), v)], now)?;
     let answer = Answer::Outcome {
         result,
@@ -120,4 +123,39 @@ pub async fn run(ctx: &CommandContext, cmd: OutcomeCmd) -> anyhow::Result<Outcom
         result,
         due: cmd.due,
     })
+}
+
+/// A next step is agreed at the meeting, so it cannot fall due before the meeting's own day: such
+/// a date is a typo, and it would show the commitment as slipped at once.
+fn due_not_before(due: NaiveDate, m: &Meeting) -> Result<(), UsageError> {
+    let day = m.start.with_timezone(&chrono::Local).date_naive();
+    if due < day {
+        return Err(UsageError(format!(
+            "--due {due}: that is before \"{}\" itself ({day}); give the day the next step is \
+             due, on or after the meeting",
+            m.title
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_due_date_before_the_meeting_day_is_refused_naming_the_flag_and_the_meeting() {
+        // Noon UTC is the same calendar day in every time zone from UTC-11 to UTC+11.
+        let start = Utc.with_ymd_and_hms(2026, 11, 12, 12, 0, 0).unwrap();
+        let m = crate::model::testing::meeting("m1", start);
+        let day = NaiveDate::from_ymd_opt(2026, 11, 12).unwrap();
+        assert!(due_not_before(day, &m).is_ok());
+        assert!(due_not_before(day.succ_opt().unwrap(), &m).is_ok());
+        let e = due_not_before(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), &m)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("--due 2026-01-01: that is before"), "{e}");
+        assert!(e.contains("(2026-11-12)"), "{e}");
+    }
 }
