@@ -63,6 +63,9 @@ impl fmt::Display for OutcomeSet {
 
 pub async fn run(ctx: &CommandContext, cmd: OutcomeCmd) -> anyhow::Result<OutcomeSet> {
     let result: Outcome = cmd.result.parse().map_err(UsageError)?;
+    if cmd.due.is_some() {
+        due_has_a_step(result)?;
+    }
     let mut ledger = ctx.ledger()?;
     let now = ctx.now();
     let target: Option<(Meeting, Verdict)> = match &cmd.meeting {
@@ -125,6 +128,19 @@ pub async fn run(ctx: &CommandContext, cmd: OutcomeCmd) -> anyhow::Result<Outcom
     })
 }
 
+/// `--due` dates a step the customer agreed to, so only `committed` (the objective) and
+/// `advanced` (the next step) carry one; on any other result the date would be listed as a
+/// slipped commitment nobody made.
+fn due_has_a_step(result: Outcome) -> Result<(), UsageError> {
+    if matches!(result, Outcome::Committed | Outcome::Advanced) {
+        return Ok(());
+    }
+    Err(UsageError(format!(
+        "--due dates a commitment, and `{result}` records none: use --due only with committed or \
+         advanced (with --next-step), or leave it out"
+    )))
+}
+
 /// A next step is agreed at the meeting, so it cannot fall due before the meeting's own day: such
 /// a date is a typo, and it would show the commitment as slipped at once.
 fn due_not_before(due: NaiveDate, m: &Meeting) -> Result<(), UsageError> {
@@ -143,6 +159,23 @@ fn due_not_before(due: NaiveDate, m: &Meeting) -> Result<(), UsageError> {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_due_date_is_only_for_committed_or_advanced() {
+        assert!(due_has_a_step(Outcome::Committed).is_ok());
+        assert!(due_has_a_step(Outcome::Advanced).is_ok());
+        for r in [
+            Outcome::Continuation,
+            Outcome::NoSale,
+            Outcome::NoShow,
+            Outcome::Rescheduled,
+            Outcome::Cancelled,
+        ] {
+            let e = due_has_a_step(r).unwrap_err().to_string();
+            assert!(e.starts_with("--due dates a commitment"), "{e}");
+            assert!(e.contains(&format!("`{r}` records none")), "{e}");
+        }
+    }
 
     #[test]
     fn a_due_date_before_the_meeting_day_is_refused_naming_the_flag_and_the_meeting() {
