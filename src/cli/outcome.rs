@@ -14,16 +14,21 @@ use crate::model::{Answer, Meeting, MeetingId, Outcome, Verdict};
 /// RESULT is one of: committed, advanced, continuation, no_sale, no_show, rescheduled, cancelled.
 #[derive(Debug, Args)]
 pub struct OutcomeCmd {
+    /// The meeting's id (see `nextstep meetings`, or `nextstep upcoming` with --force).
     #[arg(long, value_name = "ID")]
     pub meeting: Option<String>,
+    /// How it ended: committed, advanced, continuation, no_sale, no_show, rescheduled or
+    /// cancelled (any case; `-` for `_`).
     pub result: String,
     /// The next step they agreed to.
     #[arg(long, value_name = "TEXT")]
     pub next_step: Option<String>,
+    /// A free note, kept with the outcome.
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
-    /// The date of the next step (YYYY-MM-DD): a commitment that `nextstep digest` reports as
-    /// slipped once the date passes with no later meeting of the account.
+    /// The date of the next step (YYYY-MM-DD), on or after the meeting, with committed or
+    /// advanced only: a commitment that `nextstep digest` reports as slipped once the date passes
+    /// with no later meeting of the account.
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
     pub due: Option<NaiveDate>,
     /// Replace the outcome already recorded (kept as a correction; the first one stays on
@@ -94,7 +99,7 @@ pub async fn run(ctx: &CommandContext, cmd: OutcomeCmd) -> anyhow::Result<Outcom
     let Some((m, v)) = target else {
         return Err(UsageError(match cmd.meeting {
             Some(id) => {
-                format!("no meeting with id `{id}`; see `nextstep export` or `nextstep pending`")
+                format!("no meeting with id `{id}`; `nextstep meetings` lists past meetings with their ids, `nextstep upcoming` coming ones")
             }
             None => "no ended customer meeting without an outcome; pass --meeting ID".into(),
         })
