@@ -443,11 +443,7 @@ impl Scheduler<'_> {
             }
             LoopEvent::Stopped { source, message } => {
                 error!(source = %source, "polling stopped: {message}");
-                let _ = self
-                    .opts
-                    .notifier
-                    .tell("nextstep: a calendar needs you", &message)
-                    .await;
+                self.calendar_needs_you(&message).await;
             }
             LoopEvent::Unauthorized { source, message } => {
                 warn!(
@@ -455,11 +451,7 @@ impl Scheduler<'_> {
                     "{message}; trying again every {} min or more (repeats are logged at DEBUG)",
                     UNAUTHORIZED_RETRY.as_secs() / 60
                 );
-                let _ = self
-                    .opts
-                    .notifier
-                    .tell("nextstep: a calendar needs you", &message)
-                    .await;
+                self.calendar_needs_you(&message).await;
             }
             LoopEvent::Answered { key, meeting } => {
                 self.in_flight.remove(&key);
@@ -555,6 +547,16 @@ impl Scheduler<'_> {
             }
         }
         self.classified = out;
+    }
+
+    /// Tells the person a calendar stopped or refused its credentials; the log already says
+    /// which, and a notifier that cannot show it changes nothing.
+    async fn calendar_needs_you(&self, message: &str) {
+        let _ = self
+            .opts
+            .notifier
+            .tell("nextstep: a calendar needs you", message)
+            .await;
     }
 
     async fn refresh_states(&mut self, ids: Vec<MeetingId>) -> anyhow::Result<()> {
