@@ -12,6 +12,11 @@ use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    // Off for the side-by-side figure of scripts/bench-idle.sh (RELR=no).
+    println!("cargo:rerun-if-env-changed=NEXTSTEP_NO_RELR");
+    if std::env::var_os("NEXTSTEP_NO_RELR").is_some() {
+        return;
+    }
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
     if os == "linux" && env == "gnu" && links_with_packed_relocs() {
