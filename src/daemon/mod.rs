@@ -95,6 +95,27 @@ pub fn window(now: DateTime<Utc>, lookback: Duration) -> Window {
     }
 }
 
+/// Records the outcome `cancelled` for a meeting that had an objective and will not take place,
+/// with `why` as its note. Under one key per meeting, so a second call (a restart) is a retry.
+fn record_cancelled(
+    ledger: &mut Ledger,
+    id: &MeetingId,
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, crate::ledger::LedgerError> {
+    ledger.record_answer(
+        &format!("{id}#outcome#cancelled"),
+        id,
+        &Answer::Outcome {
+            result: Outcome::Cancelled,
+            next_step: None,
+            note: Some(why.into()),
+        },
+        Via::Daemon,
+        now,
+    )
+}
+
 /// What the poll and prompt tasks tell the scheduler. `Unauthorized` comes once per streak of
 /// refused credentials; the source keeps trying slowly.
 enum LoopEvent {
@@ -475,17 +496,7 @@ impl Scheduler<'_> {
                 .get(id)
                 .is_some_and(|s| s.objective.is_some() && s.outcome.is_none());
             if had_objective {
-                ledger.record_answer(
-                    &format!("{id}#outcome#cancelled"),
-                    id,
-                    &Answer::Outcome {
-                        result: Outcome::Cancelled,
-                        next_step: None,
-                        note: Some("removed from the calendar".into()),
-                    },
-                    Via::Daemon,
-                    now,
-                )?;
+                record_cancelled(&mut ledger, id, "removed from the calendar", now)?;
             }
             ledger.mark_gone(id, now)?;
             info!(meeting = %id, "meeting removed from its calendar");
@@ -587,17 +598,7 @@ impl Scheduler<'_> {
                 for id in &cancelled {
                     let _span =
                         info_span!("ledger_write", meeting = %id, what = "cancelled").entered();
-                    ledger.record_answer(
-                        &format!("{id}#outcome#cancelled"),
-                        id,
-                        &Answer::Outcome {
-                            result: Outcome::Cancelled,
-                            next_step: None,
-                            note: Some("cancelled in the calendar".into()),
-                        },
-                        Via::Daemon,
-                        now,
-                    )?;
+                    record_cancelled(ledger, id, "cancelled in the calendar", now)?;
                 }
                 Ok(())
             })
