@@ -59,9 +59,10 @@ fn line(f: &mut fmt::Formatter<'_>, g: &CycleGroup, width: usize) -> fmt::Result
         .median_days
         .map_or_else(|| "–".to_owned(), |m| format!("{m:.0} days"));
     write!(f, "  {:<width$}  {median:>9}  n={}", label(&g.group), g.n)?;
+    // Every note the JSON carries is printed, an empty group's included.
     match &g.note {
-        Some(note) if g.n > 0 => writeln!(f, "  {note}"),
-        _ => writeln!(f),
+        Some(note) => writeln!(f, "  {note}"),
+        None => writeln!(f),
     }
 }
 
@@ -127,6 +128,25 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Slipped commitments: 1"), "{text}");
+    }
+
+    #[test]
+    fn an_empty_group_prints_the_sentence_the_json_carries() {
+        let mut rows = Vec::new();
+        for (i, a) in ["A", "B", "C"].into_iter().enumerate() {
+            rows.push(meeting(a, (1, 1), Some("x"), Some(Continuation)));
+            rows.push(meeting(a, (1, 11 + 10 * i as u32), Some("x"), Some(NoSale)));
+        }
+        let c = Coaching::build(&ladder(), &rows, &[], None, day(12, 1));
+        let uncovered = &c.sell_cycle.by_coverage[1];
+        assert_eq!(uncovered.n, 0);
+        let note = uncovered.note.as_deref().unwrap();
+        let text = c.to_string();
+        let line = text
+            .lines()
+            .find(|l| l.contains("objective at under"))
+            .unwrap();
+        assert!(line.contains("n=0") && line.ends_with(note), "{text}");
     }
 
     #[test]
