@@ -166,7 +166,8 @@ pub(super) fn local(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// A calendar day given on the command line (`--due`, `--won`, `--lost`), written `YYYY-MM-DD`.
+/// A calendar day given on the command line (every date flag: `--since`, `--due`, `--won`,
+/// `--lost`), written `YYYY-MM-DD`: one parser, so one message for a bad date.
 /// As a clap value parser: clap names the flag in its error and exits 2.
 pub(super) fn parse_day(s: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
