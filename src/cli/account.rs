@@ -9,7 +9,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::UsageError;
-use super::common::{CommandContext, local, parse_day};
+use super::common::{CommandContext, local, local_today, parse_day};
 use crate::coach::{self, AccountStatus, State, StatusSource, Suggestion};
 use crate::ledger::Ledger;
 use crate::model::{AccountMark, LedgerRow, MarkKind, MeetingId, Outcome, Via};
@@ -126,7 +126,7 @@ pub fn run(ctx: &CommandContext, cmd: AccountCmd) -> anyhow::Result<AccountView>
     let mut ledger = ctx.ledger()?;
     let now = ctx.now();
     let account = resolve(&ledger, &cmd.name)?;
-    let today = now.with_timezone(&chrono::Local).date_naive();
+    let today = local_today(now);
     for (flag, day) in [("--won", cmd.won), ("--lost", cmd.lost)] {
         if let Some(day) = day {
             not_after_today(flag, day, today)?;
@@ -135,7 +135,7 @@ pub fn run(ctx: &CommandContext, cmd: AccountCmd) -> anyhow::Result<AccountView>
     let mark = match (cmd.won, cmd.lost, cmd.reopen) {
         (Some(d), _, _) => Some((MarkKind::Won, d)),
         (_, Some(d), _) => Some((MarkKind::Lost, d)),
-        (_, _, true) => Some((MarkKind::Reopen, now.date_naive())),
+        (_, _, true) => Some((MarkKind::Reopen, today)),
         _ => None,
     };
     if let Some((kind, on)) = mark {

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use clap::Args;
 use serde::Serialize;
 
-use super::common::{CommandContext, parse_day};
+use super::common::{CommandContext, local_today, parse_day};
 use crate::report::Report;
 use crate::web::pages::{self, Css};
 use crate::web::view::{self, Filter};
@@ -70,7 +70,7 @@ pub fn run(ctx: &CommandContext, cmd: ReportCmd) -> anyhow::Result<ReportOutput>
     let rows = ledger.customer_meetings(None)?;
     let marks = ledger.account_marks(None)?;
     let now = ctx.now();
-    let today = now.with_timezone(&chrono::Local).date_naive();
+    let today = local_today(now);
     Ok(ReportOutput::Report(Box::new(
         crate::report::build(&rows, since, now).with_coaching(
             &ctx.config.prompts.objectives,
