@@ -544,7 +544,8 @@ mod tests {
     }
 
     #[test]
-    fn the_last_commitment_is_the_objective_when_committed_the_next_step_when_advanced_and_none_after_a_continuation() {
+    fn the_last_commitment_is_the_objective_when_committed_the_next_step_when_advanced_and_none_after_a_continuation()
+     {
         let mut l = Ledger::open_in_memory().unwrap();
         let day = chrono::TimeDelta::days(1);
         let (m1, m2, m3) = (id("w/1/single"), id("w/2/single"), id("w/3/single"));

@@ -61,3 +61,41 @@ fn a_reopened_account_is_stamped_with_the_local_day_not_the_utc_one() {
     assert_eq!(v["marks"][0]["kind"], "reopen", "{}", stdout(&out));
     assert_eq!(v["marks"][0]["on"], local.to_string(), "{}", stdout(&out));
 }
+
+#[test]
+fn a_configured_account_without_meetings_has_an_empty_history_and_a_typo_is_still_refused() {
+    let home = home();
+    let shown = home.command(&["account", "globex"]).output().unwrap();
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let text = stdout(&shown);
+    assert!(
+        text.contains(
+            "Globex is known from the config ([[accounts]]) but has no recorded meetings yet"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("meetings (0):"), "{text}");
+
+    let json = home
+        .command(&["account", "Globex", "--json"])
+        .output()
+        .unwrap();
+    assert!(json.status.success(), "{}", stderr(&json));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["account"], "Globex");
+    assert_eq!(v["meetings"], serde_json::json!([]));
+    assert!(
+        v["note"]
+            .as_str()
+            .unwrap()
+            .contains("no recorded meetings yet")
+    );
+
+    let typo = home.command(&["account", "Glbex"]).output().unwrap();
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(
+        stderr(&typo).contains("did you mean: Globex?"),
+        "{}",
+        stderr(&typo)
+    );
+}
