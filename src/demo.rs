@@ -64,9 +64,17 @@ pub fn calendar(now: DateTime<Utc>, starts_in: Duration, lasts: Duration) -> Str
     )
 }
 
-/// The demo's config: short lead times so the whole round trip fits in about three minutes.
+/// The demo's config: short lead times so the whole round trip fits in about three minutes, and
+/// the page on any free port (a demo needs no setup, and must not fight a running nextstep for
+/// the usual port).
 pub fn config(calendar: &std::path::Path, ledger: &std::path::Path) -> anyhow::Result<Config> {
-    let text = format!(
+    let text = config_text(calendar, ledger);
+    Ok(Config::from_toml("(built-in demo config)", &text)?)
+}
+
+/// [`config`] as TOML.
+fn config_text(calendar: &std::path::Path, ledger: &std::path::Path) -> String {
+    format!(
         r#"
 [identity]
 emails = ["you@nextstep.example"]
@@ -88,11 +96,26 @@ poll = "10s"
 
 [ledger]
 path = {ledger}
+
+[web]
+port = 0
 "#,
         cal = toml_string(&calendar.display().to_string()),
         ledger = toml_string(&ledger.display().to_string()),
-    );
-    Ok(Config::from_toml("(built-in demo config)", &text)?)
+    )
+}
+
+/// The page's address once the demo's daemon has bound its port and written its access file;
+/// `None` when that does not happen within a few seconds (the page failed or is off: the log says
+/// why).
+async fn page_address(dir: &std::path::Path) -> Option<String> {
+    for _ in 0..50 {
+        if let Ok(Some(access)) = crate::web::security::Access::load(dir) {
+            return Some(access.open_url("/"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
 }
 
 fn toml_string(s: &str) -> String {
@@ -208,7 +231,6 @@ async fn run_in(
         "  you will be asked for your commitment objective now, and for the outcome after the meeting."
     )?;
     writeln!(out, "  ledger: {}", ledger_path.display())?;
-    writeln!(out)?;
     out.flush()?;
 
     let shutdown = crate::signals::shutdown_on_signals();
@@ -221,6 +243,13 @@ async fn run_in(
         one_prompt_at_a_time: one_at_a_time,
         shutdown: shutdown.clone(),
     }));
+
+    match page_address(dir).await {
+        Some(url) => writeln!(out, "  answer page: {url}")?,
+        None => writeln!(out, "  answer page: not served (the log says why)")?,
+    }
+    writeln!(out)?;
+    out.flush()?;
 
     let meeting = MeetingId::new(SOURCE, CUSTOMER_UID, None);
     // The outcome prompt is due 5 s after the end; allow for one re-ask before giving up.
@@ -298,5 +327,6 @@ mod tests {
             Some(std::path::Path::new("/tmp/l.sqlite3"))
         );
         assert_eq!(c.prompts.after, Duration::from_secs(5));
+        assert_eq!(c.web.port, 0, "any free port, not the usual one");
     }
 }
