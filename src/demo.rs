@@ -2,11 +2,12 @@
 //! that starts in under a minute and an internal one, and a temporary ledger. The user sees the
 //! objective prompt, answers, sees the outcome prompt after the meeting, and the demo prints what
 //! the ledger holds. Desktop notifications when a notification server answers, terminal prompts
-//! otherwise (over SSH). It knows nothing of the command line: `cli::demo` turns the flags into
-//! [`DemoOptions`] and prints the [`DemoSummary`].
+//! otherwise (over SSH); when it can tell neither can show a prompt, it says so at the start and
+//! prints the commands that answer instead, and the page's address. It knows nothing of the
+//! command line: `cli::demo` turns the flags into [`DemoOptions`] and prints the [`DemoSummary`].
 
 use std::fmt;
-use std::io::Write;
+use std::io::{IsTerminal as _, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,9 +65,18 @@ pub fn calendar(now: DateTime<Utc>, starts_in: Duration, lasts: Duration) -> Str
     )
 }
 
-/// The demo's config: short lead times so the whole round trip fits in about three minutes.
+/// The demo's config: short lead times so the whole round trip fits in about three minutes, and
+/// the page on any free port (a demo needs no setup, and must not fight a running nextstep for
+/// the usual port).
 pub fn config(calendar: &std::path::Path, ledger: &std::path::Path) -> anyhow::Result<Config> {
-    let text = format!(
+    let text = config_text(calendar, ledger);
+    Ok(Config::from_toml("(built-in demo config)", &text)?)
+}
+
+/// [`config`] as TOML: also written to the demo's folder, so that the command line can answer
+/// the demo's prompts with `--config`.
+fn config_text(calendar: &std::path::Path, ledger: &std::path::Path) -> String {
+    format!(
         r#"
 [identity]
 emails = ["you@nextstep.example"]
@@ -88,11 +98,54 @@ poll = "10s"
 
 [ledger]
 path = {ledger}
+
+[web]
+port = 0
 "#,
         cal = toml_string(&calendar.display().to_string()),
         ledger = toml_string(&ledger.display().to_string()),
+    )
+}
+
+/// Whether nothing can show the demo's prompts: on Linux, no desktop session bus to carry a
+/// notification and no terminal on stdin to ask in. The prompts would then wait unseen, so the
+/// demo says at once how to answer instead.
+fn prompts_cannot_show(session_bus: bool, stdin_is_terminal: bool) -> bool {
+    cfg!(target_os = "linux") && !session_bus && !stdin_is_terminal
+}
+
+/// How to answer the demo's customer meeting from another terminal, with the demo's own config
+/// (written to `dir`) and data folder.
+fn answer_commands(dir: &std::path::Path, meeting: &MeetingId) -> [String; 2] {
+    let config = dir.join("config.toml");
+    let base = format!(
+        "NEXTSTEP_DATA_DIR='{}' nextstep --config '{}'",
+        dir.display(),
+        config.display()
     );
-    Ok(Config::from_toml("(built-in demo config)", &text)?)
+    [
+        format!(
+            "{base} objective \"Agree to a next meeting\" --meeting '{}'",
+            meeting.as_str()
+        ),
+        format!(
+            "{base} outcome committed --next-step \"Pilot with 5 seats\" --meeting '{}'",
+            meeting.as_str()
+        ),
+    ]
+}
+
+/// The page's address once the demo's daemon has bound its port and written its access file;
+/// `None` when that does not happen within a few seconds (the page failed or is off: the log says
+/// why).
+async fn page_address(dir: &std::path::Path) -> Option<String> {
+    for _ in 0..50 {
+        if let Ok(Some(access)) = crate::web::security::Access::load(dir) {
+            return Some(access.open_url("/"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
 }
 
 fn toml_string(s: &str) -> String {
@@ -194,6 +247,17 @@ async fn run_in(
         .with_context(|| format!("cannot write {}", cal_path.display()))?;
     let ledger_path: PathBuf = ledger.unwrap_or_else(|| dir.join("ledger.sqlite3"));
     let config = config(&cal_path, &ledger_path)?;
+    let config_path = dir.join("config.toml");
+    crate::fsutil::write_atomic_private(
+        &config_path,
+        config_text(&cal_path, &ledger_path).as_bytes(),
+    )
+    .with_context(|| format!("cannot write {}", config_path.display()))?;
+    let meeting = MeetingId::new(SOURCE, CUSTOMER_UID, None);
+    let unseen = prompts_cannot_show(
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+        std::io::stdin().is_terminal(),
+    );
 
     let (notifier, one_at_a_time) = crate::notify::pick(&config.prompts).await;
     writeln!(out, "nextstep demo")?;
@@ -203,12 +267,28 @@ async fn run_in(
         starts_in.as_secs(),
         lasts.as_secs()
     )?;
-    writeln!(
-        out,
-        "  you will be asked for your commitment objective now, and for the outcome after the meeting."
-    )?;
+    if unseen {
+        let [objective, outcome] = answer_commands(dir, &meeting);
+        writeln!(
+            out,
+            "  nothing here can show you a prompt: there is no desktop session \
+             (DBUS_SESSION_BUS_ADDRESS is not set) and stdin is not a terminal."
+        )?;
+        writeln!(
+            out,
+            "  answer from another terminal while the demo runs: the objective now,"
+        )?;
+        writeln!(out, "    {objective}")?;
+        writeln!(out, "  and the outcome once the meeting has ended,")?;
+        writeln!(out, "    {outcome}")?;
+        writeln!(out, "  or on the answer page below.")?;
+    } else {
+        writeln!(
+            out,
+            "  you will be asked for your commitment objective now, and for the outcome after the meeting."
+        )?;
+    }
     writeln!(out, "  ledger: {}", ledger_path.display())?;
-    writeln!(out)?;
     out.flush()?;
 
     let shutdown = crate::signals::shutdown_on_signals();
@@ -222,7 +302,13 @@ async fn run_in(
         shutdown: shutdown.clone(),
     }));
 
-    let meeting = MeetingId::new(SOURCE, CUSTOMER_UID, None);
+    match page_address(dir).await {
+        Some(url) => writeln!(out, "  answer page: {url}")?,
+        None => writeln!(out, "  answer page: not served (the log says why)")?,
+    }
+    writeln!(out)?;
+    out.flush()?;
+
     // The outcome prompt is due 5 s after the end; allow for one re-ask before giving up.
     let give_up = now
         + chrono::Duration::from_std(starts_in + lasts + Duration::from_secs(150))
@@ -298,5 +384,13 @@ mod tests {
             Some(std::path::Path::new("/tmp/l.sqlite3"))
         );
         assert_eq!(c.prompts.after, Duration::from_secs(5));
+        assert_eq!(c.web.port, 0, "any free port, not the usual one");
+    }
+
+    #[test]
+    fn prompts_cannot_show_only_without_a_session_bus_and_a_terminal_on_linux() {
+        assert_eq!(prompts_cannot_show(false, false), cfg!(target_os = "linux"));
+        assert!(!prompts_cannot_show(true, false));
+        assert!(!prompts_cannot_show(false, true));
     }
 }

@@ -9,7 +9,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::UsageError;
-use super::common::{CommandContext, local, parse_day};
+use super::common::{CommandContext, local, local_today, parse_day};
 use crate::coach::{self, AccountStatus, State, StatusSource, Suggestion};
 use crate::ledger::Ledger;
 use crate::model::{AccountMark, LedgerRow, MarkKind, MeetingId, Outcome, Via};
@@ -57,6 +57,9 @@ pub struct AccountView {
     /// rules"), or why there is none.
     suggestion: Option<Suggestion>,
     no_suggestion: Option<String>,
+    /// Said of an account known from the config that has no meetings in the ledger yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
     meetings: Vec<HistoryItem>,
     marks: Vec<AccountMark>,
 }
@@ -87,6 +90,9 @@ impl fmt::Display for AccountView {
             (Some(sg), _) => writeln!(f, "next objective: {} ({})", sg.objective, sg.why)?,
             (None, Some(why)) => writeln!(f, "next objective: {why}")?,
             (None, None) => {}
+        }
+        if let Some(note) = &self.note {
+            writeln!(f, "{note}")?;
         }
         writeln!(f, "meetings ({}):", self.meetings.len())?;
         for m in &self.meetings {
@@ -125,8 +131,9 @@ impl fmt::Display for AccountView {
 pub fn run(ctx: &CommandContext, cmd: AccountCmd) -> anyhow::Result<AccountView> {
     let mut ledger = ctx.ledger()?;
     let now = ctx.now();
-    let account = resolve(&ledger, &cmd.name)?;
-    let today = now.with_timezone(&chrono::Local).date_naive();
+    let configured: Vec<String> = ctx.config.accounts.iter().map(|a| a.name.clone()).collect();
+    let (account, in_ledger) = resolve(&ledger, &configured, &cmd.name)?;
+    let today = local_today(now);
     for (flag, day) in [("--won", cmd.won), ("--lost", cmd.lost)] {
         if let Some(day) = day {
             not_after_today(flag, day, today)?;
@@ -135,7 +142,7 @@ pub fn run(ctx: &CommandContext, cmd: AccountCmd) -> anyhow::Result<AccountView>
     let mark = match (cmd.won, cmd.lost, cmd.reopen) {
         (Some(d), _, _) => Some((MarkKind::Won, d)),
         (_, Some(d), _) => Some((MarkKind::Lost, d)),
-        (_, _, true) => Some((MarkKind::Reopen, now.date_naive())),
+        (_, _, true) => Some((MarkKind::Reopen, today)),
         _ => None,
     };
     if let Some((kind, on)) = mark {
@@ -168,12 +175,14 @@ pub fn run(ctx: &CommandContext, cmd: AccountCmd) -> anyhow::Result<AccountView>
             Err(no) => (None, Some(no.to_string())),
         }
     };
+    let note = (!in_ledger && rows.is_empty()).then(|| no_meetings_yet(&account));
     Ok(AccountView {
         account,
         status,
         recorded: mark.map(|(k, _)| k),
         suggestion,
         no_suggestion,
+        note,
         meetings: rows.iter().map(history_item).collect(),
         marks,
     })
@@ -191,22 +200,47 @@ fn history_item(r: &LedgerRow) -> HistoryItem {
     }
 }
 
-/// The ledger's spelling of `name`: exact, else the one account equal to it ignoring case and
-/// surrounding spaces. Unknown: a usage error naming near accounts.
-fn resolve(ledger: &Ledger, name: &str) -> anyhow::Result<String> {
-    let known = ledger.accounts()?;
+/// The ledger's spelling of `name` and `true`: exact, else the one account equal to it ignoring
+/// case and surrounding spaces. Failing that, an `[[accounts]]` name of the config (`configured`)
+/// matched the same way, and `false`: a known account the daemon has not met yet. Unknown: a
+/// usage error naming near accounts of both.
+fn resolve(ledger: &Ledger, configured: &[String], name: &str) -> anyhow::Result<(String, bool)> {
+    let in_ledger = ledger.accounts()?;
+    if let Some(found) = matching(&in_ledger, name) {
+        return Ok((found, true));
+    }
+    if let Some(found) = matching(configured, name) {
+        return Ok((found, false));
+    }
+    let mut known = in_ledger;
+    known.extend(configured.iter().cloned());
+    known.sort();
+    known.dedup();
+    Err(UsageError(unknown_account(name, &known)).into())
+}
+
+/// `name` among `known`: exact, else the one equal to it ignoring case and surrounding spaces.
+fn matching(known: &[String], name: &str) -> Option<String> {
     if known.iter().any(|a| a == name) {
-        return Ok(name.to_owned());
+        return Some(name.to_owned());
     }
     let wanted = name.trim().to_lowercase();
     let same: Vec<&String> = known
         .iter()
         .filter(|a| a.trim().to_lowercase() == wanted)
         .collect();
-    if let [one] = same[..] {
-        return Ok(one.clone());
+    match same[..] {
+        [one] => Some(one.clone()),
+        _ => None,
     }
-    Err(UsageError(unknown_account(name, &known)).into())
+}
+
+/// What `account` says of a configured account without meetings: not an error, just early.
+fn no_meetings_yet(account: &str) -> String {
+    format!(
+        "{account} is known from the config ([[accounts]]) but has no recorded meetings yet: the \
+         daemon (`nextstep run`) records its meetings as it polls the calendars"
+    )
 }
 
 /// A won or lost day says when the deal closed, so it cannot be later than today: a future day

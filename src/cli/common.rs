@@ -166,7 +166,14 @@ pub(super) fn local(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// A calendar day given on the command line (`--due`, `--won`, `--lost`), written `YYYY-MM-DD`.
+/// The user's today: the local date of `now`. Coaching counts days in it (the digest, a won or
+/// lost day's check, the day a reopen is stamped), not in UTC.
+pub(super) fn local_today(now: DateTime<Utc>) -> chrono::NaiveDate {
+    now.with_timezone(&chrono::Local).date_naive()
+}
+
+/// A calendar day given on the command line (every date flag: `--since`, `--due`, `--won`,
+/// `--lost`), written `YYYY-MM-DD`: one parser, so one message for a bad date.
 /// As a clap value parser: clap names the flag in its error and exits 2.
 pub(super) fn parse_day(s: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")

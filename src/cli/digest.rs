@@ -4,7 +4,7 @@
 
 use clap::Args;
 
-use super::common::CommandContext;
+use super::common::{CommandContext, local_today};
 use crate::coach::{self, Digest};
 
 /// Slipped commitments, accounts stuck on "no commitment", and last week's meetings without an
@@ -20,7 +20,7 @@ pub fn run(ctx: &CommandContext, _cmd: DigestCmd) -> anyhow::Result<Digest> {
     let now = ctx.now();
     let rows = ledger.customer_meetings(None)?;
     let marks = ledger.account_marks(None)?;
-    let today = now.with_timezone(&chrono::Local).date_naive();
+    let today = local_today(now);
     Ok(coach::digest(
         &ctx.config.prompts.objectives,
         &rows,

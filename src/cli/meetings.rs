@@ -9,7 +9,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::UsageError;
-use super::common::{CommandContext, Read, local, row_meeting, states_of};
+use super::common::{CommandContext, Read, local, parse_day, row_meeting, states_of};
 use crate::model::{Meeting, MeetingId, Outcome, Verdict};
 
 /// Lists past customer meetings from DATE (the ledger's and the calendars'), newest first, with
@@ -17,8 +17,8 @@ use crate::model::{Meeting, MeetingId, Outcome, Verdict};
 #[derive(Debug, Args)]
 pub struct MeetingsCmd {
     /// The first day to list (YYYY-MM-DD, local time; default: 14 days ago).
-    #[arg(long, value_name = "DATE")]
-    pub since: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    pub since: Option<NaiveDate>,
     #[arg(long)]
     pub json: bool,
 }
@@ -77,12 +77,8 @@ impl fmt::Display for Meetings {
 
 pub async fn run(ctx: &CommandContext, cmd: MeetingsCmd) -> anyhow::Result<Meetings> {
     let now = ctx.now();
-    let since = match &cmd.since {
-        Some(d) => NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
-            UsageError(format!(
-                "--since {d}: write a date as YYYY-MM-DD, e.g. 2026-11-02"
-            ))
-        })?,
+    let since = match cmd.since {
+        Some(d) => d,
         None => (now - chrono::Duration::days(14))
             .with_timezone(&chrono::Local)
             .date_naive(),

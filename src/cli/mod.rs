@@ -230,6 +230,30 @@ mod tests {
     }
 
     #[test]
+    fn every_date_flag_refuses_a_bad_date_with_the_same_message() {
+        for args in [
+            &["report", "--since"][..],
+            &["meetings", "--since"],
+            &["outcome", "committed", "--due"],
+            &["account", "Acme", "--won"],
+            &["account", "Acme", "--lost"],
+        ] {
+            for bad in ["2026-13-01", "12/01/2026"] {
+                let argv = std::iter::once("nextstep").chain(args.iter().copied());
+                let err = Cli::try_parse_args_from(argv.chain([bad])).unwrap_err();
+                assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+                let msg = err.to_string();
+                assert!(
+                    msg.contains("not a date: write it as YYYY-MM-DD"),
+                    "{args:?} {bad}: {msg}"
+                );
+            }
+            let argv = std::iter::once("nextstep").chain(args.iter().copied());
+            Cli::try_parse_args_from(argv.chain(["2026-12-01"])).unwrap();
+        }
+    }
+
+    #[test]
     fn demo_refuses_a_config_it_would_ignore_as_bad_usage() {
         let cli =
             Cli::try_parse_args_from(["nextstep", "--config", "/tmp/x.toml", "demo"]).unwrap();

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use clap::Args;
 use serde::Serialize;
 
-use super::common::CommandContext;
+use super::common::{CommandContext, local_today, parse_day};
 use crate::report::Report;
 use crate::web::pages::{self, Css};
 use crate::web::view::{self, Filter};
@@ -18,7 +18,7 @@ use crate::web::view::{self, Filter};
 #[derive(Debug, Args)]
 pub struct ReportCmd {
     /// Only meetings from this date on (YYYY-MM-DD).
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
     pub since: Option<NaiveDate>,
     #[arg(long)]
     pub json: bool,
@@ -70,7 +70,7 @@ pub fn run(ctx: &CommandContext, cmd: ReportCmd) -> anyhow::Result<ReportOutput>
     let rows = ledger.customer_meetings(None)?;
     let marks = ledger.account_marks(None)?;
     let now = ctx.now();
-    let today = now.with_timezone(&chrono::Local).date_naive();
+    let today = local_today(now);
     Ok(ReportOutput::Report(Box::new(
         crate::report::build(&rows, since, now).with_coaching(
             &ctx.config.prompts.objectives,

@@ -105,37 +105,33 @@ impl Ledger {
         })
     }
 
-    /// What the customer committed to last time: for the latest meeting of `account` starting
-    /// before `before` whose outcome is `committed` or `advanced`, the objective text
-    /// (committed) or the next step (advanced). `None` when there is no such meeting, or when
-    /// that meeting's outcome carries no text (an older commitment would be misleading).
+    /// What the customer committed to last time: the latest customer meeting of `account`
+    /// starting before `before` with a decisive outcome (`coach::decisive`: committed, advanced,
+    /// continuation, no_sale) decides. When it is `committed`, the objective text; when
+    /// `advanced`, the next step; otherwise, or when that text is missing, `None`: an older
+    /// commitment would mislead (docs/design.md, "Last commitment carried forward").
     pub fn last_commitment(
         &self,
         account: &str,
         before: DateTime<Utc>,
     ) -> Result<Option<String>, LedgerError> {
-        self.read("find the last commitment", |tx| {
-            let mut stmt = tx.prepare_cached(
-                "SELECT id FROM meetings WHERE account = ?1 AND start < ?2
-                 ORDER BY start DESC, id DESC",
-            )?;
-            let ids = stmt
-                .query_map(params![account, Ts(before)], |r| {
-                    r.get::<_, String>(0).map(MeetingId)
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            for id in ids {
-                let facts = answers_of(tx, &id)?;
-                match facts.outcome {
-                    Some(o) if o.result == Outcome::Committed => {
-                        return Ok(facts.objective.map(|ob| ob.text));
-                    }
-                    Some(o) if o.result == Outcome::Advanced => return Ok(o.next_step),
-                    _ => {}
-                }
+        let rows = self.customer_meetings_of_account(account)?;
+        let latest = rows
+            .into_iter()
+            .rev()
+            .filter(|r| r.start < before)
+            .find_map(|r| {
+                let o = r.outcome.as_ref()?;
+                crate::coach::decisive(o.result).then_some(r)
+            });
+        Ok(latest.and_then(|r| {
+            let o = r.outcome?;
+            match o.result {
+                Outcome::Committed => r.objective.map(|ob| ob.text),
+                Outcome::Advanced => o.next_step,
+                _ => None,
             }
-            Ok(None)
-        })
+        }))
     }
 
     /// The names of every account the ledger's meetings carry, sorted.
@@ -548,7 +544,8 @@ mod tests {
     }
 
     #[test]
-    fn the_last_commitment_is_the_objective_when_committed_and_the_next_step_when_advanced() {
+    fn the_last_commitment_is_the_objective_when_committed_the_next_step_when_advanced_and_none_after_a_continuation()
+     {
         let mut l = Ledger::open_in_memory().unwrap();
         let day = chrono::TimeDelta::days(1);
         let (m1, m2, m3) = (id("w/1/single"), id("w/2/single"), id("w/3/single"));
@@ -585,13 +582,16 @@ mod tests {
             t(11, 0) + day,
         )
         .unwrap();
-        // Before meeting 3: meeting 2 was only a continuation, so meeting 1's commitment counts.
+        // Before meeting 2: meeting 1's commitment.
         assert_eq!(
-            l.last_commitment("Acme", t(10, 0) + day * 2)
+            l.last_commitment("Acme", t(10, 0) + day)
                 .unwrap()
                 .as_deref(),
             Some("Agree to a proposal meeting")
         );
+        // Before meeting 3: meeting 2 ended in a continuation, which is decisive and carries no
+        // commitment, so meeting 1's older one would mislead.
+        assert_eq!(l.last_commitment("Acme", t(10, 0) + day * 2).unwrap(), None);
         // Changing an answer is a correction (a second plain outcome would not count).
         l.correct(
             "d",
@@ -603,6 +603,21 @@ mod tests {
         .unwrap();
         assert_eq!(
             l.last_commitment("Acme", t(10, 0) + day * 2)
+                .unwrap()
+                .as_deref(),
+            Some("Pilot with 5 seats")
+        );
+        // A no-show says nothing about the sale: the advanced step before it still counts.
+        l.record_answer(
+            "e",
+            &m3,
+            &outcome(Outcome::NoShow, None),
+            Via::Cli,
+            t(11, 0) + day * 2,
+        )
+        .unwrap();
+        assert_eq!(
+            l.last_commitment("Acme", t(10, 0) + day * 3)
                 .unwrap()
                 .as_deref(),
             Some("Pilot with 5 seats")

@@ -17,8 +17,12 @@ pub struct Coaching {
     /// first meeting.
     pub sell_cycle: SellCycle,
     /// Slipped commitments of open accounts as of the user's today (what `nextstep digest`
-    /// lists), whatever `since` says.
+    /// lists) whose due date is on or after the report's `since`: like the sell cycle, the
+    /// period picks what happened in it (the close; the due day that passed).
     pub slipped: u32,
+    /// The report's first day, named in the text's headings (the JSON has the report's `since`).
+    #[serde(skip)]
+    pub since: Option<NaiveDate>,
 }
 
 impl Coaching {
@@ -33,7 +37,11 @@ impl Coaching {
     ) -> Coaching {
         Coaching {
             sell_cycle: coach::sell_cycle_since(ladder, rows, marks, since),
-            slipped: coach::open_slipped(ladder, rows, marks, today).len() as u32,
+            slipped: coach::open_slipped(ladder, rows, marks, today)
+                .iter()
+                .filter(|s| since.is_none_or(|since| s.due >= since))
+                .count() as u32,
+            since,
         }
     }
 }
@@ -59,19 +67,27 @@ fn line(f: &mut fmt::Formatter<'_>, g: &CycleGroup, width: usize) -> fmt::Result
         .median_days
         .map_or_else(|| "–".to_owned(), |m| format!("{m:.0} days"));
     write!(f, "  {:<width$}  {median:>9}  n={}", label(&g.group), g.n)?;
+    // Every note the JSON carries is printed, an empty group's included.
     match &g.note {
-        Some(note) if g.n > 0 => writeln!(f, "  {note}"),
-        _ => writeln!(f),
+        Some(note) => writeln!(f, "  {note}"),
+        None => writeln!(f),
     }
 }
 
 impl fmt::Display for Coaching {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.sell_cycle;
-        writeln!(
-            f,
-            "Sell cycle: days from an account's first customer meeting to won or lost (median)"
-        )?;
+        match self.since {
+            None => writeln!(
+                f,
+                "Sell cycle: days from an account's first customer meeting to won or lost (median)"
+            )?,
+            Some(since) => writeln!(
+                f,
+                "Sell cycle of the accounts won or lost on or after {since}: days from an \
+                 account's first customer meeting (earlier ones too) to won or lost (median)"
+            )?,
+        }
         if c.total.n == 0 {
             if let Some(note) = &c.total.note {
                 writeln!(f, "  {note}")?;
@@ -86,11 +102,19 @@ impl fmt::Display for Coaching {
                 line(f, g, width.unwrap_or(0))?;
             }
         }
-        writeln!(
-            f,
-            "Slipped commitments: {} (`nextstep digest` lists them)",
-            self.slipped
-        )
+        match self.since {
+            None => writeln!(
+                f,
+                "Slipped commitments: {} (`nextstep digest` lists them)",
+                self.slipped
+            ),
+            Some(since) => writeln!(
+                f,
+                "Slipped commitments due on or after {since}: {} (`nextstep digest` lists every \
+                 slipped one)",
+                self.slipped
+            ),
+        }
     }
 }
 
@@ -127,6 +151,51 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Slipped commitments: 1"), "{text}");
+    }
+
+    #[test]
+    fn with_since_the_headings_name_the_period_and_slipped_counts_only_steps_due_in_it() {
+        let rows = vec![
+            meeting("A", (1, 1), Some("x"), Some(Continuation)),
+            meeting("A", (1, 11), Some("x"), Some(NoSale)),
+            meeting("B", (1, 1), Some("x"), Some(Continuation)),
+            meeting("B", (11, 11), Some("x"), Some(NoSale)),
+            dated("E", (10, 2), Advanced, "Review", day(10, 12)),
+            dated("F", (11, 2), Advanced, "Pilot", day(11, 12)),
+        ];
+        let all = Coaching::build(&ladder(), &rows, &[], None, day(12, 1));
+        assert_eq!((all.sell_cycle.total.n, all.slipped), (2, 2));
+
+        let c = Coaching::build(&ladder(), &rows, &[], Some(day(11, 1)), day(12, 1));
+        assert_eq!((c.sell_cycle.total.n, c.slipped), (1, 1));
+        let text = c.to_string();
+        assert!(
+            text.starts_with("Sell cycle of the accounts won or lost on or after 2026-11-01:"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Slipped commitments due on or after 2026-11-01: 1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_empty_group_prints_the_sentence_the_json_carries() {
+        let mut rows = Vec::new();
+        for (i, a) in ["A", "B", "C"].into_iter().enumerate() {
+            rows.push(meeting(a, (1, 1), Some("x"), Some(Continuation)));
+            rows.push(meeting(a, (1, 11 + 10 * i as u32), Some("x"), Some(NoSale)));
+        }
+        let c = Coaching::build(&ladder(), &rows, &[], None, day(12, 1));
+        let uncovered = &c.sell_cycle.by_coverage[1];
+        assert_eq!(uncovered.n, 0);
+        let note = uncovered.note.as_deref().unwrap();
+        let text = c.to_string();
+        let line = text
+            .lines()
+            .find(|l| l.contains("objective at under"))
+            .unwrap();
+        assert!(line.contains("n=0") && line.ends_with(note), "{text}");
     }
 
     #[test]

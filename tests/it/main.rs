@@ -32,6 +32,7 @@ mod reload;
 mod service;
 mod source_fault_matrix;
 mod source_faults;
+mod tour_cli;
 mod web;
 mod web_bench;
 mod web_browser;
