@@ -403,13 +403,7 @@ async fn a_reload_refuses_a_bad_config_and_keeps_running_then_takes_a_good_one()
     assert!(String::from_utf8_lossy(&asked.stderr).contains("befor"));
     // A SIGHUP from elsewhere (systemd's ExecReload): refused with check's words (file, line,
     // key), and the daemon carries on.
-    let pid = nextstep::lock::holder(&setup.ledger)
-        .unwrap()
-        .expect("the daemon holds the lock");
-    Command::new("kill")
-        .args(["-HUP", &pid.to_string()])
-        .status()
-        .unwrap();
+    setup.sighup();
     daemon
         .wait_for_log("the config was not reloaded", 1, Duration::from_secs(10))
         .await;
@@ -434,13 +428,7 @@ async fn a_reload_refuses_a_bad_config_and_keeps_running_then_takes_a_good_one()
     );
     std::fs::write(&setup.config, with_extra).unwrap();
     // SIGHUP the way systemd's ExecReload does.
-    let pid = nextstep::lock::holder(&setup.ledger)
-        .unwrap()
-        .expect("the daemon holds the lock");
-    Command::new("kill")
-        .args(["-HUP", &pid.to_string()])
-        .status()
-        .unwrap();
+    setup.sighup();
     daemon
         .wait_for_log("reloading the config", 1, Duration::from_secs(10))
         .await;

@@ -81,14 +81,7 @@ fn start(home: &Home, bus: &PrivateBus) -> (Daemon, ChildStdin) {
 /// SIGHUP to the daemon holding `home`'s ledger, and the wait until it runs on the new config
 /// (its `generation`th start).
 async fn reload(home: &Home, daemon: &Daemon, generation: usize) {
-    let pid = nextstep::lock::holder(&home.ledger)
-        .unwrap()
-        .expect("the daemon holds the lock");
-    let sent = Command::new("kill")
-        .args(["-HUP", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    home.sighup();
     daemon
         .wait_for_log("nextstep is running", generation, Duration::from_secs(20))
         .await;

@@ -373,13 +373,7 @@ async fn row(kind: Kind, trouble: Trouble) -> Row {
     if trouble.is_refusal() {
         // A refused password is retried only every 15 minutes; the person who fixed it says so
         // with a reload (`systemctl --user reload nextstep`), which polls at once.
-        let pid = nextstep::lock::holder(&home.ledger)
-            .unwrap()
-            .expect("the daemon holds the lock");
-        std::process::Command::new("kill")
-            .args(["-HUP", &pid.to_string()])
-            .status()
-            .unwrap();
+        home.sighup();
     }
     let mut recovery = None;
     while fixed.elapsed() < RECOVERY_LIMIT * 2 {

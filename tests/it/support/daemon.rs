@@ -105,6 +105,19 @@ path = {ledger:?}
     pub fn ledger(&self) -> Ledger {
         Ledger::open(&self.ledger).unwrap()
     }
+
+    /// SIGHUP to the daemon that holds this home's ledger (found by its lock file), the way
+    /// systemd's `ExecReload` and `nextstep reload` send it.
+    pub fn sighup(&self) {
+        let pid = nextstep::lock::holder(&self.ledger)
+            .unwrap()
+            .expect("the daemon holds the lock");
+        let sent = Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -HUP {pid} failed");
+    }
 }
 
 pub struct Daemon {
