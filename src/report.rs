@@ -305,7 +305,8 @@ impl fmt::Display for Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{MeetingId, MeetingStatus, ObjectiveRecord, OutcomeRecord, Via};
+    use crate::model::testing::ledger_row;
+    use crate::model::{ObjectiveRecord, OutcomeRecord, Via};
     use chrono::{TimeDelta, TimeZone};
 
     fn at(day: u32, h: u32) -> DateTime<Utc> {
@@ -322,28 +323,13 @@ mod tests {
         result: Option<Outcome>,
     ) -> LedgerRow {
         LedgerRow {
-            id: MeetingId(format!("w/{name}/single")),
-            source: "w".into(),
-            series: format!("w/{name}"),
-            title: name.into(),
-            start: at(day, 10),
-            end: at(day, 11),
-            tz: None,
-            status: MeetingStatus::Confirmed,
-            customer: true,
-            reason: "customer domain".into(),
-            account: Some(account.into()),
-            customer_domains: vec![],
-            recurring: false,
             first_seen: at(1, 0),
             last_seen: at(1, 0),
-            gone_at: None,
             objective: objective_at.map(|h| ObjectiveRecord {
                 text: "Agree to a next meeting".into(),
                 set_at: at(day, h),
                 via: Via::Notification,
             }),
-            objective_missed: false,
             outcome: result.map(|result| OutcomeRecord {
                 result,
                 next_step: None,
@@ -352,6 +338,7 @@ mod tests {
                 via: Via::Notification,
                 due: None,
             }),
+            ..ledger_row("w", name, account, at(day, 10), at(day, 11))
         }
     }
 

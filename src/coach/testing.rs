@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 
+use crate::model::testing::ledger_row;
 use crate::model::{
-    AccountMark, LedgerRow, MarkKind, MeetingId, MeetingStatus, ObjectiveRecord, Outcome,
-    OutcomeRecord, Via,
+    AccountMark, LedgerRow, MarkKind, ObjectiveRecord, Outcome, OutcomeRecord, Via,
 };
 
 /// The default ladder (`prompts.objectives`).
@@ -33,28 +33,13 @@ pub(crate) fn meeting(
 ) -> LedgerRow {
     let start = at(m, d);
     LedgerRow {
-        id: MeetingId(format!("work/{account}-{m:02}{d:02}/single")),
-        source: "work".into(),
-        series: format!("work/{account}-{m:02}{d:02}"),
         title: format!("{account} call"),
-        start,
-        end: start + TimeDelta::hours(1),
-        tz: None,
-        status: MeetingStatus::Confirmed,
-        customer: true,
-        reason: "customer domain".into(),
-        account: Some(account.into()),
-        customer_domains: vec![],
-        recurring: false,
         first_seen: start - TimeDelta::days(7),
-        last_seen: start,
-        gone_at: None,
         objective: objective.map(|text| ObjectiveRecord {
             text: text.into(),
             set_at: start - TimeDelta::days(1),
             via: Via::Cli,
         }),
-        objective_missed: false,
         outcome: outcome.map(|result| OutcomeRecord {
             result,
             next_step: None,
@@ -63,6 +48,13 @@ pub(crate) fn meeting(
             via: Via::Cli,
             due: None,
         }),
+        ..ledger_row(
+            "work",
+            &format!("{account}-{m:02}{d:02}"),
+            account,
+            start,
+            start + TimeDelta::hours(1),
+        )
     }
 }
 

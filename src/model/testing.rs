@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::{Answer, Meeting, MeetingId, MeetingStatus, Outcome, Verdict};
+use super::{Answer, LedgerRow, Meeting, MeetingId, MeetingStatus, Outcome, Verdict};
 
 /// 1 December 2026 at `h:m` UTC.
 pub(crate) fn t(h: u32, m: u32) -> DateTime<Utc> {
@@ -79,5 +79,38 @@ pub(crate) fn outcome(result: Outcome, next_step: Option<&str>) -> Answer {
         next_step: next_step.map(str::to_owned),
         note: None,
         due: None,
+    }
+}
+
+/// A confirmed, non-recurring customer meeting of `account` as the ledger returns it, with the id
+/// `{source}/{name}/single`, first and last seen at its start, and no answers: report and coach
+/// tests set the fields that matter to them with struct update syntax.
+pub(crate) fn ledger_row(
+    source: &str,
+    name: &str,
+    account: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> LedgerRow {
+    LedgerRow {
+        id: MeetingId(format!("{source}/{name}/single")),
+        source: source.into(),
+        series: format!("{source}/{name}"),
+        title: name.into(),
+        start,
+        end,
+        tz: None,
+        status: MeetingStatus::Confirmed,
+        customer: true,
+        reason: "customer domain".into(),
+        account: Some(account.into()),
+        customer_domains: vec![],
+        recurring: false,
+        first_seen: start,
+        last_seen: start,
+        gone_at: None,
+        objective: None,
+        objective_missed: false,
+        outcome: None,
     }
 }
