@@ -711,6 +711,25 @@ impl Scheduler<'_> {
             }
             _ => None,
         };
+        let suggestion = match (&p.kind, &v.account) {
+            (PromptKind::Objective, Some(account)) if prompts.ladder => {
+                let (account, start) = (account.clone(), m.start);
+                let ladder = prompts.objectives.clone();
+                blocking(&self.ledger, move |l| {
+                    Ok(crate::coach::suggest(
+                        &ladder,
+                        &l.account_meetings(&account)?,
+                        start,
+                    ))
+                })
+                .await
+                .unwrap_or_else(|e| {
+                    warn!("cannot read the account's history for a suggestion: {e:#}");
+                    None
+                })
+            }
+            _ => None,
+        };
         Some(PromptView {
             key: p.key(),
             kind: p.kind,
@@ -723,6 +742,7 @@ impl Scheduler<'_> {
             objectives: prompts.objectives.clone(),
             quick: prompts.quick_objectives,
             last_commitment,
+            suggestion,
             objective: state
                 .and_then(|s| s.objective.as_ref())
                 .map(|o| o.text.clone()),

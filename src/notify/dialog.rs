@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use tokio::process::Command;
 
 use crate::config::DialogSetting;
@@ -132,14 +133,33 @@ impl Dialog {
                 // question keeps the outcome.
                 let cmd = next_step_command(&backend);
                 let next_step = self.run(cmd).await;
+                let due = match next_step {
+                    Some(_) => self.ask_due(&backend, prompt).await,
+                    None => None,
+                };
                 Answer::Outcome {
                     result,
                     next_step,
                     note: None,
-                    due: None,
+                    due,
                 }
             }
         }
+    }
+
+    /// The next step's due date, optional: a bad date is asked once more with what was wrong,
+    /// then left out with a warning; a cancel leaves it out.
+    async fn ask_due(&self, backend: &Backend, prompt: &PromptView) -> Option<NaiveDate> {
+        let mut question = text::DUE_QUESTION.to_string();
+        for _ in 0..2 {
+            let typed = self.run(text_command(backend, &question)).await?;
+            match text::parse_due(&typed) {
+                Ok(due) => return due,
+                Err(why) => question = format!("{why}\n{}", text::DUE_QUESTION),
+            }
+        }
+        tracing::warn!(prompt = %prompt.key, "no valid due date given; the next step is recorded without one");
+        None
     }
 
     /// Runs `cmd`, bounded by the timeout; the first non-empty-trimmed line of stdout on success.
@@ -280,7 +300,11 @@ fn outcome_command(backend: &Backend, question: &str) -> Command {
 }
 
 fn next_step_command(backend: &Backend) -> Command {
-    let q = "What is the next step? (optional)";
+    text_command(backend, "What is the next step? (optional)")
+}
+
+/// A question with an empty text field.
+fn text_command(backend: &Backend, q: &str) -> Command {
     match backend {
         Backend::Zenity(p) => {
             let mut c = Command::new(p);

@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use tokio::process::Command;
 
 use crate::model::{Answer, Outcome, PromptKind, Via};
@@ -104,7 +105,11 @@ impl OsascriptNotifier {
         let question = text::question(prompt);
         let not_sales = not_sales_label(prompt);
         if !prompt.objectives.is_empty() {
-            let mut items: Vec<&str> = prompt.objectives.iter().map(String::as_str).collect();
+            // The suggested rung first (its why is in the question).
+            let mut items: Vec<&str> = text::ordered_objectives(prompt)
+                .into_iter()
+                .map(|(_, o)| o)
+                .collect();
             items.push(TYPE_OWN);
             if self.page.is_serving() {
                 items.push(OPEN_PAGE);
@@ -182,12 +187,39 @@ impl OsascriptNotifier {
                 next_step = Some(d.text.trim().to_owned());
             }
         }
+        let due = match next_step {
+            Some(_) => self.due().await?,
+            None => None,
+        };
         Ok(Answer::Outcome {
             result,
             next_step,
             note: None,
-            due: None,
+            due,
         })
+    }
+
+    /// The next step's due date, optional: a bad date is asked once more with what was wrong,
+    /// then left out with a warning; Skip leaves it out.
+    async fn due(&self) -> Result<Option<NaiveDate>, NotifyError> {
+        let buttons = ["Skip", "Save"];
+        let mut question = text::DUE_QUESTION.to_string();
+        for _ in 0..2 {
+            let script = text_script(&question, "", &buttons, "Skip", self.give_up());
+            let Ran::Said(s) = self.run(&script).await? else {
+                return Ok(None);
+            };
+            let Some(d) = parse_dialog(&s, &buttons).filter(|d| d.button == "Save" && !d.gave_up)
+            else {
+                return Ok(None);
+            };
+            match text::parse_due(&d.text) {
+                Ok(due) => return Ok(due),
+                Err(why) => question = format!("{why}\n{}", text::DUE_QUESTION),
+            }
+        }
+        tracing::warn!("no valid due date given; the next step is recorded without one");
+        Ok(None)
     }
 
     /// A dialog gives up a little before the prompt's own timeout, so it answers "gave up"
@@ -578,6 +610,11 @@ mod tests {
             3,
             "button returned:Save, text returned:Send the contract, gave up:false",
         );
+        answer(
+            dir.path(),
+            4,
+            "button returned:Skip, text returned:, gave up:false",
+        );
         assert_eq!(
             n.ask(&p).await.unwrap().answer,
             Answer::Outcome {
@@ -588,7 +625,8 @@ mod tests {
             }
         );
         assert!(script(dir.path(), 2).contains(&quote(Outcome::NoShow.label())));
-        answer(dir.path(), 5, Outcome::NoShow.label());
+        assert!(script(dir.path(), 4).contains(&quote(text::DUE_QUESTION)));
+        answer(dir.path(), 6, Outcome::NoShow.label());
         assert_eq!(
             n.ask(&p).await.unwrap().answer,
             Answer::Outcome {
@@ -598,8 +636,36 @@ mod tests {
                 due: None,
             }
         );
-        answer(dir.path(), 7, "false");
+        answer(dir.path(), 8, "false");
         assert_eq!(n.ask(&p).await.unwrap().answer, Answer::Snooze);
+        // A bad due date is asked once more, saying the form; a good one is kept.
+        answer(dir.path(), 10, Outcome::Committed.label());
+        answer(
+            dir.path(),
+            11,
+            "button returned:Save, text returned:Send the contract, gave up:false",
+        );
+        answer(
+            dir.path(),
+            12,
+            "button returned:Save, text returned:Friday, gave up:false",
+        );
+        answer(
+            dir.path(),
+            13,
+            "button returned:Save, text returned:2026-12-24, gave up:false",
+        );
+        assert_eq!(
+            n.ask(&p).await.unwrap().answer,
+            Answer::Outcome {
+                result: Outcome::Committed,
+                next_step: Some("Send the contract".into()),
+                note: None,
+                due: chrono::NaiveDate::from_ymd_opt(2026, 12, 24),
+            }
+        );
+        assert!(script(dir.path(), 13).contains("YYYY-MM-DD"));
+        assert!(script(dir.path(), 13).contains("Friday"));
     }
 
     #[tokio::test]

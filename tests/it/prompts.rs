@@ -287,6 +287,7 @@ fn acme_objective_prompt() -> PromptView {
         objectives: Prompts::default().objectives,
         quick: 2,
         last_commitment: None,
+        suggestion: None,
         objective: None,
         recurring: false,
     }
