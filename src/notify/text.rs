@@ -61,7 +61,7 @@ where
         PromptKind::Objective => {
             let at = prompt.start.with_timezone(zone).format("%H:%M");
             let mut body = String::from("What do you want them to commit to?");
-            if let Some(last) = &prompt.last_commitment {
+            if let Some(last) = last_commitment(prompt) {
                 let who = match &prompt.account {
                     Some(account) => format!("Last time ({account})"),
                     None => "Last time".to_string(),
@@ -128,7 +128,7 @@ pub fn question(prompt: &PromptView) -> String {
     match prompt.kind {
         PromptKind::Objective => {
             let mut q = format!("What do you want them to commit to in \"{title}\"?");
-            if let Some(last) = &prompt.last_commitment {
+            if let Some(last) = last_commitment(prompt) {
                 q.push_str(&format!("\nLast time they committed to: {last}"));
             }
             if let Some(s) = &prompt.suggestion {
@@ -156,6 +156,16 @@ pub fn choices(prompt: &PromptView) -> Vec<String> {
             .collect(),
         PromptKind::Outcome => Outcome::ALL.iter().map(|o| o.as_str().into()).collect(),
     }
+}
+
+/// The last commitment line's text, unless the suggestion's why already says it (the last
+/// decisive outcome was that commitment).
+fn last_commitment(prompt: &PromptView) -> Option<&String> {
+    let said = prompt
+        .suggestion
+        .as_ref()
+        .is_some_and(|s| s.after == Outcome::Committed);
+    prompt.last_commitment.as_ref().filter(|_| !said)
 }
 
 /// Every objective of `prompt` with its place on the ladder (the `N` of `objective:N`), the
