@@ -47,6 +47,7 @@ use crate::notify::{Notifier, PromptView, Showing};
 use crate::plan::{self, Plan};
 use crate::source::{self, Fetched, SourceContext, Window, snapshot};
 
+mod digest;
 mod poll;
 mod prompt;
 
@@ -168,6 +169,19 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         &tracker,
         opts.notifier.page().cloned(),
     );
+
+    if opts.config.digest.enabled {
+        let task = digest::DigestTask {
+            when: opts.config.digest.when,
+            ladder: opts.config.prompts.objectives.clone(),
+            ledger: ledger.clone(),
+            notifier: opts.notifier.clone(),
+            clock: opts.clock.clone(),
+            data_dir: opts.data_dir.clone(),
+            shutdown: opts.shutdown.clone(),
+        };
+        tracker.spawn(task.run().instrument(info_span!("digest")));
+    }
 
     let mut scheduler = Scheduler {
         opts: &opts,

@@ -11,6 +11,7 @@ mod caldav;
 mod caldav_daemon;
 mod cli;
 mod cli_pipe;
+mod coach_digest;
 mod coach_prompts;
 mod crash_loop;
 mod daemon;
