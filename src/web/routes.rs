@@ -165,6 +165,8 @@ struct OutcomeForm {
     nonce: String,
     result: String,
     next_step: Option<String>,
+    /// The next step's due date, `YYYY-MM-DD` (a date input's value); empty is none.
+    due: Option<String>,
     note: Option<String>,
     correct: Option<String>,
 }
@@ -296,6 +298,10 @@ async fn outcome(
     let Ok(result) = f.result.parse::<Outcome>() else {
         return Ok(bad_form("Pick one of the outcome values."));
     };
+    let due = match crate::notify::text::parse_due(f.due.as_deref().unwrap_or("")) {
+        Ok(due) => due,
+        Err(why) => return Ok(bad_form(&format!("{why}."))),
+    };
     with_ledger(&state, move |s, ledger, now| {
         let given = Given {
             correct: f.correct.is_some(),
@@ -306,7 +312,7 @@ async fn outcome(
                 result,
                 next_step: text(f.next_step),
                 note: text(f.note),
-                due: None,
+                due,
             },
         };
         answer(s, ledger, now, given)
@@ -338,8 +344,10 @@ async fn report(
     State(state): State<Arc<WebState>>,
     Query(filter): Query<Filter>,
 ) -> Result<Html<String>> {
-    with_ledger(&state, move |_, ledger, now| {
+    with_ledger(&state, move |s, ledger, now| {
         let page = view::report(ledger, filter, now)?;
+        let today = now.with_timezone(&chrono::Local).date_naive();
+        let page = view::with_coaching(page, ledger, &s.config.prompts.objectives, today)?;
         Ok(Html(pages::report(&page, Css::Linked).into_string()))
     })
     .await

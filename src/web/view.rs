@@ -12,6 +12,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 
 use crate::classify::Classifier;
+use crate::coach::{self, SellCycle, Slipped, Suggestion};
 use crate::config::Config;
 use crate::ledger::{Answered, Ledger, LedgerError, PendingItem};
 use crate::model::{LedgerRow, Meeting, MeetingId, Outcome, PromptKind, Verdict};
@@ -164,6 +165,8 @@ pub struct MeetingPage {
     /// The account's meetings (or, without an account, the series'), newest first.
     pub history: Vec<LedgerRow>,
     pub objectives: Vec<String>,
+    /// The account's next rung, offered first (`prompts.ladder`; docs/design.md, "Prompt rules").
+    pub suggestion: Option<Suggestion>,
     pub now: DateTime<Utc>,
 }
 
@@ -193,8 +196,17 @@ pub fn meeting(
             None => r.series == series,
         })
         .collect();
+    let suggestion = match &verdict.account {
+        Some(a) if config.prompts.ladder => coach::suggest(
+            &config.prompts.objectives,
+            &ledger.account_meetings(a)?,
+            meeting.start,
+        ),
+        _ => None,
+    };
     history.reverse();
     Ok(Some(MeetingPage {
+        suggestion,
         meeting,
         verdict,
         row,
@@ -321,6 +333,33 @@ pub struct ReportPage {
     pub stalled: Vec<Stalled>,
     /// Every account in the ledger, for the filter's choices.
     pub accounts: Vec<String>,
+    /// The sell cycle and the slipped commitments of the rows the filter keeps (see
+    /// [`with_coaching`]); `None` where they were not gathered.
+    pub coaching: Option<Coaching>,
+}
+
+/// The report's coaching part (docs/design.md, "Coaching rules").
+#[derive(Debug, Clone)]
+pub struct Coaching {
+    pub cycle: SellCycle,
+    pub slipped: Vec<Slipped>,
+}
+
+/// `page` with its [`Coaching`]: the sell cycle of the rows its filter keeps (with the ledger's
+/// account marks) on `ladder`, and the commitments that slipped by the user's `today`.
+pub fn with_coaching(
+    mut page: ReportPage,
+    ledger: &Ledger,
+    ladder: &[String],
+    today: NaiveDate,
+) -> Result<ReportPage, LedgerError> {
+    let rows = filtered_rows(ledger, &page.filter)?;
+    let marks = ledger.account_marks(None)?;
+    page.coaching = Some(Coaching {
+        cycle: coach::sell_cycle(ladder, &rows, &marks),
+        slipped: coach::slipped(&rows, today),
+    });
+    Ok(page)
 }
 
 /// The customer meetings `filter` keeps, oldest first: what the report adds up and the downloads
@@ -352,6 +391,7 @@ pub fn report(
         report,
         filter,
         accounts,
+        coaching: None,
     })
 }
 

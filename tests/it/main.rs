@@ -13,6 +13,7 @@ mod cli;
 mod cli_pipe;
 mod coach_digest;
 mod coach_prompts;
+mod coach_web;
 mod crash_loop;
 mod daemon;
 mod fuzz;
