@@ -6,7 +6,7 @@
 //! checks every value and fills in the defaults, using the single-value parsers of `values`
 //! (durations, URLs, secrets, domain and regex lists) and the range checks of `range`. `error`
 //! locates every problem by file, line, column and key, with a hint. This module holds the typed
-//! config, the entry points, and the range of every duration and count beside its key (the
+//! config, the entry points, and the range of every duration and count in one table (the
 //! `*_LIMIT` consts), so that no value `check` accepts can overflow the time arithmetic later.
 
 mod digest;
@@ -26,7 +26,7 @@ use crate::secret::SecretSource;
 pub use digest::{BadWhen, DigestConfig, DigestWhen};
 pub use error::ConfigError;
 pub use range::{CountRange, DurationRange, Limit, format_duration};
-use range::{DAY, HOUR, MINUTE};
+use range::{DAY, HOUR, MINUTE, limits};
 pub use values::{expand_home, parse_duration};
 
 /// The personal-mail and non-person domain lists belong to `classify`, which applies them; they
@@ -138,8 +138,8 @@ pub enum NotifierSetting {
     Terminal,
 }
 
-/// The `[prompts]` table. Every duration and count is bounded (see the `*_LIMIT` consts beside
-/// each field): the planner and the notifiers do time arithmetic with them, and an unbounded
+/// The `[prompts]` table. Every duration and count is bounded (see the `*_LIMIT` consts named
+/// on each field): the planner and the notifiers do time arithmetic with them, and an unbounded
 /// value would pass `check` and then overflow at run time.
 #[derive(Debug, Clone)]
 pub struct Prompts {
@@ -172,72 +172,54 @@ pub struct Prompts {
     pub on_screen: usize,
 }
 
-/// `prompts.before`: a question asked more than a week ahead is answered before anyone has
-/// prepared for the meeting.
-pub const BEFORE_LIMIT: Limit<DurationRange> = Limit {
-    key: "prompts.before",
-    range: DurationRange::secs(0, 7 * DAY),
-    why: "the objective is asked for at most a week before the meeting",
-};
-
-/// `prompts.after`: an outcome asked for more than a week later is no longer remembered.
-pub const AFTER_LIMIT: Limit<DurationRange> = Limit {
-    key: "prompts.after",
-    range: DurationRange::secs(0, 7 * DAY),
-    why: "the outcome is asked for at most a week after the meeting",
-};
-
-/// `prompts.snooze`: zero would show the prompt again at once, forever.
-pub const SNOOZE_LIMIT: Limit<DurationRange> = Limit {
-    key: "prompts.snooze",
-    range: DurationRange::secs(1, 7 * DAY),
-    why: "\"Later\" waits at least a second and at most a week, e.g. snooze = \"10m\"",
-};
-
-/// `prompts.reask`: zero would ask again at once; `reask_limit = 0` is how to never re-ask.
-pub const REASK_LIMIT: Limit<DurationRange> = Limit {
-    key: "prompts.reask",
-    range: DurationRange::secs(1, 7 * DAY),
-    why: "e.g. reask = \"2h\"; use reask_limit = 0 to never ask again",
-};
-
-/// `prompts.reask_limit`: the outcome prompt is re-asked at most this often.
-pub const REASK_LIMIT_LIMIT: Limit<CountRange> = Limit {
-    key: "prompts.reask_limit",
-    range: CountRange { min: 0, max: 100 },
-    why: "an unanswered outcome is asked again at most 100 times",
-};
-
-/// `prompts.lookback`: a year covers any absence; the calendars are read this far back on
-/// every poll, so more would only cost time.
-pub const LOOKBACK_LIMIT: Limit<DurationRange> = Limit {
-    key: "prompts.lookback",
-    range: DurationRange::secs(0, 366 * DAY),
-    why: "meetings are looked back on for at most a year",
-};
-
-/// `prompts.timeout`: zero would close every notification as it opens.
-pub const PROMPT_TIMEOUT_LIMIT: Limit<DurationRange> = Limit {
-    key: "prompts.timeout",
-    range: DurationRange::secs(1, DAY),
-    why: "a notification waits at least a second and at most a day for an answer",
-};
-
-/// `prompts.quick_objectives`: notification servers show at most a handful of buttons (GNOME
-/// three); 3 leaves room for "Answer…".
-pub const QUICK_OBJECTIVES_LIMIT: Limit<CountRange> = Limit {
-    key: "prompts.quick_objectives",
-    range: CountRange { min: 0, max: 3 },
-    why: "notification servers show only a few buttons",
-};
-
-/// `prompts.on_screen`: a screen full of questions gets none answered; a backlog (after a
-/// holiday, or a calendar with many meetings at once) is shown a few at a time.
-pub const ON_SCREEN_LIMIT: Limit<CountRange> = Limit {
-    key: "prompts.on_screen",
-    range: CountRange { min: 1, max: 10 },
-    why: "between 1 and 10 prompts are shown at once; the rest wait their turn",
-};
+// Every bounded key, one row each: the const, its kind (`secs`: a duration in whole seconds,
+// `count`: a whole number), the dotted key, the inclusive bounds, and why the range stops there
+// (shown in the hint when a value is refused).
+limits! {
+    /// `prompts.before`: a question asked more than a week ahead is answered before anyone has
+    /// prepared for the meeting.
+    BEFORE_LIMIT: secs("prompts.before", 0, 7 * DAY),
+        "the objective is asked for at most a week before the meeting";
+    /// `prompts.after`: an outcome asked for more than a week later is no longer remembered.
+    AFTER_LIMIT: secs("prompts.after", 0, 7 * DAY),
+        "the outcome is asked for at most a week after the meeting";
+    /// `prompts.snooze`: zero would show the prompt again at once, forever.
+    SNOOZE_LIMIT: secs("prompts.snooze", 1, 7 * DAY),
+        "\"Later\" waits at least a second and at most a week, e.g. snooze = \"10m\"";
+    /// `prompts.reask`: zero would ask again at once; `reask_limit = 0` is how to never re-ask.
+    REASK_LIMIT: secs("prompts.reask", 1, 7 * DAY),
+        "e.g. reask = \"2h\"; use reask_limit = 0 to never ask again";
+    /// `prompts.reask_limit`: the outcome prompt is re-asked at most this often.
+    REASK_LIMIT_LIMIT: count("prompts.reask_limit", 0, 100),
+        "an unanswered outcome is asked again at most 100 times";
+    /// `prompts.lookback`: a year covers any absence; the calendars are read this far back on
+    /// every poll, so more would only cost time.
+    LOOKBACK_LIMIT: secs("prompts.lookback", 0, 366 * DAY),
+        "meetings are looked back on for at most a year";
+    /// `prompts.timeout`: zero would close every notification as it opens.
+    PROMPT_TIMEOUT_LIMIT: secs("prompts.timeout", 1, DAY),
+        "a notification waits at least a second and at most a day for an answer";
+    /// `prompts.quick_objectives`: notification servers show at most a handful of buttons (GNOME
+    /// three); 3 leaves room for "Answer…".
+    QUICK_OBJECTIVES_LIMIT: count("prompts.quick_objectives", 0, 3),
+        "notification servers show only a few buttons";
+    /// `prompts.on_screen`: a screen full of questions gets none answered; a backlog (after a
+    /// holiday, or a calendar with many meetings at once) is shown a few at a time.
+    ON_SCREEN_LIMIT: count("prompts.on_screen", 1, 10),
+        "between 1 and 10 prompts are shown at once; the rest wait their turn";
+    /// `calendars.poll`: at least a second (the tests and local files poll that fast; a server is
+    /// better polled every few minutes, as the defaults do), at most a day so that changes still
+    /// arrive before the meetings they concern.
+    POLL_LIMIT: secs("calendars.poll", 1, DAY),
+        "a calendar is read at least once a day, e.g. poll = \"5m\"";
+    /// `calendars.timeout`: zero would fail every request; ten minutes is longer than any server
+    /// takes to answer and short enough that a hung server is noticed.
+    HTTP_TIMEOUT_LIMIT: secs("calendars.timeout", 1, 10 * MINUTE),
+        "one request waits at least a second and at most ten minutes";
+    /// `web.port`: a TCP port; 0 asks the system for any free one (`nextstep open` finds it).
+    WEB_PORT_LIMIT: count("web.port", 0, 65535),
+        "a TCP port, or 0 for any free port";
+}
 
 impl Default for Prompts {
     fn default() -> Self {
@@ -268,23 +250,6 @@ pub struct CalendarConfig {
     pub timeout: Duration,
     pub kind: CalendarKind,
 }
-
-/// `calendars.poll`: at least a second (the tests and local files poll that fast; a server is
-/// better polled every few minutes, as the defaults do), at most a day so that changes still
-/// arrive before the meetings they concern.
-pub const POLL_LIMIT: Limit<DurationRange> = Limit {
-    key: "calendars.poll",
-    range: DurationRange::secs(1, DAY),
-    why: "a calendar is read at least once a day, e.g. poll = \"5m\"",
-};
-
-/// `calendars.timeout`: zero would fail every request; ten minutes is longer than any server
-/// takes to answer and short enough that a hung server is noticed.
-pub const HTTP_TIMEOUT_LIMIT: Limit<DurationRange> = Limit {
-    key: "calendars.timeout",
-    range: DurationRange::secs(1, 10 * MINUTE),
-    why: "one request waits at least a second and at most ten minutes",
-};
 
 #[derive(Debug, Clone)]
 pub enum CalendarKind {
@@ -350,13 +315,6 @@ pub struct WebConfig {
 /// The port the page listens on unless `[web] port` says otherwise: fixed, so a bookmark keeps
 /// working, and outside the ranges other local services commonly take.
 pub const DEFAULT_WEB_PORT: u16 = 7717;
-
-/// `web.port`: a TCP port; 0 asks the system for any free one (`nextstep open` finds it).
-pub const WEB_PORT_LIMIT: Limit<CountRange> = Limit {
-    key: "web.port",
-    range: CountRange { min: 0, max: 65535 },
-    why: "a TCP port, or 0 for any free port",
-};
 
 impl Default for WebConfig {
     fn default() -> Self {

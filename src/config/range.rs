@@ -3,8 +3,8 @@
 //!
 //! Every duration and count has an upper bound because the program does time arithmetic with
 //! them (`meeting start - before`, `now - lookback`, a timer `now + poll`): an unbounded value
-//! would pass `check` and then overflow at run time. The bounds themselves are named beside the
-//! keys in the parent module, and listed in the README's config reference.
+//! would pass `check` and then overflow at run time. The bounds themselves are one table in the
+//! parent module, and listed in the README's config reference.
 
 use std::fmt;
 use std::time::Duration;
@@ -94,6 +94,27 @@ pub struct Limit<R> {
     pub range: R,
     pub why: &'static str,
 }
+
+/// Declares bounded keys as `pub const` [`Limit`]s from a table, one row a key:
+/// `NAME: secs("key", min, max), "why";` for a duration in whole seconds, `count` for a number.
+/// The parent module holds the table, so every key's range stands beside its neighbours'.
+macro_rules! limits {
+    ($($(#[$doc:meta])* $name:ident: $kind:ident($key:literal, $min:expr, $max:expr), $why:literal;)*) => {
+        $(
+            $(#[$doc])*
+            pub const $name: $crate::config::Limit<limits!(@range $kind)> = $crate::config::Limit {
+                key: $key,
+                range: limits!(@new $kind, $min, $max),
+                why: $why,
+            };
+        )*
+    };
+    (@range secs) => { $crate::config::DurationRange };
+    (@range count) => { $crate::config::CountRange };
+    (@new secs, $min:expr, $max:expr) => { $crate::config::DurationRange::secs($min, $max) };
+    (@new count, $min:expr, $max:expr) => { $crate::config::CountRange { min: $min, max: $max } };
+}
+pub(super) use limits;
 
 impl<R: fmt::Display> Limit<R> {
     fn refuse(&self, ctx: &Ctx, span: std::ops::Range<usize>, shown: &str) -> ConfigError {

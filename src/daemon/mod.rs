@@ -18,10 +18,10 @@
 //! through SQLite's `data_version`, checked every second while a prompt is out), the prompt is
 //! withdrawn ([`Showing::withdraw`]) and its task ends without writing.
 //!
-//! The ledger is SQLite with fsync: its work runs on tokio's blocking threads (`blocking`),
-//! not on the runtime's one thread (`record_gone` still writes in place; it moves with the
-//! reconciliation of removed meetings), and a failed ledger call is logged and retried with
-//! backoff by the loop instead of stopping the daemon.
+//! The ledger is SQLite with fsync: all its work, reads and writes (a meeting marked gone
+//! included), runs on tokio's blocking threads (`blocking`), never on the runtime's one thread,
+//! and a failed ledger call is logged and retried with backoff by the loop instead of stopping
+//! the daemon.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -448,7 +448,7 @@ impl Scheduler<'_> {
                 meetings.extend(r.kept);
                 self.by_source.insert(source.clone(), meetings);
                 if !r.removed.is_empty() {
-                    self.record_gone(&r.removed, now)?;
+                    self.record_gone(&r.removed, now).await?;
                 }
                 if fetched.changed || touched || !r.removed.is_empty() {
                     self.reclassify().await?;
@@ -488,33 +488,43 @@ impl Scheduler<'_> {
     }
 
     /// Meetings their source removed before they started (as [`plan::reconcile`] decides): forget
-    /// their prompts; one that had an objective gets the outcome `cancelled`.
-    fn record_gone(&mut self, gone: &[MeetingId], now: DateTime<Utc>) -> anyhow::Result<()> {
-        let mut ledger = lock(&self.ledger);
-        for id in gone {
-            let _span = info_span!("ledger_write", meeting = %id, what = "gone").entered();
-            let had_objective = self
-                .states
-                .get(id)
-                .is_some_and(|s| s.objective.is_some() && s.outcome.is_none());
-            if had_objective {
-                ledger.record_answer(
-                    &format!("{id}#outcome#cancelled"),
-                    id,
-                    &Answer::Outcome {
-                        result: Outcome::Cancelled,
-                        next_step: None,
-                        note: Some("removed from the calendar".into()),
-                        due: None,
-                    },
-                    Via::Daemon,
-                    now,
-                )?;
+    /// their prompts; one that had an objective gets the outcome `cancelled`. The writes run on a
+    /// blocking thread like every other ledger call; which meetings had an objective is read from
+    /// the states in memory first.
+    async fn record_gone(&self, gone: &[MeetingId], now: DateTime<Utc>) -> anyhow::Result<()> {
+        let gone: Vec<(MeetingId, bool)> = gone
+            .iter()
+            .map(|id| {
+                let had_objective = self
+                    .states
+                    .get(id)
+                    .is_some_and(|s| s.objective.is_some() && s.outcome.is_none());
+                (id.clone(), had_objective)
+            })
+            .collect();
+        blocking(&self.ledger, move |ledger| {
+            for (id, had_objective) in &gone {
+                let _span = info_span!("ledger_write", meeting = %id, what = "gone").entered();
+                if *had_objective {
+                    ledger.record_answer(
+                        &format!("{id}#outcome#cancelled"),
+                        id,
+                        &Answer::Outcome {
+                            result: Outcome::Cancelled,
+                            next_step: None,
+                            note: Some("removed from the calendar".into()),
+                            due: None,
+                        },
+                        Via::Daemon,
+                        now,
+                    )?;
+                }
+                ledger.mark_gone(id, now)?;
+                info!(meeting = %id, "meeting removed from its calendar");
             }
-            ledger.mark_gone(id, now)?;
-            info!(meeting = %id, "meeting removed from its calendar");
-        }
-        Ok(())
+            Ok(())
+        })
+        .await
     }
 
     /// Re-reads the ledger state of every known meeting, classifies, and remembers the customer

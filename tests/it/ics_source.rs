@@ -3,9 +3,11 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{TimeZone, Utc};
-use nextstep::config::{CalendarConfig, CalendarKind, IcsConfig};
+use nextstep::config::IcsConfig;
 use nextstep::source::ics::IcsSource;
-use nextstep::source::{CalendarSource, SourceContext, SourceError, Window};
+use nextstep::source::{CalendarSource, SourceError, Window};
+
+use crate::support::ics::{december, ics_source};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -15,29 +17,8 @@ const GOOGLE: &str = include_str!(concat!(
 ));
 const SECRET_PATH: &str = "/calendar/ical/alex%40mycorp.com/private-0123abcdef/basic.ics";
 
-fn december() -> Window {
-    Window {
-        start: Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap(),
-        end: Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap(),
-    }
-}
-
-/// A source with its own state directory, removed when the returned guard drops.
 fn source(kind: IcsConfig, timeout: Duration) -> (IcsSource, tempfile::TempDir) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let dir = tempfile::tempdir().unwrap();
-    let ctx = SourceContext {
-        name: "published".into(),
-        state_dir: dir.path().to_path_buf(),
-        http: Some(reqwest::Client::builder().build().unwrap()),
-    };
-    let cfg = CalendarConfig {
-        name: "published".into(),
-        poll: Duration::from_secs(300),
-        timeout,
-        kind: CalendarKind::Ics(kind),
-    };
-    (IcsSource::new(ctx, &cfg).unwrap(), dir)
+    ics_source("published", kind, timeout)
 }
 
 fn url_source(server: &MockServer, timeout: Duration) -> (IcsSource, tempfile::TempDir) {

@@ -29,6 +29,7 @@ mod notify_osascript;
 mod notify_page;
 mod prompts;
 mod reconcile_daemon;
+mod reload;
 mod service;
 mod source_fault_matrix;
 mod source_faults;

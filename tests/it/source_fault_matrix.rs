@@ -5,6 +5,14 @@
 //! prompting from what it knew, writes nothing to the ledger it did not learn from the source,
 //! backs off (bounded requests), logs one line per failure streak, and recovers without a
 //! restart; the figures of every row make the matrix printed at the end (and kept in the README).
+//!
+//! Google and Microsoft have rows of their own ([`PROVIDER_TROUBLES`]): the faulty server stands
+//! in front of the fake's calendar API (sign-in goes to the fake directly), pages hold one event
+//! so that every full listing pages, and besides the faults of the JSON APIs (429 with
+//! `Retry-After`, 403, malformed JSON, 410 on every sync token and resync) two rows are about the
+//! sync state: the provider forgets its sync tokens (the next poll resyncs), and forgets them
+//! while every page after the first fails (the resync breaks off half-way). A failed or partial
+//! read changes nothing in the ledger, and the next good poll restores the picture.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -15,7 +23,10 @@ use crate::support::calendar::{Event, ics};
 use crate::support::daemon::Home;
 use crate::support::dbus::PrivateBus;
 use crate::support::faulty::{Fault, FaultyServer, Good};
+use crate::support::google::{self, FakeGoogle};
+use crate::support::microsoft::{self, FakeMicrosoft};
 use crate::support::notifications::FakeNotificationServer;
+use crate::support::provider;
 use crate::support::radicale::Radicale;
 
 /// How long each fault lasts.
@@ -25,10 +36,71 @@ const OUTAGE: Duration = Duration::from_secs(10);
 /// backoff is capped at the poll interval or 5 s (±20%), plus the 2 s request timeout.
 const RECOVERY_LIMIT: Duration = Duration::from_secs(20);
 
+/// What goes wrong during the outage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trouble {
+    /// The server in front of the calendar misbehaves this way.
+    Fault(Fault),
+    /// The provider forgets every sync token (410 / Graph's `syncStateNotFound` on the next
+    /// incremental poll) and answers well otherwise: not an outage, a resync.
+    TokensForgotten,
+    /// The provider forgets every sync token, and every page after the first fails: each resync
+    /// breaks off half-way.
+    ResyncFailsMidway,
+}
+
+impl Trouble {
+    fn fault(self) -> Option<Fault> {
+        match self {
+            Trouble::Fault(f) => Some(f),
+            Trouble::TokensForgotten => None,
+            Trouble::ResyncFailsMidway => Some(Fault::LaterPages),
+        }
+    }
+
+    fn forgets_tokens(self) -> bool {
+        matches!(self, Trouble::TokensForgotten | Trouble::ResyncFailsMidway)
+    }
+
+    /// Polls fail while it lasts (every row but a plain resync).
+    fn is_outage(self) -> bool {
+        self != Trouble::TokensForgotten
+    }
+
+    /// Refused credentials: retried slowly, so the test reloads the daemon once they are fixed.
+    fn is_refusal(self) -> bool {
+        matches!(self, Trouble::Fault(Fault::Unauthorized | Fault::Forbidden))
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Trouble::Fault(f) => f.describe(),
+            Trouble::TokensForgotten => "sync token gone, resync works",
+            Trouble::ResyncFailsMidway => "sync token gone, resync fails mid-way",
+        }
+    }
+}
+
+/// The rows of Google and Microsoft: the faults of the task list for JSON APIs behind OAuth.
+const PROVIDER_TROUBLES: [Trouble; 12] = [
+    Trouble::Fault(Fault::Down),
+    Trouble::Fault(Fault::Status500),
+    Trouble::Fault(Fault::TooManyRequests),
+    Trouble::Fault(Fault::Hang),
+    Trouble::Fault(Fault::CutWithLength),
+    Trouble::Fault(Fault::CutWithoutLength),
+    Trouble::Fault(Fault::MalformedJson),
+    Trouble::Fault(Fault::Unauthorized),
+    Trouble::Fault(Fault::Forbidden),
+    Trouble::Fault(Fault::Gone),
+    Trouble::ResyncFailsMidway,
+    Trouble::TokensForgotten,
+];
+
 /// One row of the matrix.
 #[derive(Debug)]
 struct Row {
-    fault: Fault,
+    trouble: Trouble,
     alive: bool,
     prompt_fired: bool,
     ledger_rows_invented: usize,
@@ -76,6 +148,10 @@ enum Kind {
     IcsUrl,
     /// CalDAV: the faulty server in front of a real Radicale.
     CalDav,
+    /// Google: the faulty server in front of the fake's Calendar API.
+    Google,
+    /// Microsoft: the faulty server in front of the fake's Graph.
+    Microsoft,
 }
 
 impl Kind {
@@ -83,6 +159,39 @@ impl Kind {
         match self {
             Kind::IcsUrl => "ICS URL",
             Kind::CalDav => "CalDAV",
+            Kind::Google => "Google",
+            Kind::Microsoft => "Microsoft",
+        }
+    }
+
+    /// Requests one poll may make: a refused sync token, then the two pages of the resync (a
+    /// refused access token is one request, the refresh goes to the sign-in server).
+    fn requests_per_poll(self) -> usize {
+        match self {
+            Kind::IcsUrl | Kind::CalDav => 1,
+            Kind::Google | Kind::Microsoft => 3,
+        }
+    }
+}
+
+/// What stands behind the faulty server, kept alive for the row.
+enum Upstream {
+    Nothing,
+    // Held, not read: Radicale stops when it is dropped.
+    Radicale(#[allow(dead_code)] Radicale),
+    Google(FakeGoogle),
+    Microsoft(FakeMicrosoft),
+}
+
+impl Upstream {
+    /// The provider forgets every sync token it handed out.
+    fn forget_tokens(&self) {
+        match self {
+            Upstream::Google(g) => g.expire_sync_tokens(),
+            Upstream::Microsoft(m) => m.expire_delta_tokens(),
+            Upstream::Nothing | Upstream::Radicale(_) => {
+                panic!("only Google and Microsoft keep sync tokens")
+            }
         }
     }
 }
@@ -112,9 +221,46 @@ fn events() -> Vec<Event<'static>> {
     ]
 }
 
-/// The faulty server for `kind`, holding [`events`], and the daemon's home that polls it; the
-/// Radicale behind a CalDAV server lives as long as the returned guard.
-async fn serve(kind: Kind) -> (FaultyServer, Home, Option<Radicale>) {
+/// [`events`] as Google's JSON.
+fn google_events() -> Vec<serde_json::Value> {
+    let t = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    events()
+        .iter()
+        .map(|e| {
+            let guest = e.attendees[0].rsplit(':').next().unwrap();
+            google::event(
+                e.uid,
+                e.title,
+                &t(e.start),
+                &t(e.start + e.length),
+                &[("alex@mycorp.com", "accepted"), (guest, "needsAction")],
+            )
+        })
+        .collect()
+}
+
+/// [`events`] as Graph's JSON.
+fn graph_events() -> Vec<serde_json::Value> {
+    let t = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S.0000000").to_string();
+    events()
+        .iter()
+        .map(|e| {
+            let guest = e.attendees[0].rsplit(':').next().unwrap();
+            microsoft::event(
+                e.uid,
+                e.title,
+                &t(e.start),
+                &t(e.start + e.length),
+                "UTC",
+                &[(guest, "required", "none")],
+            )
+        })
+        .collect()
+}
+
+/// The faulty server for `kind`, holding [`events`], and the daemon's home that polls it; what
+/// stands behind the server lives as long as the returned [`Upstream`].
+async fn serve(kind: Kind) -> (FaultyServer, Home, Upstream) {
     match kind {
         Kind::IcsUrl => {
             let server = FaultyServer::start(Good::Body {
@@ -128,7 +274,7 @@ async fn serve(kind: Kind) -> (FaultyServer, Home, Option<Radicale>) {
                     "[[calendars]]\nname = \"work\"\nkind = \"ics\"\nurl = {url:?}\npoll = \"1s\"\ntimeout = \"2s\"\n"
                 )
             });
-            (server, home, None)
+            (server, home, Upstream::Nothing)
         }
         Kind::CalDav => {
             let radicale = Radicale::start(&[ALICE]);
@@ -155,22 +301,66 @@ async fn serve(kind: Kind) -> (FaultyServer, Home, Option<Radicale>) {
                 )
             })
             .with_env(PASSWORD_ENV, ALICE.1);
-            (server, home, Some(radicale))
+            (server, home, Upstream::Radicale(radicale))
+        }
+        Kind::Google => {
+            let fake = FakeGoogle::start().await;
+            fake.lock().max_page_size = Some(1);
+            for e in google_events() {
+                fake.put_event("primary", e);
+            }
+            let server =
+                FaultyServer::start(Good::Upstream(fake.server.address().to_string())).await;
+            let home = google::home(&fake, &server.url("/calendar/v3/"), "2s");
+            let refresh = fake.grant_refresh_token();
+            provider::signed_in(
+                &home,
+                &nextstep::source::google::auth::GOOGLE,
+                "work",
+                &refresh,
+            )
+            .await;
+            (server, home, Upstream::Google(fake))
+        }
+        Kind::Microsoft => {
+            let fake = FakeMicrosoft::start().await;
+            fake.lock().max_page_size = Some(1);
+            for e in graph_events() {
+                fake.put_event("primary", e);
+            }
+            let server =
+                FaultyServer::start(Good::Upstream(fake.server.address().to_string())).await;
+            fake.link_through(&server.url(""));
+            let table =
+                microsoft::calendar_table_at(&fake, &["primary"], &server.url("/v1.0"), "2s");
+            let home = Home::new(microsoft::ME, |_| table).with_env("NEXTSTEP_KEYRING", "off");
+            let refresh = fake.grant_refresh_token();
+            provider::signed_in(
+                &home,
+                &nextstep::source::microsoft::auth::MICROSOFT,
+                "m365",
+                &refresh,
+            )
+            .await;
+            (server, home, Upstream::Microsoft(fake))
         }
     }
 }
 
-/// One fault against a fresh daemon whose one calendar is of `kind`.
-async fn row(kind: Kind, fault: Fault) -> Row {
+/// One trouble against a fresh daemon whose one calendar is of `kind`.
+async fn row(kind: Kind, trouble: Trouble) -> Row {
     let bus = PrivateBus::start();
     let notifications = FakeNotificationServer::start(bus.address()).await;
-    let (server, home, _radicale) = serve(kind).await;
+    let (server, home, upstream) = serve(kind).await;
     let mut daemon = home.start(&bus);
     daemon
         .wait_for_log("polled meetings=2", 1, Duration::from_secs(15))
         .await;
 
-    server.set_fault(Some(fault)).await;
+    if trouble.forgets_tokens() {
+        upstream.forget_tokens();
+    }
+    server.set_fault(trouble.fault()).await;
     let before = server.requests();
     let log_from = daemon.log().len();
     let polls_before = daemon.log().matches("polled meetings=2").count();
@@ -190,7 +380,7 @@ async fn row(kind: Kind, fault: Fault) -> Row {
 
     server.set_fault(None).await;
     let fixed = Instant::now();
-    if fault == Fault::Unauthorized {
+    if trouble.is_refusal() {
         // A refused password is retried only every 15 minutes; the person who fixed it says so
         // with a reload (`systemctl --user reload nextstep`), which polls at once.
         let pid = nextstep::lock::holder(&home.ledger)
@@ -209,10 +399,14 @@ async fn row(kind: Kind, fault: Fault) -> Row {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The picture restored must not have cost a row either (a resync that named the meetings
+    // it did not list gone, say).
+    let invented = invented.max(invented_rows(&home.ledger));
     let alive = daemon.is_running();
     let _ = daemon.kill9_and_log();
+    drop(upstream);
     Row {
-        fault,
+        trouble,
         alive,
         prompt_fired,
         ledger_rows_invented: invented,
@@ -231,7 +425,7 @@ fn matrix(source: &str, rows: &[Row]) -> String {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} | {} |",
-            r.fault.describe(),
+            r.trouble.describe(),
             if r.alive { "yes" } else { "no" },
             if r.prompt_fired { "yes" } else { "no" },
             r.ledger_rows_invented,
@@ -247,20 +441,21 @@ fn matrix(source: &str, rows: &[Row]) -> String {
 }
 
 /// At most one poll per backoff step (at least 4 s apart after the first failure) during the
-/// outage, each following at most 10 redirects.
-fn request_bound(fault: Fault) -> usize {
+/// outage, each of at most `kind`'s requests per poll and following at most 10 redirects.
+fn request_bound(kind: Kind, trouble: Trouble) -> usize {
     let polls = 1 + OUTAGE.as_secs() as usize / 4 + 1;
-    if fault == Fault::RedirectLoop {
-        polls * 11
+    let per_poll = kind.requests_per_poll();
+    if trouble == Trouble::Fault(Fault::RedirectLoop) {
+        polls * per_poll * 11
     } else {
-        polls
+        polls * per_poll
     }
 }
 
-async fn run_matrix(kind: Kind, faults: &[Fault]) -> Vec<Row> {
+async fn run_matrix(kind: Kind, troubles: &[Trouble]) -> Vec<Row> {
     let mut rows = Vec::new();
-    for &f in faults {
-        rows.push(row(kind, f).await);
+    for &t in troubles {
+        rows.push(row(kind, t).await);
     }
     println!("{}", matrix(kind.describe(), &rows));
     rows
@@ -268,53 +463,74 @@ async fn run_matrix(kind: Kind, faults: &[Fault]) -> Vec<Row> {
 
 fn assert_row(kind: Kind, r: &Row, all: &[Row]) {
     let m = matrix(kind.describe(), all);
-    assert!(r.alive, "{:?}: the daemon died\n{m}", r.fault);
+    assert!(r.alive, "{:?}: the daemon died\n{m}", r.trouble);
     assert!(
         r.prompt_fired,
         "{:?}: the prompt due during the outage was not shown\n{m}",
-        r.fault
+        r.trouble
     );
     assert_eq!(
         r.ledger_rows_invented, 0,
         "{:?}: rows the source never justified\n{m}",
-        r.fault
+        r.trouble
     );
-    assert!(
-        r.requests <= request_bound(r.fault),
-        "{:?}: {} requests in {:?}, no backoff\n{m}",
-        r.fault,
-        r.requests,
-        OUTAGE
-    );
+    if r.trouble.is_outage() {
+        assert!(
+            r.requests <= request_bound(kind, r.trouble),
+            "{:?}: {} requests in {:?}, no backoff\n{m}",
+            r.trouble,
+            r.requests,
+            OUTAGE
+        );
+    }
     assert!(
         r.recovery.is_some_and(|d| d <= RECOVERY_LIMIT),
         "{:?}: no recovery within {RECOVERY_LIMIT:?}\n{m}",
-        r.fault
+        r.trouble
     );
 }
 
-async fn everything(kind: Kind) {
-    let rows = run_matrix(kind, &Fault::ALL).await;
+async fn everything(kind: Kind, troubles: &[Trouble]) {
+    let rows = run_matrix(kind, troubles).await;
     for r in &rows {
         assert_row(kind, r, &rows);
+        // A resync that works is no failure at all.
+        let streaks = usize::from(r.trouble.is_outage());
         assert_eq!(
             r.failure_lines,
-            1,
+            streaks,
             "{:?}: one log line per failure streak\n{}",
-            r.fault,
+            r.trouble,
             matrix(kind.describe(), &rows)
         );
     }
 }
 
+/// The rows of ICS URLs and CalDAV: every fault of the faulty server's first list.
+fn http_troubles() -> Vec<Trouble> {
+    Fault::ALL.into_iter().map(Trouble::Fault).collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ics_url_that_misbehaves_keeps_the_daemon_prompting_logs_each_streak_once_and_recovers()
 {
-    everything(Kind::IcsUrl).await;
+    everything(Kind::IcsUrl, &http_troubles()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caldav_server_that_misbehaves_keeps_the_daemon_prompting_logs_each_streak_once_and_recovers()
  {
-    everything(Kind::CalDav).await;
+    everything(Kind::CalDav, &http_troubles()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_google_calendar_that_misbehaves_changes_nothing_in_the_ledger_keeps_prompting_and_recovers()
+ {
+    everything(Kind::Google, &PROVIDER_TROUBLES).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_microsoft_calendar_that_misbehaves_changes_nothing_in_the_ledger_keeps_prompting_and_recovers()
+ {
+    everything(Kind::Microsoft, &PROVIDER_TROUBLES).await;
 }

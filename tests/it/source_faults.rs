@@ -5,10 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{TimeZone, Utc};
-use nextstep::config::{CalendarConfig, CalendarKind, IcsConfig};
+use nextstep::config::IcsConfig;
 use nextstep::source::ics::IcsSource;
-use nextstep::source::{CalendarSource, SourceContext, SourceError, Window};
+use nextstep::source::{CalendarSource, SourceError};
+
+use crate::support::ics::{december, ics_source};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const CALENDAR: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n\
@@ -16,28 +17,8 @@ BEGIN:VEVENT\r\nUID:a\r\nDTSTART:20261210T100000Z\r\nDTEND:20261210T103000Z\r\nS
 BEGIN:VEVENT\r\nUID:b\r\nDTSTART:20261211T100000Z\r\nDTEND:20261211T103000Z\r\nSUMMARY:B\r\nEND:VEVENT\r\n\
 END:VCALENDAR\r\n";
 
-fn december() -> Window {
-    Window {
-        start: Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap(),
-        end: Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap(),
-    }
-}
-
 fn source(kind: IcsConfig, timeout: Duration) -> (IcsSource, tempfile::TempDir) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let dir = tempfile::tempdir().unwrap();
-    let ctx = SourceContext {
-        name: "feed".into(),
-        state_dir: dir.path().to_path_buf(),
-        http: Some(reqwest::Client::builder().build().unwrap()),
-    };
-    let cfg = CalendarConfig {
-        name: "feed".into(),
-        poll: Duration::from_secs(300),
-        timeout,
-        kind: CalendarKind::Ics(kind),
-    };
-    (IcsSource::new(ctx, &cfg).unwrap(), dir)
+    ics_source("feed", kind, timeout)
 }
 
 /// A server on a loopback port that answers every request with `response` (raw bytes, headers

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -117,12 +117,24 @@ pub struct Daemon {
 impl Daemon {
     /// Spawns `cmd` (already given its arguments and environment) with debug logs on a pipe,
     /// stdin closed (so never the terminal notifier), and no systemd or journal around it.
-    pub fn spawn(mut cmd: Command) -> Daemon {
+    pub fn spawn(cmd: Command) -> Daemon {
+        Daemon::spawn_reading(cmd, Stdio::null())
+    }
+
+    /// [`Daemon::spawn`] with stdin a pipe, for a daemon told to use the terminal notifier: what
+    /// is written to the returned end is what a person types (the prompts go to the log).
+    pub fn spawn_with_stdin(cmd: Command) -> (Daemon, ChildStdin) {
+        let mut daemon = Daemon::spawn_reading(cmd, Stdio::piped());
+        let stdin = daemon.child.stdin.take().expect("stdin is piped");
+        (daemon, stdin)
+    }
+
+    fn spawn_reading(mut cmd: Command, stdin: Stdio) -> Daemon {
         let mut child = cmd
             .env("NEXTSTEP_LOG", "nextstep=debug")
             .env_remove("JOURNAL_STREAM")
             .env_remove("NOTIFY_SOCKET")
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

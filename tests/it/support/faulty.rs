@@ -1,8 +1,10 @@
 //! One misbehaving HTTP server for the source-fault tests: a raw TCP listener that answers each
 //! request either well (a fixed body, or by passing the request on to a real upstream such as
 //! Radicale or the fake Google) or with one [`Fault`]: down, 500, a hang, a body cut off with or
-//! without `Content-Length`, garbage, a 50 MB body, a redirect loop, 401. It counts the requests
-//! it receives, so a test can assert that a failing source backs off.
+//! without `Content-Length`, garbage, a 50 MB body, a redirect loop, 401; and for the JSON APIs of
+//! Google and Microsoft also 429 with `Retry-After`, 403, JSON of the wrong shape, 410 Gone, and
+//! a failure of every page after the first. It counts the requests it receives, so a test can
+//! assert that a failing source backs off.
 //!
 //! Every connection serves one request and closes (`Connection: close`), which keeps the raw
 //! protocol handling to what a test needs.
@@ -34,6 +36,18 @@ pub enum Fault {
     RedirectLoop,
     /// `401 Unauthorized` until the fault is lifted.
     Unauthorized,
+    /// `429 Too Many Requests` with `Retry-After: 3`.
+    TooManyRequests,
+    /// `403 Forbidden` until the fault is lifted.
+    Forbidden,
+    /// `200 OK` with JSON that is not what the API sends (`items` and `value` are numbers).
+    MalformedJson,
+    /// `410 Gone` with the bodies by which Google says `fullSyncRequired` and Graph
+    /// `syncStateNotFound`: every sync token or delta link is refused, and so is a resync.
+    Gone,
+    /// Every request for a later page of a listing (Google's `pageToken`, Graph's `$skiptoken`)
+    /// gets 500; first pages are answered well.
+    LaterPages,
 }
 
 impl Fault {
@@ -60,6 +74,11 @@ impl Fault {
             Fault::Huge => "50 MB body",
             Fault::RedirectLoop => "redirect loop",
             Fault::Unauthorized => "401 then fixed",
+            Fault::TooManyRequests => "429 with Retry-After",
+            Fault::Forbidden => "403 then fixed",
+            Fault::MalformedJson => "malformed JSON",
+            Fault::Gone => "410 Gone, resync refused too",
+            Fault::LaterPages => "later pages fail",
         }
     }
 }
@@ -256,9 +275,13 @@ async fn serve(
         (s.good.clone(), s.fault)
     };
     let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let later_page = path.contains("pageToken=") || path.contains("skiptoken=");
     let out = match fault {
         None | Some(Fault::Down) => good_answer(&good, &head, &body).await?,
-        Some(Fault::Status500) => response("500 Internal Server Error", &[], b"oops", Some(4)),
+        Some(Fault::LaterPages) if !later_page => good_answer(&good, &head, &body).await?,
+        Some(Fault::Status500 | Fault::LaterPages) => {
+            response("500 Internal Server Error", &[], b"oops", Some(4))
+        }
         Some(Fault::Hang) => {
             // Held open until the client gives up (or the test ends).
             tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -311,9 +334,36 @@ async fn serve(
             b"",
             Some(0),
         ),
+        Some(Fault::TooManyRequests) => json(
+            "429 Too Many Requests",
+            &[("Retry-After", "3".into())],
+            r#"{"error": {"code": 429, "message": "Rate Limit Exceeded",
+                "errors": [{"domain": "usageLimits", "reason": "rateLimitExceeded"}]}}"#,
+        ),
+        Some(Fault::Forbidden) => json(
+            "403 Forbidden",
+            &[],
+            r#"{"error": {"code": 403, "message": "The caller does not have permission",
+                "errors": [{"domain": "global", "reason": "forbidden"}]}}"#,
+        ),
+        Some(Fault::MalformedJson) => json("200 OK", &[], r#"{"items": 7, "value": 7}"#),
+        Some(Fault::Gone) => json(
+            "410 Gone",
+            &[],
+            r#"{"error": {"code": "syncStateNotFound",
+                "message": "Sync token is no longer valid, a full sync is required.",
+                "errors": [{"domain": "calendar", "reason": "fullSyncRequired"}]}}"#,
+        ),
     };
     conn.write_all(&out).await?;
     conn.shutdown().await
+}
+
+/// A JSON answer with this status line.
+fn json(status: &str, headers: &[(&str, String)], body: &str) -> Vec<u8> {
+    let mut headers = headers.to_vec();
+    headers.push(("Content-Type", "application/json; charset=UTF-8".into()));
+    response(status, &headers, body.as_bytes(), Some(body.len()))
 }
 
 fn content_type_of(full: &[u8]) -> String {

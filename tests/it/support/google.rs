@@ -24,6 +24,8 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 pub const CLIENT_ID: &str = "123456789012-abcdefghijklmnop.apps.googleusercontent.com";
 pub const CLIENT_SECRET: &str = "GOCSPX-fake-client-secret-XYZ";
 pub const SCOPE: &str = "https://www.googleapis.com/auth/calendar.readonly";
+/// The variable the config names in `client_secret_env`; set only on the child processes.
+pub const SECRET_ENV: &str = "NEXTSTEP_TEST_GOOGLE_CLIENT_SECRET";
 
 #[derive(Debug, Clone)]
 pub struct Logged {
@@ -86,6 +88,8 @@ pub struct State {
     pub refresh_revoked: bool,
     pub log: Vec<Logged>,
     pub token_grants: Vec<String>,
+    /// Pages hold at most this many events, whatever `maxResults` says (to make listings page).
+    pub max_page_size: Option<usize>,
 }
 
 fn rand_token(prefix: &str, len: usize) -> String {
@@ -188,6 +192,16 @@ impl FakeGoogle {
         self.lock().access_tokens.clear();
     }
 
+    /// A refresh token, as if someone had signed in through the browser: for tests about
+    /// polling, which need a signed-in source but not the sign-in.
+    pub fn grant_refresh_token(&self) -> String {
+        let refresh = rand_token("1//0gLx", 90);
+        let mut s = self.lock();
+        s.refresh_tokens.push(refresh.clone());
+        s.secrets.push(refresh.clone());
+        refresh
+    }
+
     pub fn requests(&self) -> Vec<Logged> {
         self.lock().log.clone()
     }
@@ -198,6 +212,31 @@ impl FakeGoogle {
             .filter(|l| l.path.ends_with("/events"))
             .collect()
     }
+}
+
+/// A daemon's home whose calendar `work` is `fake`'s, its API at `api_url` (the fake's own, or a
+/// proxy in front of it) with this request `timeout`, polled every second; the client secret in
+/// [`SECRET_ENV`], the token kept in a file (never the keyring of whoever runs the tests).
+pub fn home(fake: &FakeGoogle, api_url: &str, timeout: &str) -> crate::support::daemon::Home {
+    crate::support::daemon::Home::new("alex@mycorp.com", |_| {
+        format!(
+            r#"[[calendars]]
+name = "work"
+kind = "google"
+client_id = {CLIENT_ID:?}
+client_secret_env = {SECRET_ENV:?}
+auth_url = {auth:?}
+token_url = {token:?}
+api_url = {api_url:?}
+poll = "1s"
+timeout = {timeout:?}
+"#,
+            auth = fake.auth_url(),
+            token = fake.token_url(),
+        )
+    })
+    .with_env("NEXTSTEP_KEYRING", "off")
+    .with_env(SECRET_ENV, CLIENT_SECRET)
 }
 
 /// A typical timed event with attendees `(email, responseStatus)`.
@@ -473,7 +512,8 @@ fn events_list(
         .get("maxResults")
         .and_then(|m| m.parse().ok())
         .unwrap_or(250)
-        .clamp(1, 2500);
+        .clamp(1, 2500)
+        .min(s.max_page_size.unwrap_or(usize::MAX));
 
     let (items, sync_token) = if let Some(pt) = q.get("pageToken") {
         let Some(c) = s.cursors.remove(*pt) else {

@@ -1,9 +1,10 @@
 //! The harnesses the integration tests share: a private D-Bus and a fake notification server
-//! (`dbus`, `notifications`), the meetings' iCalendar text (`calendar`), the real binary as a child process (`daemon`), a fake of Google's
+//! (`dbus`, `notifications`), the meetings' iCalendar text (`calendar`), the real binary as a
+//! child process (`daemon`), an ICS source as the daemon builds one (`ics`), a fake of Google's
 //! OAuth and Calendar API (`google`), a fake of Microsoft's identity platform and Graph
-//! (`microsoft`), a real Radicale CalDAV server (`radicale`), a headless Chromium over
-//! WebDriver for the answer page (`webdriver`) and a browser opener that records what it opens
-//! (`opener`).
+//! (`microsoft`) and what those two share (`provider`), a misbehaving HTTP server (`faulty`), a
+//! real Radicale CalDAV server (`radicale`), a headless Chromium over WebDriver for the answer
+//! page (`webdriver`) and a browser opener that records what it opens (`opener`).
 //!
 //! Driving the whole daemon end to end:
 //!
@@ -29,8 +30,10 @@ pub mod dbus;
 pub mod faulty;
 pub mod fuzz;
 pub mod google;
+pub mod ics;
 pub mod microsoft;
 pub mod notifications;
 pub mod opener;
+pub mod provider;
 pub mod radicale;
 pub mod webdriver;

@@ -7,6 +7,17 @@ use super::{CLIENT_ID, FakeMicrosoft};
 
 /// The `[[calendars]]` table of a Microsoft calendar `m365` on `fake`, polled every second.
 pub fn calendar_table(fake: &FakeMicrosoft, calendars: &[&str]) -> String {
+    calendar_table_at(fake, calendars, &fake.api_url(), "5s")
+}
+
+/// [`calendar_table`] with Graph at `api_url` (a proxy in front of the fake, say) and this
+/// request `timeout`.
+pub fn calendar_table_at(
+    fake: &FakeMicrosoft,
+    calendars: &[&str],
+    api_url: &str,
+    timeout: &str,
+) -> String {
     format!(
         r#"[[calendars]]
 name = "m365"
@@ -15,12 +26,11 @@ client_id = {CLIENT_ID:?}
 tenant = "contoso.onmicrosoft.com"
 calendars = {calendars:?}
 authority_url = {authority:?}
-api_url = {api:?}
+api_url = {api_url:?}
 poll = "1s"
-timeout = "5s"
+timeout = {timeout:?}
 "#,
         authority = fake.authority_url(),
-        api = fake.api_url(),
     )
 }
 

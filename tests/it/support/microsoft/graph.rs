@@ -235,7 +235,10 @@ fn delta(
         .collect();
     let (size, wants_utc) = preferences(prefer);
     let utc = wants_utc && !s.ignore_timezone_preference;
-    let page_size = size.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, 1000);
+    let page_size = size
+        .unwrap_or(DEFAULT_PAGE_SIZE)
+        .clamp(1, 1000)
+        .min(s.max_page_size.unwrap_or(usize::MAX));
     let window_given = q.contains_key("startDateTime") || q.contains_key("endDateTime");
     let cal_index = s.calendars.iter().position(|c| c.id == calendar).unwrap();
 

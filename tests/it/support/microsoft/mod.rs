@@ -51,7 +51,7 @@ pub mod cli;
 mod graph;
 mod identity;
 
-pub use cli::{Person, calendar_table, sign_in_through_the_cli};
+pub use cli::{Person, calendar_table, calendar_table_at, sign_in_through_the_cli};
 use graph::Graph;
 use identity::{Authorize, DeviceAuthorization, DeviceLogin, TokenEndpoint};
 
@@ -180,6 +180,9 @@ pub struct State {
     pub token_grants: Vec<String>,
     /// Refresh tokens presented after they had been rotated away.
     pub stale_refresh_attempts: usize,
+    /// Pages hold at most this many events, whatever `odata.maxpagesize` says (to make rounds
+    /// page).
+    pub max_page_size: Option<usize>,
 }
 
 fn rand_token(prefix: &str, len: usize) -> String {
@@ -241,6 +244,7 @@ impl FakeMicrosoft {
             log: Vec::new(),
             token_grants: Vec::new(),
             stale_refresh_attempts: 0,
+            max_page_size: None,
         }));
         let oauth = r"^/[A-Za-z0-9.-]+/oauth2/v2\.0/";
         Mock::given(method("POST"))
@@ -347,6 +351,22 @@ impl FakeMicrosoft {
     /// Every access token issued so far expires.
     pub fn expire_access_tokens(&self) {
         self.lock().access_tokens.clear();
+    }
+
+    /// A refresh token, as if someone had signed in with the device code: for tests about
+    /// polling, which need a signed-in source but not the sign-in.
+    pub fn grant_refresh_token(&self) -> String {
+        let refresh = rand_token("1.AXkAwB3nR_refresh.", 300);
+        let mut s = self.lock();
+        s.refresh_tokens.push(refresh.clone());
+        s.secrets.push(refresh.clone());
+        refresh
+    }
+
+    /// Next and delta links (and the device login page) start with `base` instead of the fake's
+    /// own address: for a proxy in front of Graph, which must see every request of a round.
+    pub fn link_through(&self, base: &str) {
+        self.lock().base = base.trim_end_matches('/').to_string();
     }
 
     /// The refresh tokens that still work (at most one after a rotation).
