@@ -17,13 +17,17 @@
 //! A rate is `None` (shown as `–`) when its denominator is zero. Weeks are ISO weeks of the
 //! meeting's start in UTC; meetings without an account are grouped under `(no account)`.
 
+mod coaching;
+
 use std::collections::BTreeMap;
 use std::fmt;
+
+pub use coaching::Coaching;
 
 use chrono::{DateTime, Datelike, Utc};
 use serde::Serialize;
 
-use crate::model::{LedgerRow, Outcome};
+use crate::model::{AccountMark, LedgerRow, Outcome};
 
 /// The numbers for one group of meetings.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -108,6 +112,27 @@ pub struct Report {
     pub total: Stats,
     pub by_week: Vec<WeekStats>,
     pub by_account: Vec<AccountStats>,
+    /// The sell cycle and the slipped count (issue 14), when [`Report::with_coaching`] added them;
+    /// in JSON, `sell_cycle` and `slipped` at the top level.
+    #[serde(flatten)]
+    pub coaching: Option<Coaching>,
+}
+
+impl Report {
+    /// Adds the coaching section, from the whole ledger's customer meetings `all_rows` (not only
+    /// those since `since`: a cycle is measured from an account's first meeting) and every account
+    /// mark; `ladder` is `prompts.objectives`, `today` the user's local date.
+    pub fn with_coaching(
+        mut self,
+        ladder: &[String],
+        all_rows: &[LedgerRow],
+        marks: &[AccountMark],
+        today: chrono::NaiveDate,
+    ) -> Report {
+        let since = self.since.map(|s| s.date_naive());
+        self.coaching = Some(Coaching::build(ladder, all_rows, marks, since, today));
+        self
+    }
 }
 
 /// The group name of meetings without an account.
@@ -161,6 +186,7 @@ pub fn build(rows: &[LedgerRow], since: Option<DateTime<Utc>>, now: DateTime<Utc
                 }
             })
             .collect(),
+        coaching: None,
     }
 }
 
@@ -267,7 +293,12 @@ impl fmt::Display for Report {
             .iter()
             .map(|a| cells(&a.account, &a.stats))
             .collect();
-        table(f, "account", &accounts)
+        table(f, "account", &accounts)?;
+        if let Some(c) = &self.coaching {
+            writeln!(f)?;
+            c.fmt(f)?;
+        }
+        Ok(())
     }
 }
 

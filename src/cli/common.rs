@@ -166,6 +166,13 @@ pub(super) fn local(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// A calendar day given on the command line (`--due`, `--won`, `--lost`), written `YYYY-MM-DD`.
+/// As a clap value parser: clap names the flag in its error and exits 2.
+pub(super) fn parse_day(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| "not a date: write it as YYYY-MM-DD, e.g. 2026-12-12".to_owned())
+}
+
 /// The meeting `id` among the known meetings, else in the ledger (a meeting that has left the
 /// calendar window).
 pub(super) fn find_meeting(

@@ -7,11 +7,13 @@
 //! Exit codes (decided in `main`): 0 success, 1 runtime failure, 2 bad usage ([`UsageError`]) or a
 //! bad config.
 
+mod account;
 mod auth;
 mod check;
 mod common;
 mod completions;
 mod demo;
+mod digest;
 mod export;
 mod init;
 mod man;
@@ -26,6 +28,7 @@ mod report;
 mod run;
 mod serve;
 mod service;
+mod suggest;
 mod upcoming;
 
 use std::path::PathBuf;
@@ -35,11 +38,13 @@ use clap::{FromArgMatches as _, Parser, Subcommand};
 use crate::config::Config;
 use crate::paths;
 
+pub use account::AccountCmd;
 pub use auth::{AuthCmd, AuthGoogleCmd, AuthService};
 pub use check::CheckCmd;
 pub use common::{CommandContext, row_meeting};
 pub use completions::{CompletionShell, CompletionsCmd};
 pub use demo::DemoCmd;
+pub use digest::DigestCmd;
 pub use export::{ExportCmd, ExportFormat};
 pub use init::InitCmd;
 pub use man::ManCmd;
@@ -87,6 +92,8 @@ pub enum Command {
     Outcome(OutcomeCmd),
     Pending(PendingCmd),
     Report(ReportCmd),
+    Account(AccountCmd),
+    Digest(DigestCmd),
     Export(ExportCmd),
     Serve(ServeCmd),
     Open(OpenCmd),
@@ -176,6 +183,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Report(cmd) => {
                     let json = cmd.json;
                     output::emit(&report::run(&ctx, cmd)?, json)
+                }
+                Command::Account(cmd) => {
+                    let json = cmd.json;
+                    output::emit(&account::run(&ctx, cmd)?, json)
+                }
+                Command::Digest(cmd) => {
+                    let json = cmd.json;
+                    output::emit(&digest::run(&ctx, cmd)?, json)
                 }
                 Command::Export(cmd) => output::emit(&export::run(&ctx, cmd)?, false),
                 Command::Open(cmd) => output::emit(&open::run(&ctx, cmd)?, false),

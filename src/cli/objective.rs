@@ -1,4 +1,5 @@
-//! `nextstep objective`: sets a meeting's commitment objective from the command line.
+//! `nextstep objective`: sets a meeting's commitment objective from the command line, or with
+//! `--suggest` says which objective the ladder offers first for it, and why (`suggest.rs`).
 
 use std::fmt;
 
@@ -8,7 +9,9 @@ use serde::Serialize;
 
 use super::UsageError;
 use super::common::{CommandContext, Read, local, record_cli_answer, states_of};
-use crate::model::{Answer, MeetingId};
+use super::suggest::{Suggested, suggest};
+use crate::ledger::Ledger;
+use crate::model::{Answer, Meeting, MeetingId, Verdict};
 
 /// Sets the commitment objective of a meeting (default: the next customer meeting without one).
 #[derive(Debug, Args)]
@@ -20,12 +23,34 @@ pub struct ObjectiveCmd {
     #[arg(long, value_name = "N", conflicts_with = "text")]
     pub pick: Option<usize>,
     /// What you want the customer to commit to.
-    #[arg(required_unless_present = "pick")]
+    #[arg(required_unless_present_any = ["pick", "suggest"])]
     pub text: Option<String>,
     /// Replace the objective already recorded (kept as a correction; the first one stays on
     /// record). Without it, a meeting that has an objective is left as it is.
     #[arg(long)]
     pub correct: bool,
+    /// Record nothing: say which objective the ladder (`prompts.objectives`) offers first for
+    /// the meeting, from what its account agreed to last time, and why.
+    #[arg(long, conflicts_with_all = ["text", "pick", "correct"])]
+    pub suggest: bool,
+}
+
+/// What `nextstep objective` has to say: the objective it recorded, or with `--suggest` the
+/// suggestion.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum ObjectiveOutput {
+    Set(ObjectiveSet),
+    Suggested(Suggested),
+}
+
+impl fmt::Display for ObjectiveOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ObjectiveOutput::Set(s) => s.fmt(f),
+            ObjectiveOutput::Suggested(s) => s.fmt(f),
+        }
+    }
 }
 
 /// The objective recorded, and for which meeting.
@@ -49,9 +74,13 @@ impl fmt::Display for ObjectiveSet {
     }
 }
 
-pub async fn run(ctx: &CommandContext, cmd: ObjectiveCmd) -> anyhow::Result<ObjectiveSet> {
+pub async fn run(ctx: &CommandContext, cmd: ObjectiveCmd) -> anyhow::Result<ObjectiveOutput> {
     let mut ledger = ctx.ledger()?;
     let now = ctx.now();
+    if cmd.suggest {
+        let (m, v) = target(ctx, &ledger, cmd.meeting.as_deref()).await?;
+        return Ok(ObjectiveOutput::Suggested(suggest(ctx, &ledger, &m, &v)?));
+    }
     let text = match (cmd.pick, cmd.text) {
         (Some(n), _) => {
             let list = &ctx.config.prompts.objectives;
@@ -74,11 +103,37 @@ pub async fn run(ctx: &CommandContext, cmd: ObjectiveCmd) -> anyhow::Result<Obje
         (None, Some(t)) if !t.trim().is_empty() => t.trim().to_string(),
         _ => return Err(UsageError("write the objective, or pass --pick N".into()).into()),
     };
-    let target = match &cmd.meeting {
-        Some(id) => ctx.find_meeting(&ledger, id).await?,
+    let (m, v) = target(ctx, &ledger, cmd.meeting.as_deref()).await?;
+    ledger.introduce(&[(m.clone(), v)], now)?;
+    record_cli_answer(
+        &mut ledger,
+        &m.id,
+        &Answer::Objective { text: text.clone() },
+        cmd.correct,
+        now,
+    )?;
+    Ok(ObjectiveOutput::Set(ObjectiveSet {
+        meeting: m.id,
+        title: m.title,
+        start: m.start,
+        objective: text,
+    }))
+}
+
+/// The meeting `--meeting ID` names, else the next customer meeting without an objective (the
+/// one `nextstep objective TEXT` would set, so `--suggest` and then `--pick N` meet the same
+/// meeting).
+async fn target(
+    ctx: &CommandContext,
+    ledger: &Ledger,
+    meeting: Option<&str>,
+) -> anyhow::Result<(Meeting, Verdict)> {
+    let now = ctx.now();
+    let found = match meeting {
+        Some(id) => ctx.find_meeting(ledger, id).await?,
         None => {
-            let meetings = ctx.meetings(&ledger, Read::Cached).await?;
-            let states = states_of(ctx, &ledger, &meetings)?;
+            let meetings = ctx.meetings(ledger, Read::Cached).await?;
+            let states = states_of(ctx, ledger, &meetings)?;
             meetings
                 .iter()
                 .find(|(m, v)| {
@@ -89,25 +144,11 @@ pub async fn run(ctx: &CommandContext, cmd: ObjectiveCmd) -> anyhow::Result<Obje
                 .cloned()
         }
     };
-    let Some((m, v)) = target else {
-        return Err(UsageError(match cmd.meeting {
+    found.ok_or_else(|| {
+        UsageError(match meeting {
             Some(id) => format!("no meeting with id `{id}`; see `nextstep upcoming --all`"),
             None => "no coming customer meeting without an objective; pass --meeting ID (see `nextstep upcoming`)".into(),
         })
-        .into());
-    };
-    ledger.introduce(&[(m.clone(), v)], now)?;
-    record_cli_answer(
-        &mut ledger,
-        &m.id,
-        &Answer::Objective { text: text.clone() },
-        cmd.correct,
-        now,
-    )?;
-    Ok(ObjectiveSet {
-        meeting: m.id,
-        title: m.title,
-        start: m.start,
-        objective: text,
+        .into()
     })
 }

@@ -2,12 +2,12 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::Args;
 use serde::Serialize;
 
 use super::UsageError;
-use super::common::{CommandContext, Read, local, record_cli_answer, row_meeting};
+use super::common::{CommandContext, Read, local, parse_day, record_cli_answer, row_meeting};
 use crate::model::{Answer, Meeting, MeetingId, Outcome, Verdict};
 
 /// Records the outcome of a meeting (default: the latest ended customer meeting without one).
@@ -22,6 +22,10 @@ pub struct OutcomeCmd {
     pub next_step: Option<String>,
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
+    /// The date of the next step (YYYY-MM-DD): a commitment that `nextstep digest` reports as
+    /// slipped once the date passes with no later meeting of the account.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+    pub due: Option<NaiveDate>,
     /// Replace the outcome already recorded (kept as a correction; the first one stays on
     /// record). Without it, a meeting that has an outcome is left as it is.
     #[arg(long)]
@@ -38,17 +42,22 @@ pub struct OutcomeSet {
     title: String,
     start: DateTime<Utc>,
     result: Outcome,
+    due: Option<NaiveDate>,
 }
 
 impl fmt::Display for OutcomeSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
+        write!(
             f,
             "outcome for \"{}\" ({}): {}",
             self.title,
             local(self.start),
             self.result
-        )
+        )?;
+        match self.due {
+            Some(d) => writeln!(f, ", next step due {}", d.format("%Y-%m-%d")),
+            None => writeln!(f),
+        }
     }
 }
 
@@ -101,7 +110,7 @@ pub async fn run(ctx: &CommandContext, cmd: OutcomeCmd) -> anyhow::Result<Outcom
         result,
         next_step: cmd.next_step.filter(|s| !s.trim().is_empty()),
         note: cmd.note.filter(|s| !s.trim().is_empty()),
-        due: None,
+        due: cmd.due,
     };
     record_cli_answer(&mut ledger, &m.id, &answer, cmd.correct, now)?;
     Ok(OutcomeSet {
@@ -109,5 +118,6 @@ pub async fn run(ctx: &CommandContext, cmd: OutcomeCmd) -> anyhow::Result<Outcom
         title: m.title,
         start: m.start,
         result,
+        due: cmd.due,
     })
 }

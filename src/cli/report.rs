@@ -13,7 +13,8 @@ use crate::report::Report;
 use crate::web::pages::{self, Css};
 use crate::web::view::{self, Filter};
 
-/// Objective-set rate, commitment rate and advance rate, by week and by account.
+/// Objective-set rate, commitment rate and advance rate, by week and by account; the sell cycle
+/// and how many commitments slipped.
 #[derive(Debug, Args)]
 pub struct ReportCmd {
     /// Only meetings from this date on (YYYY-MM-DD).
@@ -31,7 +32,7 @@ pub struct ReportCmd {
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum ReportOutput {
-    Report(Report),
+    Report(Box<Report>),
     Html { written: PathBuf },
 }
 
@@ -64,10 +65,18 @@ pub fn run(ctx: &CommandContext, cmd: ReportCmd) -> anyhow::Result<ReportOutput>
         .since
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|d| d.and_utc());
-    let rows = ledger.customer_meetings(since)?;
-    Ok(ReportOutput::Report(crate::report::build(
-        &rows,
-        since,
-        ctx.now(),
+    // The whole ledger: `build` keeps the meetings since `since` itself, and a sell cycle is
+    // measured from an account's first meeting, which may be earlier.
+    let rows = ledger.customer_meetings(None)?;
+    let marks = ledger.account_marks(None)?;
+    let now = ctx.now();
+    let today = now.with_timezone(&chrono::Local).date_naive();
+    Ok(ReportOutput::Report(Box::new(
+        crate::report::build(&rows, since, now).with_coaching(
+            &ctx.config.prompts.objectives,
+            &rows,
+            &marks,
+            today,
+        ),
     )))
 }

@@ -108,6 +108,17 @@ fn group(name: &str, mut days: Vec<i64>) -> CycleGroup {
 /// Measures the sell cycle over `rows` (the ledger's customer meetings, any order) and `marks`;
 /// `ladder` is `prompts.objectives` (its last rung is the sale).
 pub fn sell_cycle(ladder: &[String], rows: &[LedgerRow], marks: &[AccountMark]) -> SellCycle {
+    sell_cycle_since(ladder, rows, marks, None)
+}
+
+/// [`sell_cycle`] of the accounts closed on or after `since` (all when `None`), each still
+/// measured from its first meeting: `rows` must hold the whole ledger, not only meetings since.
+pub fn sell_cycle_since(
+    ladder: &[String],
+    rows: &[LedgerRow],
+    marks: &[AccountMark],
+    since: Option<NaiveDate>,
+) -> SellCycle {
     let statuses = status_of_all(ladder, rows, marks);
     let mut by_account: BTreeMap<&str, Vec<&LedgerRow>> = BTreeMap::new();
     for r in rows.iter().filter(|r| happens(r)) {
@@ -123,6 +134,9 @@ pub fn sell_cycle(ladder: &[String], rows: &[LedgerRow], marks: &[AccountMark]) 
         let Some(closed_on) = st.on.filter(|_| st.state != State::Open) else {
             continue;
         };
+        if since.is_some_and(|s| closed_on < s) {
+            continue;
+        }
         let Some(first) = meetings.iter().map(|r| day_of(r)).min() else {
             continue;
         };
@@ -201,6 +215,18 @@ mod tests {
             ("2026-Q1", 2, 2)
         );
         assert!(a.covered);
+    }
+
+    #[test]
+    fn since_keeps_accounts_closed_from_then_on_measured_from_their_first_meeting() {
+        let mut rows = lost("Acme", (1, 5), (1, 25), true);
+        rows.extend(lost("Globex", (1, 5), (3, 5), true));
+        let c = sell_cycle_since(&ladder(), &rows, &[], Some(day(2, 1)));
+        assert_eq!(c.accounts.len(), 1);
+        assert_eq!(
+            (c.accounts[0].account.as_str(), c.accounts[0].days),
+            ("Globex", 59)
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::Serialize;
 
 use super::slipped::{Slipped, slipped};
-use super::status::{State, status_of_all};
+use super::status::{AccountStatus, State, status_of_all};
 use super::{day_of, decisive, happens, shell_quote};
 use crate::model::{AccountMark, LedgerRow, MeetingId, MeetingStatus, Outcome};
 
@@ -57,6 +57,28 @@ impl Digest {
     }
 }
 
+/// The slipped commitments of accounts that are neither won nor lost: the digest's list, and
+/// the count `report` shows.
+pub fn open_slipped(
+    ladder: &[String],
+    rows: &[LedgerRow],
+    marks: &[AccountMark],
+    today: NaiveDate,
+) -> Vec<Slipped> {
+    let statuses = status_of_all(ladder, rows, marks);
+    slipped(rows, today)
+        .into_iter()
+        .filter(|s| is_open(&statuses, s.account.as_deref()))
+        .collect()
+}
+
+/// Whether `account` is neither won nor lost (a meeting without an account is open).
+fn is_open(statuses: &BTreeMap<String, AccountStatus>, account: Option<&str>) -> bool {
+    account
+        .and_then(|a| statuses.get(a))
+        .is_none_or(|s| s.state == State::Open)
+}
+
 /// The digest of `rows` (the ledger's customer meetings) and `marks`, as of `now` and the
 /// user's `today`. Slipped commitments and stalled accounts of accounts that are won or lost are
 /// left out: there is nothing left to chase.
@@ -68,11 +90,7 @@ pub fn digest(
     today: NaiveDate,
 ) -> Digest {
     let statuses = status_of_all(ladder, rows, marks);
-    let open = |account: Option<&str>| {
-        account
-            .and_then(|a| statuses.get(a))
-            .is_none_or(|s| s.state == State::Open)
-    };
+    let open = |account: Option<&str>| is_open(&statuses, account);
     let slipped = slipped(rows, today)
         .into_iter()
         .filter(|s| open(s.account.as_deref()))

@@ -22,9 +22,9 @@ mod status;
 
 pub use cycle::{
     COVERED, CycleAccount, CycleGroup, MIN_SAMPLE, OBJECTIVE_COVERAGE, SellCycle, UNCOVERED,
-    sell_cycle,
+    sell_cycle, sell_cycle_since,
 };
-pub use digest::{Awaiting, DIGEST_LOOKBACK, Digest, Stalled, digest};
+pub use digest::{Awaiting, DIGEST_LOOKBACK, Digest, Stalled, digest, open_slipped};
 pub use ladder::{NoSuggestion, Suggestion, explain, rung_of, suggest};
 pub use slipped::{Slipped, slipped};
 pub use status::{AccountStatus, State, StatusSource, status, status_of_all};
@@ -60,7 +60,7 @@ pub(crate) fn day_of(r: &LedgerRow) -> NaiveDate {
 }
 
 /// `s` quoted for a POSIX shell when it needs quoting, so a printed command can be pasted.
-pub(crate) fn shell_quote(s: &str) -> String {
+pub fn shell_quote(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c));

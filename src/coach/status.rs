@@ -81,12 +81,25 @@ pub fn status(
     rows_of_account: &[LedgerRow],
     marks_of_account: &[AccountMark],
 ) -> AccountStatus {
-    let closed = rows_of_account
-        .iter()
+    decide(
+        ladder,
+        account,
+        rows_of_account.iter(),
+        marks_of_account.iter(),
+    )
+}
+
+fn decide<'a>(
+    ladder: &[String],
+    account: &str,
+    rows: impl Iterator<Item = &'a LedgerRow>,
+    marks: impl Iterator<Item = &'a AccountMark>,
+) -> AccountStatus {
+    let closed = rows
         .filter(|r| r.customer)
         .filter_map(|r| closing(ladder, r).map(|c| (r, c)))
         .max_by(|(a, _), (b, _)| (a.start, &a.id).cmp(&(b.start, &b.id)));
-    let mark = marks_of_account.iter().max_by_key(|m| m.seq);
+    let mark = marks.max_by_key(|m| m.seq);
     let by_outcome = closed.as_ref().map(|(r, (state, on, _))| AccountStatus {
         account: account.to_owned(),
         state: *state,
@@ -128,18 +141,22 @@ pub fn status_of_all(
     rows: &[LedgerRow],
     marks: &[AccountMark],
 ) -> BTreeMap<String, AccountStatus> {
-    let mut by_account: BTreeMap<&str, (Vec<LedgerRow>, Vec<AccountMark>)> = BTreeMap::new();
+    type Grouped<'a> = (Vec<&'a LedgerRow>, Vec<&'a AccountMark>);
+    let mut by_account: BTreeMap<&str, Grouped<'_>> = BTreeMap::new();
     for r in rows {
         if let Some(a) = r.account.as_deref() {
-            by_account.entry(a).or_default().0.push(r.clone());
+            by_account.entry(a).or_default().0.push(r);
         }
     }
     for m in marks {
-        by_account.entry(&m.account).or_default().1.push(m.clone());
+        by_account.entry(&m.account).or_default().1.push(m);
     }
     by_account
         .into_iter()
-        .map(|(a, (rows, marks))| (a.to_owned(), status(ladder, a, &rows, &marks)))
+        .map(|(a, (rows, marks))| {
+            let st = decide(ladder, a, rows.into_iter(), marks.into_iter());
+            (a.to_owned(), st)
+        })
         .collect()
 }
 

@@ -11,6 +11,8 @@ mod caldav;
 mod caldav_daemon;
 mod cli;
 mod cli_pipe;
+mod coach_bench;
+mod coach_cli;
 mod coach_digest;
 mod coach_prompts;
 mod coach_web;

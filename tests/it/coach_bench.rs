@@ -1,0 +1,152 @@
+//! How long the coaching reads take on a ledger of 5,000 customer meetings over two years: 250
+//! accounts of 20 meetings each climbing the default ladder (commitments, continuations, advances
+//! with a due date a week on), four in five accounts won at the last rung and one in five lost,
+//! some won/lost/reopen marks. The meetings are built with the web bench's builder, over the same
+//! span; its answers are not reused, since they have no ladder objectives, due dates or marks and
+//! would leave the cycle, slipped and digest paths idle.
+//!
+//! Times the in-process report (with the coaching section) and digest, median of 5, with a loose
+//! bound (the test build is not optimised and the machine is shared). With
+//! `NEXTSTEP_BENCH_LEDGER=PATH` the seeded ledger is also copied to PATH, for timing the release
+//! build's `nextstep report` and `digest` on it (`scripts/bench-coach.sh`).
+
+use std::time::{Duration, Instant};
+
+use chrono::{TimeDelta, Utc};
+use nextstep::ledger::Ledger;
+use nextstep::model::{Answer, MarkKind, Outcome, Via};
+
+use super::web_harness::meeting;
+
+const MEETINGS: i64 = 5_000;
+/// Meetings per account, in a row.
+const PER_ACCOUNT: i64 = 20;
+
+#[test]
+fn report_and_digest_are_quick_on_5000_meetings_over_two_years() {
+    let ladder = nextstep::config::Prompts::default().objectives;
+    let now = Utc::now();
+    let span = TimeDelta::days(730);
+    let history: Vec<_> = (0..MEETINGS)
+        .map(|i| {
+            let start =
+                now - span + span * i32::try_from(i).unwrap() / i32::try_from(MEETINGS).unwrap();
+            let account = format!("Account {}", i / PER_ACCOUNT);
+            meeting(&format!("work/m{i}/single"), "Call", start, Some(&account))
+        })
+        .collect();
+    // In memory when the system has a tmpfs: the ledger syncs every write.
+    let dir = tempfile::tempdir_in("/dev/shm")
+        .or_else(|_| tempfile::tempdir())
+        .unwrap();
+    let path = dir.path().join("ledger.sqlite3");
+    let mut ledger = Ledger::open(&path).unwrap();
+    let seeding = Instant::now();
+    ledger.remember(&history, now - span).unwrap();
+    for (i, (m, v)) in history.iter().enumerate() {
+        if m.end > now {
+            continue;
+        }
+        let i = i as i64;
+        let (a, j) = (i / PER_ACCOUNT, i % PER_ACCOUNT);
+        let rung = usize::try_from(j * 6 / PER_ACCOUNT)
+            .unwrap()
+            .min(ladder.len() - 1);
+        let objective = Answer::Objective {
+            text: ladder[rung].clone(),
+        };
+        ledger
+            .record(&format!("o{i}"), &m.id, &objective, Via::Cli, m.start)
+            .unwrap();
+        let (result, due) = match (j, i % 4) {
+            (19, _) if a % 5 == 0 => (Outcome::NoSale, None),
+            (19, _) => (Outcome::Committed, None),
+            (_, 0 | 1) => (Outcome::Committed, None),
+            (_, 2) => (Outcome::Continuation, None),
+            _ => (
+                Outcome::Advanced,
+                Some((m.start + TimeDelta::days(7)).date_naive()),
+            ),
+        };
+        let outcome = Answer::Outcome {
+            result,
+            next_step: due.map(|_| "Send the revised proposal".to_owned()),
+            note: None,
+            due,
+        };
+        ledger
+            .record(&format!("r{i}"), &m.id, &outcome, Via::Cli, m.end)
+            .unwrap();
+        if j == 19 && a % 25 == 0 {
+            let account = v.account.as_deref().unwrap();
+            let day = m.start.date_naive();
+            ledger
+                .mark_account(
+                    &format!("k{a}"),
+                    account,
+                    MarkKind::Lost,
+                    day,
+                    Via::Cli,
+                    m.end,
+                )
+                .unwrap();
+            if a % 50 == 0 {
+                ledger
+                    .mark_account(
+                        &format!("r{a}"),
+                        account,
+                        MarkKind::Reopen,
+                        day,
+                        Via::Cli,
+                        m.end,
+                    )
+                    .unwrap();
+            }
+        }
+    }
+    eprintln!("seeded {MEETINGS} meetings in {:?}", seeding.elapsed());
+    if let Ok(keep) = std::env::var("NEXTSTEP_BENCH_LEDGER") {
+        let _ = std::fs::remove_file(&keep);
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute("VACUUM INTO ?1", [&keep])
+            .unwrap();
+    }
+
+    let today = now.date_naive();
+    let time = |name: &str, f: &dyn Fn() -> usize| {
+        let mut times: Vec<Duration> = (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                assert!(f() > 0, "{name} is empty");
+                t.elapsed()
+            })
+            .collect();
+        times.sort();
+        eprintln!(
+            "{name}: median {:?} (min {:?}, max {:?})",
+            times[2], times[0], times[4]
+        );
+        assert!(times[2] < Duration::from_secs(10), "{name}: {:?}", times[2]);
+    };
+    time("report", &|| {
+        let rows = ledger.customer_meetings(None).unwrap();
+        let marks = ledger.account_marks(None).unwrap();
+        let r =
+            nextstep::report::build(&rows, None, now).with_coaching(&ladder, &rows, &marks, today);
+        let c = r.coaching.unwrap();
+        assert!(c.sell_cycle.total.median_days.is_some());
+        c.sell_cycle.accounts.len()
+    });
+    time("digest", &|| {
+        let rows = ledger.customer_meetings(None).unwrap();
+        let marks = ledger.account_marks(None).unwrap();
+        let d = nextstep::coach::digest(&ladder, &rows, &marks, now, today);
+        d.slipped.len() + d.stalled.len() + d.awaiting.len() + 1
+    });
+    time("one account's suggestion", &|| {
+        let rows = ledger.account_meetings("Account 249").unwrap();
+        let s = nextstep::coach::explain(&ladder, &rows, now);
+        rows.len() + usize::from(s.is_ok())
+    });
+}
