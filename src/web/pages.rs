@@ -8,8 +8,8 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::charts;
 use super::security::CSRF_FIELD;
-use super::view::{Coaching, Home, MeetingPage, ReportPage};
-use crate::coach::{CycleGroup, Suggestion};
+use super::view::{Home, MeetingPage, ReportPage};
+use crate::coach::{CycleGroup, SellCycle, Slipped, Suggestion};
 use crate::ledger::PendingItem;
 use crate::model::{LedgerRow, Outcome, PromptKind, Via};
 use crate::report::Stats;
@@ -400,7 +400,7 @@ pub fn report(r: &ReportPage, css: Css) -> Markup {
                 } }
             }
         }
-        @if let Some(c) = &r.coaching { (coaching(c)) }
+        @if let Some(c) = &rep.coaching { (coaching(&c.sell_cycle, &r.slipped)) }
         h2 { "Totals" }
         table.numbers { (numbers_head()) (numbers("all", &rep.total)) }
         h2 { "By week" }
@@ -432,8 +432,7 @@ fn cycle_line(label: &str, g: &CycleGroup) -> Markup {
 
 /// The report's coaching part: the sell cycle (chart and numbers, with n) and the slipped
 /// commitments with the command that answers each.
-fn coaching(c: &Coaching) -> Markup {
-    let cycle = &c.cycle;
+fn coaching(cycle: &SellCycle, slipped: &[Slipped]) -> Markup {
     html! {
         section.cycle {
             h2 { "Sell cycle" }
@@ -448,8 +447,8 @@ fn coaching(c: &Coaching) -> Markup {
         }
         section.slipped {
             h2 { "Slipped commitments" }
-            @if c.slipped.is_empty() { p.none { "No dated next step has slipped." } }
-            ul { @for s in &c.slipped {
+            @if slipped.is_empty() { p.none { "No dated next step has slipped." } }
+            ul { @for s in slipped {
                 li {
                     a href=(meeting_href(s.meeting.as_str())) { (s.account.as_deref().unwrap_or(&s.title)) }
                     ": " (s.next_step.as_deref().unwrap_or("the next step"))

@@ -12,7 +12,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 
 use crate::classify::Classifier;
-use crate::coach::{self, SellCycle, Slipped, Suggestion};
+use crate::coach::{self, Slipped, Suggestion};
 use crate::config::Config;
 use crate::ledger::{Answered, Ledger, LedgerError, PendingItem};
 use crate::model::{LedgerRow, Meeting, MeetingId, Outcome, PromptKind, Verdict};
@@ -333,32 +333,34 @@ pub struct ReportPage {
     pub stalled: Vec<Stalled>,
     /// Every account in the ledger, for the filter's choices.
     pub accounts: Vec<String>,
-    /// The sell cycle and the slipped commitments of the rows the filter keeps (see
-    /// [`with_coaching`]); `None` where they were not gathered.
-    pub coaching: Option<Coaching>,
-}
-
-/// The report's coaching part (docs/design.md, "Coaching rules").
-#[derive(Debug, Clone)]
-pub struct Coaching {
-    pub cycle: SellCycle,
+    /// The slipped commitments of open accounts (see [`with_coaching`], which also adds the
+    /// sell cycle to `report`); empty until then.
     pub slipped: Vec<Slipped>,
 }
 
-/// `page` with its [`Coaching`]: the sell cycle of the rows its filter keeps (with the ledger's
-/// account marks) on `ladder`, and the commitments that slipped by the user's `today`.
+/// `page` with its coaching part (docs/design.md, "Coaching rules"): the report's sell cycle
+/// ([`Report::with_coaching`]: accounts closed in the period, each measured from its first
+/// meeting) and the list of slipped commitments of open accounts as of the user's `today`, over
+/// the whole ledger (or the filter's account), whatever the period.
 pub fn with_coaching(
     mut page: ReportPage,
     ledger: &Ledger,
     ladder: &[String],
     today: NaiveDate,
 ) -> Result<ReportPage, LedgerError> {
-    let rows = filtered_rows(ledger, &page.filter)?;
+    let account = page.filter.account.clone();
+    let rows: Vec<LedgerRow> = ledger
+        .customer_meetings(None)?
+        .into_iter()
+        .filter(|r| {
+            account
+                .as_deref()
+                .is_none_or(|a| r.account.as_deref().unwrap_or(NO_ACCOUNT) == a)
+        })
+        .collect();
     let marks = ledger.account_marks(None)?;
-    page.coaching = Some(Coaching {
-        cycle: coach::sell_cycle(ladder, &rows, &marks),
-        slipped: coach::slipped(&rows, today),
-    });
+    page.slipped = coach::open_slipped(ladder, &rows, &marks, today);
+    page.report = page.report.with_coaching(ladder, &rows, &marks, today);
     Ok(page)
 }
 
@@ -391,7 +393,7 @@ pub fn report(
         report,
         filter,
         accounts,
-        coaching: None,
+        slipped: Vec::new(),
     })
 }
 
