@@ -197,53 +197,49 @@ mod tests {
         assert!(e.contains("t:2"), "{e}");
     }
 
+    /// Checks `(which, now, expected)` rows of `w` in `zone`: `which` is `next` (the first
+    /// showing after `now`) or `last` (the last at or before it).
+    fn check<Z: TimeZone>(w: DigestWhen, zone: &Z, rows: &[(&str, &str, &str)]) {
+        for (which, now, expected) in rows {
+            let got = match *which {
+                "next" => w.next_after(utc(now), zone),
+                _ => w.last_at_or_before(utc(now), zone),
+            };
+            assert_eq!(got, utc(expected), "{which} of {w} after {now}");
+        }
+    }
+
     #[test]
     fn the_next_showing_is_the_coming_weekday_at_the_time_or_next_week_once_passed() {
-        let w = when("Mon 09:00");
-        // Wednesday 2 December 2026.
-        assert_eq!(
-            w.next_after(utc("2026-12-02T10:00:00Z"), &Utc),
-            utc("2026-12-07T09:00:00Z")
-        );
-        // Monday itself: before the time, the same day; at or after it, a week on.
-        assert_eq!(
-            w.next_after(utc("2026-12-07T08:59:59Z"), &Utc),
-            utc("2026-12-07T09:00:00Z")
-        );
-        assert_eq!(
-            w.next_after(utc("2026-12-07T09:00:00Z"), &Utc),
-            utc("2026-12-14T09:00:00Z")
-        );
-        assert_eq!(
-            w.last_at_or_before(utc("2026-12-07T09:00:00Z"), &Utc),
-            utc("2026-12-07T09:00:00Z")
-        );
-        assert_eq!(
-            w.last_at_or_before(utc("2026-12-07T08:59:59Z"), &Utc),
-            utc("2026-11-30T09:00:00Z")
+        check(
+            when("Mon 09:00"),
+            &Utc,
+            &[
+                // Wednesday 2 December 2026.
+                ("next", "2026-12-02T10:00:00Z", "2026-12-07T09:00:00Z"),
+                // Monday itself: before the time, the same day; at or after it, a week on.
+                ("next", "2026-12-07T08:59:59Z", "2026-12-07T09:00:00Z"),
+                ("next", "2026-12-07T09:00:00Z", "2026-12-14T09:00:00Z"),
+                ("last", "2026-12-07T09:00:00Z", "2026-12-07T09:00:00Z"),
+                ("last", "2026-12-07T08:59:59Z", "2026-11-30T09:00:00Z"),
+            ],
         );
     }
 
     #[test]
     fn the_local_time_holds_across_a_dst_change_week() {
-        let w = when("Mon 09:00");
-        // Berlin leaves summer time on Sunday 25 October 2026: 09:00 is 07:00 UTC before, 08:00 after.
-        assert_eq!(
-            w.next_after(utc("2026-10-20T12:00:00Z"), &Berlin),
-            utc("2026-10-26T08:00:00Z")
-        );
-        assert_eq!(
-            w.next_after(utc("2026-10-19T06:30:00Z"), &Berlin),
-            utc("2026-10-19T07:00:00Z")
-        );
-        assert_eq!(
-            w.last_at_or_before(utc("2026-10-26T07:59:00Z"), &Berlin),
-            utc("2026-10-19T07:00:00Z")
-        );
-        // And enters it on Sunday 29 March 2026: 09:00 is 08:00 UTC before, 07:00 after.
-        assert_eq!(
-            w.next_after(utc("2026-03-24T12:00:00Z"), &Berlin),
-            utc("2026-03-30T07:00:00Z")
+        check(
+            when("Mon 09:00"),
+            &Berlin,
+            &[
+                // Berlin leaves summer time on Sunday 25 October 2026: 09:00 is 07:00 UTC
+                // before, 08:00 after.
+                ("next", "2026-10-20T12:00:00Z", "2026-10-26T08:00:00Z"),
+                ("next", "2026-10-19T06:30:00Z", "2026-10-19T07:00:00Z"),
+                ("last", "2026-10-26T07:59:00Z", "2026-10-19T07:00:00Z"),
+                // And enters it on Sunday 29 March 2026: 09:00 is 08:00 UTC before, 07:00 after.
+                ("next", "2026-03-24T12:00:00Z", "2026-03-30T07:00:00Z"),
+            ],
         );
     }
 

@@ -599,31 +599,34 @@ mod tests {
         assert!(script(dir.path(), 8).starts_with("display dialog "));
     }
 
+    /// What a text dialog prints when `text` was typed and Save pressed.
+    fn saved(text: &str) -> String {
+        format!("button returned:Save, text returned:{text}, gave up:false")
+    }
+
+    /// `committed` with the next step "Send the contract", due `due`.
+    fn contract(due: Option<chrono::NaiveDate>) -> Answer {
+        Answer::Outcome {
+            result: Outcome::Committed,
+            next_step: Some("Send the contract".into()),
+            note: None,
+            due,
+        }
+    }
+
     #[tokio::test]
     async fn an_outcome_is_picked_from_the_list_with_its_next_step() {
         let dir = tempfile::tempdir().unwrap();
         let n = fake(dir.path());
         let p = outcome_prompt();
         answer(dir.path(), 2, Outcome::Committed.label());
-        answer(
-            dir.path(),
-            3,
-            "button returned:Save, text returned:Send the contract, gave up:false",
-        );
+        answer(dir.path(), 3, &saved("Send the contract"));
         answer(
             dir.path(),
             4,
             "button returned:Skip, text returned:, gave up:false",
         );
-        assert_eq!(
-            n.ask(&p).await.unwrap().answer,
-            Answer::Outcome {
-                result: Outcome::Committed,
-                next_step: Some("Send the contract".into()),
-                note: None,
-                due: None,
-            }
-        );
+        assert_eq!(n.ask(&p).await.unwrap().answer, contract(None));
         assert!(script(dir.path(), 2).contains(&quote(Outcome::NoShow.label())));
         assert!(script(dir.path(), 4).contains(&quote(text::DUE_QUESTION)));
         answer(dir.path(), 6, Outcome::NoShow.label());
@@ -640,29 +643,12 @@ mod tests {
         assert_eq!(n.ask(&p).await.unwrap().answer, Answer::Snooze);
         // A bad due date is asked once more, saying the form; a good one is kept.
         answer(dir.path(), 10, Outcome::Committed.label());
-        answer(
-            dir.path(),
-            11,
-            "button returned:Save, text returned:Send the contract, gave up:false",
-        );
-        answer(
-            dir.path(),
-            12,
-            "button returned:Save, text returned:Friday, gave up:false",
-        );
-        answer(
-            dir.path(),
-            13,
-            "button returned:Save, text returned:2026-12-24, gave up:false",
-        );
+        answer(dir.path(), 11, &saved("Send the contract"));
+        answer(dir.path(), 12, &saved("Friday"));
+        answer(dir.path(), 13, &saved("2026-12-24"));
         assert_eq!(
             n.ask(&p).await.unwrap().answer,
-            Answer::Outcome {
-                result: Outcome::Committed,
-                next_step: Some("Send the contract".into()),
-                note: None,
-                due: chrono::NaiveDate::from_ymd_opt(2026, 12, 24),
-            }
+            contract(chrono::NaiveDate::from_ymd_opt(2026, 12, 24))
         );
         assert!(script(dir.path(), 13).contains("YYYY-MM-DD"));
         assert!(script(dir.path(), 13).contains("Friday"));

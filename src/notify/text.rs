@@ -168,14 +168,19 @@ fn last_commitment(prompt: &PromptView) -> Option<&String> {
     prompt.last_commitment.as_ref().filter(|_| !said)
 }
 
-/// Every objective of `prompt` with its place on the ladder (the `N` of `objective:N`), the
-/// suggested rung first when there is one; the rest in ladder order.
-pub fn ordered_objectives(prompt: &PromptView) -> Vec<(usize, &str)> {
-    let first = prompt
+/// The suggested rung's place on the ladder, when there is one and it is on this ladder.
+fn suggested_rung(prompt: &PromptView) -> Option<usize> {
+    prompt
         .suggestion
         .as_ref()
         .map(|s| s.rung)
-        .filter(|r| *r < prompt.objectives.len());
+        .filter(|r| *r < prompt.objectives.len())
+}
+
+/// Every objective of `prompt` with its place on the ladder (the `N` of `objective:N`), the
+/// suggested rung first when there is one; the rest in ladder order.
+pub fn ordered_objectives(prompt: &PromptView) -> Vec<(usize, &str)> {
+    let first = suggested_rung(prompt);
     first
         .into_iter()
         .chain((0..prompt.objectives.len()).filter(|i| Some(*i) != first))
@@ -186,11 +191,7 @@ pub fn ordered_objectives(prompt: &PromptView) -> Vec<(usize, &str)> {
 /// The objectives that get a button: the suggested rung (wherever it sits on the ladder), then
 /// the first `quick` objectives without it.
 pub fn quick_objectives(prompt: &PromptView) -> Vec<(usize, &str)> {
-    let first = prompt
-        .suggestion
-        .as_ref()
-        .map(|s| s.rung)
-        .filter(|r| *r < prompt.objectives.len());
+    let first = suggested_rung(prompt);
     ordered_objectives(prompt)
         .into_iter()
         .filter(|(i, _)| Some(*i) == first || *i < prompt.quick)

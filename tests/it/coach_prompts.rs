@@ -7,8 +7,9 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use nextstep::model::{Answer, Outcome, Via};
+use nextstep::model::Outcome;
 
+use crate::coach_web::answer;
 use crate::prompts::home_with_meeting;
 use crate::support::daemon::{Home, expect_notification};
 use crate::support::dbus::PrivateBus;
@@ -23,29 +24,10 @@ const ACCOUNT: &str = "acme.example";
 fn seed_last_meeting(home: &Home, objective: &str, result: Outcome) {
     let mut ledger = home.ledger();
     let start = Utc::now() - chrono::Duration::days(7);
-    let past = meeting(
-        "work/past-1/single",
-        "Intro with Acme",
-        start,
-        Some(ACCOUNT),
-    );
-    ledger.remember(std::slice::from_ref(&past), start).unwrap();
-    let id = &past.0.id;
-    let objective = Answer::Objective {
-        text: objective.into(),
-    };
-    ledger
-        .record("past-objective", id, &objective, Via::Cli, start)
-        .unwrap();
-    let outcome = Answer::Outcome {
-        result,
-        next_step: None,
-        note: None,
-        due: None,
-    };
-    ledger
-        .record("past-outcome", id, &outcome, Via::Cli, start)
-        .unwrap();
+    let id = "work/past-1/single";
+    let past = meeting(id, "Intro with Acme", start, Some(ACCOUNT));
+    ledger.remember(&[past], start).unwrap();
+    answer(&mut ledger, id, start, Some(objective), result);
 }
 
 /// The objective prompt the daemon shows for a meeting with the account in a few seconds, after

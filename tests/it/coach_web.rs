@@ -16,7 +16,7 @@ fn utc(s: &str) -> DateTime<Utc> {
 }
 
 /// Records `objective` (set an hour before the start, when given) and `result` for meeting `id`.
-fn answer(
+pub(crate) fn answer(
     ledger: &mut Ledger,
     id: &str,
     start: DateTime<Utc>,
@@ -131,6 +131,18 @@ async fn the_objective_form_offers_the_next_rung_first_with_its_why() {
     assert_eq!(objective_buttons(&body)[0], "Agree to a next meeting");
 }
 
+/// Posts the outcome form of meeting `id`: committed, next step "Send the PO", due `due`.
+async fn send_the_po_by(page: &Page, id: &str, nonce: &str, due: &str) -> reqwest::Response {
+    let form = [
+        ("id", id),
+        ("nonce", nonce),
+        ("result", "committed"),
+        ("next_step", "Send the PO"),
+        ("due", due),
+    ];
+    page.post("/meeting/outcome", &form).await
+}
+
 #[tokio::test]
 async fn the_outcome_form_stores_the_due_date_and_refuses_a_bad_one() {
     let id = "work/acme-1/single";
@@ -138,18 +150,7 @@ async fn the_outcome_form_stores_the_due_date_and_refuses_a_bad_one() {
     let body = page.get(&meeting_path(id)).await.text().await.unwrap();
     assert!(body.contains("type=\"date\" name=\"due\""), "{body}");
 
-    let bad = page
-        .post(
-            "/meeting/outcome",
-            &[
-                ("id", id),
-                ("nonce", "d0"),
-                ("result", "committed"),
-                ("next_step", "Send the PO"),
-                ("due", "24.12.2026"),
-            ],
-        )
-        .await;
+    let bad = send_the_po_by(&page, id, "d0", "24.12.2026").await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     assert!(bad.text().await.unwrap().contains("YYYY-MM-DD"));
     let meeting = MeetingId(id.into());
@@ -160,18 +161,7 @@ async fn the_outcome_form_stores_the_due_date_and_refuses_a_bad_one() {
             .is_none_or(|r| r.outcome.is_none())
     );
 
-    let r = page
-        .post(
-            "/meeting/outcome",
-            &[
-                ("id", id),
-                ("nonce", "d1"),
-                ("result", "committed"),
-                ("next_step", "Send the PO"),
-                ("due", "2026-12-24"),
-            ],
-        )
-        .await;
+    let r = send_the_po_by(&page, id, "d1", "2026-12-24").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let outcome = page
         .open_ledger()
