@@ -186,14 +186,19 @@ fn outcome_form(f: &FormCtx, id: &str, correct: bool) -> Markup {
     }
 }
 
-fn pending_item(f: &FormCtx, p: &PendingItem, objectives: &[String]) -> Markup {
+fn pending_item(
+    f: &FormCtx,
+    p: &PendingItem,
+    objectives: &[String],
+    suggestion: Option<&Suggestion>,
+) -> Markup {
     html! {
         li.pending {
             a href=(meeting_href(p.meeting.as_str())) { (p.title) }
             " · " (local(p.start))
             @if let Some(a) = &p.account { " · " (a) }
             @match p.kind {
-                PromptKind::Objective => (objective_forms(f, p.meeting.as_str(), objectives, None, false)),
+                PromptKind::Objective => (objective_forms(f, p.meeting.as_str(), objectives, suggestion, false)),
                 PromptKind::Outcome => (outcome_form(f, p.meeting.as_str(), false)),
             }
         }
@@ -205,7 +210,7 @@ pub fn home(h: &Home, f: &FormCtx) -> Markup {
         h1 { "nextstep" }
         h2 { "Waiting for an answer" }
         @if h.pending.is_empty() { p.none { "Nothing waits for an answer." } }
-        ul.pending { @for p in &h.pending { (pending_item(f, p, &h.objectives)) } }
+        ul.pending { @for p in &h.pending { (pending_item(f, p, &h.objectives, h.suggestions.get(&p.meeting))) } }
         h2 { "Customer meetings in the next 7 days" }
         @if h.coming.is_empty() { p.none { "No customer meetings in the next 7 days." } }
         table.coming {

@@ -86,6 +86,8 @@ pub struct Home {
     pub this_week: Stats,
     pub last_week: Stats,
     pub objectives: Vec<String>,
+    /// The next rung of each pending objective's account, by meeting (`prompts.ladder`).
+    pub suggestions: HashMap<MeetingId, Suggestion>,
 }
 
 pub fn home(
@@ -136,9 +138,20 @@ pub fn home(
     let this_week = crate::report::build(&rows, Some(monday), now).total;
     let last: Vec<LedgerRow> = rows.into_iter().filter(|r| r.start < monday).collect();
     let last_week = crate::report::build(&last, Some(monday - Duration::days(7)), now).total;
+    let pending = ledger.pending(now)?;
+    let mut suggestions = HashMap::new();
+    for p in pending.iter().filter(|p| p.kind == PromptKind::Objective) {
+        if let Some(a) = p.account.as_deref().filter(|_| config.prompts.ladder) {
+            let rows = ledger.account_meetings(a)?;
+            if let Some(s) = coach::suggest(&config.prompts.objectives, &rows, p.start) {
+                suggestions.insert(p.meeting.clone(), s);
+            }
+        }
+    }
     Ok(Home {
+        suggestions,
         coming: coming.into_values().collect(),
-        pending: ledger.pending(now)?,
+        pending,
         this_week,
         last_week,
         objectives: config.prompts.objectives.clone(),

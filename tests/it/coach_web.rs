@@ -1,5 +1,5 @@
-//! Coaching on the answer page, over plain HTTP: the objective form offers the account's next
-//! rung first with its why (as a button that sends the same objective text as any other), the
+//! Coaching on the answer page, over plain HTTP: the objective form (on the meeting page and in
+//! the home page's pending list) offers the account's next rung first with its why (as a button that sends the same objective text as any other), the
 //! outcome form stores the next step's due date as the CLI does (and refuses a bad one), and the
 //! report draws the sell cycle (one bar per group with a median, every group with its n) and
 //! lists the slipped commitments.
@@ -101,6 +101,15 @@ async fn the_objective_form_offers_the_next_rung_first_with_its_why() {
         ]
     );
     assert_eq!(buttons.len(), 6, "each objective once: {buttons:?}");
+    // The home page's pending form for the meeting offers it too (and none for Beta's).
+    let home = page.get("/").await.text().await.unwrap();
+    assert_eq!(
+        home.matches("Suggested next rung: <b>Agree to a proposal meeting</b>")
+            .count(),
+        1,
+        "{home}"
+    );
+    assert_eq!(home.matches("Suggested next rung").count(), 1, "{home}");
     // The suggested button records the objective text, as any button does.
     let r = page
         .post(
