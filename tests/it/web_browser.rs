@@ -1,7 +1,7 @@
 //! The answer page in a real browser (headless Chromium over WebDriver): the page opened from the
 //! address a notification gives, an objective picked with one click (the suggested next rung
-//! first), an outcome with a next step,
-//! a series marked not a sales meeting (and `upcoming` agreeing), the report's charts drawn.
+//! first), an outcome with a next step, a series marked not a sales meeting (and `upcoming`
+//! agreeing), the report's charts drawn.
 
 use chrono::Utc;
 use nextstep::model::{MeetingId, Outcome, Via};
