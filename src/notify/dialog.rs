@@ -15,7 +15,9 @@
 //! It prints its answer as the first line of stdout and exits 0:
 //!
 //! - objective prompt: the objective, as free text (`Agree to a pilot by Friday`);
-//! - outcome prompt: `VALUE` or `VALUE: next step` (`advanced: technical workshop on 12/3`).
+//! - outcome prompt: `VALUE` or `VALUE: next step` (`advanced: technical workshop on 12/3`),
+//!   and, after a next step, optionally the step's due date as the second line (`2026-12-03`;
+//!   anything not `YYYY-MM-DD` is left out with a warning).
 //!
 //! An empty line, a non-zero exit, an unknown outcome value, or no answer within the prompt timeout
 //! (the program is then killed) count as "no answer" ([`Answer::Dismissed`]): the prompt comes back
@@ -105,12 +107,14 @@ impl Dialog {
                     .env("NEXTSTEP_PROMPT_KIND", prompt.kind.as_str())
                     .env("NEXTSTEP_MEETING_TITLE", &prompt.title)
                     .env("NEXTSTEP_CHOICES", choices.join("\n"));
-                let line = self.run(cmd).await;
+                let out = self.run_output(cmd).await;
+                let line = out.as_deref().and_then(first_line);
                 match prompt.kind {
                     PromptKind::Objective => objective_answer(line),
-                    PromptKind::Outcome => {
-                        line.map_or(Answer::Dismissed, |l| parse_outcome_line(&l))
-                    }
+                    PromptKind::Outcome => match line {
+                        Some(l) => with_due_line(parse_outcome_line(&l), out.as_deref(), prompt),
+                        None => Answer::Dismissed,
+                    },
                 }
             }
             (_, PromptKind::Objective) => {
@@ -163,7 +167,12 @@ impl Dialog {
     }
 
     /// Runs `cmd`, bounded by the timeout; the first non-empty-trimmed line of stdout on success.
-    async fn run(&self, mut cmd: Command) -> Option<String> {
+    async fn run(&self, cmd: Command) -> Option<String> {
+        first_line(&self.run_output(cmd).await?)
+    }
+
+    /// Runs `cmd`, bounded by the timeout; its whole stdout on success.
+    async fn run_output(&self, mut cmd: Command) -> Option<String> {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -193,7 +202,7 @@ impl Dialog {
             tracing::debug!(program = %program, status = %out.status, "the dialog was cancelled");
             return None;
         }
-        first_line(&String::from_utf8_lossy(&out.stdout))
+        Some(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 }
 
@@ -369,6 +378,31 @@ pub fn parse_outcome_line(line: &str) -> Answer {
     }
 }
 
+/// `answer` with the due date the program printed as its second line, when it gave a next step
+/// and a date in the `YYYY-MM-DD` form (a line in another form is left out with a warning).
+fn with_due_line(answer: Answer, out: Option<&str>, prompt: &PromptView) -> Answer {
+    let Answer::Outcome {
+        result,
+        next_step: Some(next_step),
+        note,
+        due: None,
+    } = answer
+    else {
+        return answer;
+    };
+    let typed = out.and_then(|o| o.lines().nth(1)).unwrap_or("");
+    let due = text::parse_due(typed).unwrap_or_else(|why| {
+        tracing::warn!(prompt = %prompt.key, "{why}; the next step is recorded without a due date");
+        None
+    });
+    Answer::Outcome {
+        result,
+        next_step: Some(next_step),
+        note,
+        due,
+    }
+}
+
 fn first_line(out: &str) -> Option<String> {
     out.lines()
         .next()
@@ -489,6 +523,28 @@ mod tests {
                 due: None,
             }
         );
+    }
+
+    #[tokio::test]
+    async fn a_program_may_give_the_next_steps_due_date_on_its_second_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let answer = |due| Answer::Outcome {
+            result: Outcome::Committed,
+            next_step: Some("PO by Friday".into()),
+            note: None,
+            due,
+        };
+        let argv = script(
+            dir.path(),
+            "printf 'committed: PO by Friday\\n2026-12-04\\n'",
+        );
+        assert_eq!(
+            dialog(argv).ask(&outcome_prompt()).await,
+            answer(chrono::NaiveDate::from_ymd_opt(2026, 12, 4))
+        );
+        // A date in another form is left out, never guessed; the outcome stands.
+        let argv = script(dir.path(), "printf 'committed: PO by Friday\\nFriday\\n'");
+        assert_eq!(dialog(argv).ask(&outcome_prompt()).await, answer(None));
     }
 
     #[tokio::test]
