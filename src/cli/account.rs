@@ -139,7 +139,7 @@ pub fn run(ctx: &CommandContext, cmd: AccountCmd) -> anyhow::Result<AccountView>
         );
         ledger.mark_account(&key, &account, kind, on, Via::Cli, now)?;
     }
-    let rows = ledger.account_meetings(&account)?;
+    let rows = ledger.customer_meetings_of_account(&account)?;
     let marks = ledger.account_marks(Some(&account))?;
     let ladder = &ctx.config.prompts.objectives;
     let status = coach::status(ladder, &account, &rows, &marks);

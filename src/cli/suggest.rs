@@ -53,7 +53,7 @@ pub(super) fn suggest(
     let result = if !ctx.config.prompts.ladder {
         Err("no suggestion: prompts.ladder is false in the config".to_owned())
     } else if let Some(account) = v.account.as_deref() {
-        let rows = ledger.account_meetings(account)?;
+        let rows = ledger.customer_meetings_of_account(account)?;
         coach::explain(ladder, &rows, m.start).map_err(|no| no.to_string())
     } else {
         Err(coach::NoSuggestion::NoHistory { account: None }.to_string())

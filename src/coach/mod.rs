@@ -3,7 +3,7 @@
 //! back. Pure: ledger rows (and account marks) in, plain values out; no I/O, no clock.
 //!
 //! Every function reads [`LedgerRow`]s the way `report::build` does. For one account, the rows
-//! come from [`crate::ledger::Ledger::account_meetings`] (which folds only that account's
+//! come from [`crate::ledger::Ledger::customer_meetings_of_account`] (which folds only that account's
 //! meetings); for the whole ledger, from [`crate::ledger::Ledger::customer_meetings`]. Marks come
 //! from [`crate::ledger::Ledger::account_marks`].
 //!

@@ -742,7 +742,7 @@ impl Scheduler<'_> {
                 blocking(&self.ledger, move |l| {
                     Ok(crate::coach::suggest(
                         &ladder,
-                        &l.account_meetings(&account)?,
+                        &l.customer_meetings_of_account(&account)?,
                         start,
                     ))
                 })

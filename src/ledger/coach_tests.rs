@@ -98,7 +98,7 @@ fn one_accounts_meetings_are_its_customer_meetings_oldest_first() {
     )
     .unwrap();
     let ids: Vec<_> = l
-        .account_meetings("Acme")
+        .customer_meetings_of_account("Acme")
         .unwrap()
         .into_iter()
         .map(|r| r.id.0)
@@ -107,5 +107,5 @@ fn one_accounts_meetings_are_its_customer_meetings_oldest_first() {
     assert_eq!(l.accounts().unwrap(), ["Acme", "Globex"]);
     // A "not a sales meeting" override takes a meeting out of its account's list.
     l.set_override("w/a/single", false, t(8, 30)).unwrap();
-    assert_eq!(l.account_meetings("Acme").unwrap().len(), 1);
+    assert_eq!(l.customer_meetings_of_account("Acme").unwrap().len(), 1);
 }

@@ -5,6 +5,8 @@
 //! kept as a row but changes nothing; only a `correction` row (which names the row it
 //! supersedes) changes an answer, and the latest correction wins.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use rusqlite::Transaction;
 
@@ -135,26 +137,51 @@ pub(super) fn answer_rows(
     tx: &Transaction<'_>,
     id: &MeetingId,
 ) -> rusqlite::Result<Vec<AnswerRow>> {
-    tx.prepare_cached(
-        "SELECT seq, key, kind, prompt, text, result, next_step, note, via, at, due
-         FROM answers WHERE meeting = ?1 ORDER BY seq",
-    )?
-    .query_map([id.as_str()], |r| {
-        Ok(AnswerRow {
-            seq: r.get(0)?,
-            key: r.get(1)?,
-            kind: r.get(2)?,
-            prompt: r.get(3)?,
-            text: r.get(4)?,
-            result: r.get(5)?,
-            next_step: r.get(6)?,
-            note: r.get(7)?,
-            via: r.get(8)?,
-            at: r.get::<_, Ts>(9)?.0,
-            due: r.get::<_, Option<Day>>(10)?.map(|d| d.0),
-        })
-    })?
+    tx.prepare_cached(&format!(
+        "SELECT {ANSWER_COLUMNS} FROM answers a WHERE a.meeting = ?1 ORDER BY a.seq"
+    ))?
+    .query_map([id.as_str()], |r| answer_row(r, 0))?
     .collect()
+}
+
+/// The answer rows of every meeting whose row `m` meets `condition` (SQL over `meetings m`, with
+/// `params`), by meeting id, each in append order: one query for many meetings.
+pub(super) fn answer_rows_where(
+    tx: &Transaction<'_>,
+    condition: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> rusqlite::Result<HashMap<String, Vec<AnswerRow>>> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT a.meeting, {ANSWER_COLUMNS} FROM answers a JOIN meetings m ON m.id = a.meeting
+         WHERE {condition} ORDER BY a.seq"
+    ))?;
+    let mut rows = stmt.query(params)?;
+    let mut out: HashMap<String, Vec<AnswerRow>> = HashMap::new();
+    while let Some(r) = rows.next()? {
+        out.entry(r.get(0)?).or_default().push(answer_row(r, 1)?);
+    }
+    Ok(out)
+}
+
+/// The columns [`answer_row`] reads, in its order.
+const ANSWER_COLUMNS: &str =
+    "a.seq, a.key, a.kind, a.prompt, a.text, a.result, a.next_step, a.note, a.via, a.at, a.due";
+
+/// An [`AnswerRow`] from [`ANSWER_COLUMNS`], starting at column `first`.
+fn answer_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<AnswerRow> {
+    Ok(AnswerRow {
+        seq: r.get(first)?,
+        key: r.get(first + 1)?,
+        kind: r.get(first + 2)?,
+        prompt: r.get(first + 3)?,
+        text: r.get(first + 4)?,
+        result: r.get(first + 5)?,
+        next_step: r.get(first + 6)?,
+        note: r.get(first + 7)?,
+        via: r.get(first + 8)?,
+        at: r.get::<_, Ts>(first + 9)?.0,
+        due: r.get::<_, Option<Day>>(first + 10)?.map(|d| d.0),
+    })
 }
 
 /// The folded state of one meeting.

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::codec::{Day, Ts};
-use super::fold::answers_of;
+use super::fold::{answer_rows_where, answers_of, fold};
 use super::{Answered, Inner, Ledger, LedgerError, LedgerRow, PendingItem};
 use crate::model::{AccountMark, MeetingId, MeetingState, Outcome, PromptKind};
 use crate::plan;
@@ -151,28 +151,6 @@ impl Ledger {
                 }
             }
             Ok(None)
-        })
-    }
-
-    /// The customer meetings of one account (its name exactly as the ledger stores it), oldest
-    /// first, gone ones included: what `coach` reads for one account's suggestion and status,
-    /// without folding the rest of the ledger (the `meetings_by_account` index finds them).
-    pub fn account_meetings(&self, account: &str) -> Result<Vec<LedgerRow>, LedgerError> {
-        self.read("list an account's meetings", |tx| {
-            let mut stmt = tx.prepare_cached(&format!(
-                "{ROW_SELECT} WHERE m.account = ?1 ORDER BY m.start, m.id"
-            ))?;
-            let metas = stmt
-                .query_map([account], row_meta)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut out = Vec::new();
-            for meta in metas {
-                // The override is applied in ROW_SELECT, so skip before folding the answers.
-                if meta.customer {
-                    out.push(complete_row(tx, meta)?);
-                }
-            }
-            Ok(out)
         })
     }
 
@@ -344,6 +322,95 @@ impl Ledger {
     }
 }
 
+/// Reads narrowed in SQL for the answer page and `coach`: customer meetings (by account, series or period)
+/// rather than every row read and filtered, with their answers read in one query for all of them
+/// rather than one per meeting. Same rows, same fold, as [`Ledger::customer_meetings`].
+impl Ledger {
+    /// The customer meetings of `account` (its name exactly as the ledger stores it), oldest
+    /// first, gone ones included, through the `meetings_by_account` index: the meeting page's
+    /// history of the account, and what `coach` reads for its suggestion and status.
+    pub fn customer_meetings_of_account(
+        &self,
+        account: &str,
+    ) -> Result<Vec<LedgerRow>, LedgerError> {
+        self.read("list an account's customer meetings", |tx| {
+            customer_rows_where(tx, "m.account = ?1", &[&account])
+        })
+    }
+
+    /// The customer meetings of `series` (a meeting id's series, see [`MeetingId::series`]),
+    /// oldest first: the history of a meeting without an account.
+    pub fn customer_meetings_of_series(&self, series: &str) -> Result<Vec<LedgerRow>, LedgerError> {
+        self.read("list a series' customer meetings", |tx| {
+            customer_rows_where(tx, "m.series = ?1", &[&series])
+        })
+    }
+
+    /// The customer meetings that start at or after `since` and before `until` (either end open),
+    /// oldest first, through the `meetings_by_start` index: a report's period.
+    pub fn customer_meetings_in_period(
+        &self,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Vec<LedgerRow>, LedgerError> {
+        self.read("list the customer meetings of a period", |tx| {
+            // Only the bounds given, so the planner can use the index on `start` for them.
+            let (since, until) = (since.map(Ts), until.map(Ts));
+            let mut condition = vec!["1".to_owned()];
+            let mut params: Vec<&dyn rusqlite::ToSql> = Vec::new();
+            for (bound, op) in [(&since, ">="), (&until, "<")] {
+                if let Some(t) = bound {
+                    params.push(t);
+                    condition.push(format!("m.start {op} ?{}", params.len()));
+                }
+            }
+            customer_rows_where(tx, &condition.join(" AND "), &params)
+        })
+    }
+
+    /// The accounts of all customer meetings, each once, sorted; `None` stands for meetings
+    /// without one. Reads no answers.
+    pub fn customer_accounts(&self) -> Result<Vec<Option<String>>, LedgerError> {
+        self.read("list the accounts", |tx| {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT DISTINCT account FROM ({ROW_SELECT}) WHERE customer ORDER BY account"
+            ))?;
+            Ok(stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+}
+
+/// The customer meetings whose row `m` meets `condition` (SQL over `meetings m`, with `params`),
+/// oldest first, each folded from its answers, which are read in one query.
+fn customer_rows_where(
+    tx: &Transaction<'_>,
+    condition: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<LedgerRow>, Inner> {
+    let mut rows: Vec<LedgerRow> = tx
+        .prepare_cached(&format!(
+            "{ROW_SELECT} WHERE {condition} ORDER BY m.start, m.id"
+        ))?
+        .query_map(params, row_meta)?
+        .filter(|r| r.as_ref().map_or(true, |r| r.customer))
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut answers = answer_rows_where(tx, condition, params)?;
+    for row in &mut rows {
+        let f = fold(
+            answers
+                .remove(row.id.as_str())
+                .as_deref()
+                .unwrap_or_default(),
+        );
+        row.objective = f.objective;
+        row.objective_missed = f.objective_missed;
+        row.outcome = f.outcome;
+    }
+    Ok(rows)
+}
+
 /// The override for a meeting: its own latest one, else its series' latest one.
 fn override_of(tx: &Transaction<'_>, id: &MeetingId) -> rusqlite::Result<Option<bool>> {
     let mut stmt = tx.prepare_cached(
@@ -361,7 +428,7 @@ const ROW_SELECT: &str = "
         COALESCE(
             (SELECT o.customer FROM overrides o WHERE o.scope = m.id ORDER BY o.seq DESC LIMIT 1),
             (SELECT o.customer FROM overrides o WHERE o.scope = m.series ORDER BY o.seq DESC LIMIT 1),
-            m.customer),
+            m.customer) AS customer,
         m.reason, m.account, m.customer_domains, m.recurring, m.first_seen, m.last_seen, m.gone_at
     FROM meetings m";
 
@@ -630,5 +697,109 @@ mod tests {
         )
         .unwrap();
         assert_eq!(l.pending(now).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn the_page_queries_read_the_same_rows_as_all_customer_meetings_narrowed() {
+        let mut l = Ledger::open_in_memory().unwrap();
+        let day = chrono::TimeDelta::days(1);
+        let other = |id: &str, start| {
+            let (m, mut v) = customer_meeting(id, start, false);
+            v.account = Some("Initech".into());
+            (m, v)
+        };
+        let mut no_account = customer_meeting("w/n/single", t(10, 0) + day * 4, false);
+        no_account.1.account = None;
+        l.remember(
+            &[
+                customer_meeting("w/1/single", t(10, 0), false),
+                customer_meeting("w/2/single", t(10, 0) + day, false),
+                other("w/3/single", t(10, 0) + day * 2),
+                customer_meeting("w/4/single", t(10, 0) + day * 3, false),
+                no_account,
+                (
+                    crate::model::testing::meeting("w/i/single", t(10, 0) + day),
+                    crate::model::testing::internal(),
+                ),
+            ],
+            t(8, 0),
+        )
+        .unwrap();
+        let m1 = id("w/1/single");
+        l.record_answer("o1", &m1, &objective("first"), Via::Cli, t(9, 0))
+            .unwrap();
+        l.correct("o2", &m1, &objective("second"), Via::Web, t(9, 5))
+            .unwrap();
+        l.record_answer(
+            "r1",
+            &m1,
+            &outcome(Outcome::Advanced, Some("a demo")),
+            Via::Cli,
+            t(11, 0),
+        )
+        .unwrap();
+        l.record_answer(
+            "r3",
+            &id("w/3/single"),
+            &outcome(Outcome::NoSale, None),
+            Via::Cli,
+            t(11, 0) + day * 2,
+        )
+        .unwrap();
+        // Not a sales meeting after all: gone from every list.
+        l.record_answer(
+            "n4",
+            &id("w/4/single"),
+            &Answer::NotSales,
+            Via::Cli,
+            t(9, 0),
+        )
+        .unwrap();
+
+        let all = l.customer_meetings(None).unwrap();
+        let ids =
+            |rows: &[LedgerRow]| -> Vec<String> { rows.iter().map(|r| r.id.0.clone()).collect() };
+        assert_eq!(
+            ids(&all),
+            ["w/1/single", "w/2/single", "w/3/single", "w/n/single"]
+        );
+        let narrowed = |keep: &dyn Fn(&LedgerRow) -> bool| -> Vec<LedgerRow> {
+            all.iter().filter(|r| keep(r)).cloned().collect()
+        };
+        let acme = l.customer_meetings_of_account("Acme").unwrap();
+        assert_eq!(acme, narrowed(&|r| r.account.as_deref() == Some("Acme")));
+        assert_eq!(ids(&acme), ["w/1/single", "w/2/single"]);
+        // The fold is the same: the correction stands, the outcome is there.
+        assert_eq!(acme[0].objective.as_ref().unwrap().text, "second");
+        assert_eq!(
+            acme[0].outcome.as_ref().unwrap().next_step.as_deref(),
+            Some("a demo")
+        );
+        assert_eq!(
+            l.customer_meetings_of_series("w/n").unwrap(),
+            narrowed(&|r| r.id.0 == "w/n/single")
+        );
+        assert_eq!(l.customer_meetings_in_period(None, None).unwrap(), all);
+        assert_eq!(
+            l.customer_meetings_in_period(Some(t(10, 0) + day), Some(t(10, 0) + day * 4))
+                .unwrap(),
+            narrowed(&|r| r.start >= t(10, 0) + day && r.start < t(10, 0) + day * 4)
+        );
+        assert_eq!(
+            ids(&l
+                .customer_meetings_in_period(None, Some(t(10, 0) + day))
+                .unwrap()),
+            ["w/1/single"]
+        );
+        assert_eq!(
+            ids(&l
+                .customer_meetings_in_period(Some(t(10, 0) + day * 2), None)
+                .unwrap()),
+            ["w/3/single", "w/n/single"]
+        );
+        assert_eq!(
+            l.customer_accounts().unwrap(),
+            [None, Some("Acme".to_owned()), Some("Initech".to_owned())]
+        );
     }
 }

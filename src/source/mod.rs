@@ -1,7 +1,8 @@
 //! Calendar sources: each turns one configured `[[calendars]]` entry into the meetings inside a
 //! time window. The daemon knows only the [`CalendarSource`] trait; HTTP, WebDAV and OAuth stay in
 //! the submodules. Pure conversions (iCalendar text, Google JSON) live in their own files so they
-//! are tested without servers.
+//! are tested without servers; what Google and Microsoft do alike (the authorised GET, an account's
+//! poll result) is in [`account`].
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::Meeting;
 
+pub mod account;
 pub mod caldav;
 pub mod google;
 pub mod ical;

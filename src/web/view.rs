@@ -120,7 +120,7 @@ pub fn home(
         }
     }
     // Meetings the ledger knows but no snapshot holds (no calendar polled here yet).
-    for r in ledger.customer_meetings(Some(now - Duration::days(1)))? {
+    for r in ledger.customer_meetings_in_period(Some(now - Duration::days(1)), Some(until))? {
         if r.end > now && r.start < until && r.gone_at.is_none() {
             coming
                 .entry((r.start, r.id.clone()))
@@ -134,7 +134,7 @@ pub fn home(
         }
     }
     let monday = week_start(now);
-    let rows = ledger.customer_meetings(Some(monday - Duration::days(7)))?;
+    let rows = ledger.customer_meetings_in_period(Some(monday - Duration::days(7)), None)?;
     let this_week = crate::report::build(&rows, Some(monday), now).total;
     let last: Vec<LedgerRow> = rows.into_iter().filter(|r| r.start < monday).collect();
     let last_week = crate::report::build(&last, Some(monday - Duration::days(7)), now).total;
@@ -142,7 +142,7 @@ pub fn home(
     let mut suggestions = HashMap::new();
     for p in pending.iter().filter(|p| p.kind == PromptKind::Objective) {
         if let Some(a) = p.account.as_deref().filter(|_| config.prompts.ladder) {
-            let rows = ledger.account_meetings(a)?;
+            let rows = ledger.customer_meetings_of_account(a)?;
             if let Some(s) = coach::suggest(&config.prompts.objectives, &rows, p.start) {
                 suggestions.insert(p.meeting.clone(), s);
             }
@@ -201,20 +201,15 @@ pub fn meeting(
         None => None,
     };
     let series = meeting.id.series().to_owned();
-    let mut history: Vec<LedgerRow> = ledger
-        .customer_meetings(None)?
-        .into_iter()
-        .filter(|r| match &verdict.account {
-            Some(a) => r.account.as_deref() == Some(a.as_str()),
-            None => r.series == series,
-        })
-        .collect();
+    let mut history = match &verdict.account {
+        Some(a) => ledger.customer_meetings_of_account(a)?,
+        None => ledger.customer_meetings_of_series(&series)?,
+    };
+    // The account's meetings are what the ladder reads.
     let suggestion = match &verdict.account {
-        Some(a) if config.prompts.ladder => coach::suggest(
-            &config.prompts.objectives,
-            &ledger.account_meetings(a)?,
-            meeting.start,
-        ),
+        Some(_) if config.prompts.ladder => {
+            coach::suggest(&config.prompts.objectives, &history, meeting.start)
+        }
         _ => None,
     };
     history.reverse();
@@ -264,6 +259,24 @@ impl Filter {
         self.since
             .and_then(|d| d.and_hms_opt(0, 0, 0))
             .map(|d| d.and_utc())
+    }
+
+    /// The end of the period: midnight (UTC) after its last day.
+    pub fn until_time(&self) -> Option<DateTime<Utc>> {
+        self.until
+            .and_then(|d| d.succ_opt())
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc())
+    }
+
+    /// The customer meetings of the period (read from the ledger for that period only) that
+    /// the filter keeps, oldest first.
+    fn rows(&self, ledger: &Ledger) -> Result<Vec<LedgerRow>, LedgerError> {
+        Ok(ledger
+            .customer_meetings_in_period(self.since_time(), self.until_time())?
+            .into_iter()
+            .filter(|r| self.keeps(r))
+            .collect())
     }
 
     /// Whether `r` lies in the period and the account.
@@ -361,16 +374,17 @@ pub fn with_coaching(
     ladder: &[String],
     today: NaiveDate,
 ) -> Result<ReportPage, LedgerError> {
-    let account = page.filter.account.clone();
-    let rows: Vec<LedgerRow> = ledger
-        .customer_meetings(None)?
-        .into_iter()
-        .filter(|r| {
-            account
-                .as_deref()
-                .is_none_or(|a| r.account.as_deref().unwrap_or(NO_ACCOUNT) == a)
-        })
-        .collect();
+    // The whole ledger (a cycle starts at the account's first meeting, before any period), or
+    // one account's meetings through its index.
+    let rows: Vec<LedgerRow> = match page.filter.account.as_deref() {
+        Some(a) if a != NO_ACCOUNT => ledger.customer_meetings_of_account(a)?,
+        Some(_) => ledger
+            .customer_meetings(None)?
+            .into_iter()
+            .filter(|r| r.account.is_none())
+            .collect(),
+        None => ledger.customer_meetings(None)?,
+    };
     let marks = ledger.account_marks(None)?;
     page.slipped = coach::open_slipped(ladder, &rows, &marks, today);
     page.report = page.report.with_coaching(ladder, &rows, &marks, today);
@@ -380,11 +394,7 @@ pub fn with_coaching(
 /// The customer meetings `filter` keeps, oldest first: what the report adds up and the downloads
 /// hold.
 pub fn filtered_rows(ledger: &Ledger, filter: &Filter) -> Result<Vec<LedgerRow>, LedgerError> {
-    Ok(ledger
-        .customer_meetings(filter.since_time())?
-        .into_iter()
-        .filter(|r| filter.keeps(r))
-        .collect())
+    filter.rows(ledger)
 }
 
 pub fn report(
@@ -392,14 +402,14 @@ pub fn report(
     filter: Filter,
     now: DateTime<Utc>,
 ) -> Result<ReportPage, LedgerError> {
-    let all = ledger.customer_meetings(None)?;
-    let mut accounts: Vec<String> = all
-        .iter()
-        .map(|r| r.account.clone().unwrap_or_else(|| NO_ACCOUNT.to_owned()))
+    let mut accounts: Vec<String> = ledger
+        .customer_accounts()?
+        .into_iter()
+        .map(|a| a.unwrap_or_else(|| NO_ACCOUNT.to_owned()))
         .collect();
     accounts.sort();
     accounts.dedup();
-    let rows: Vec<LedgerRow> = all.into_iter().filter(|r| filter.keeps(r)).collect();
+    let rows = filter.rows(ledger)?;
     let report = crate::report::build(&rows, filter.since_time(), now);
     Ok(ReportPage {
         stalled: stalled(&rows),
@@ -482,6 +492,20 @@ mod tests {
         assert_eq!(kept, [2, 3]);
         assert!(!f.keeps(&row("beta", 2, None)));
         assert!(f.query().contains("account=acme"));
+    }
+
+    #[test]
+    fn the_period_read_from_the_ledger_ends_at_midnight_after_its_last_day() {
+        let first = t(0, 0).date_naive() + Duration::days(2);
+        let f = Filter {
+            since: Some(first),
+            until: Some(first + Duration::days(1)),
+            account: None,
+        };
+        let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap().and_utc();
+        assert_eq!(f.since_time(), Some(midnight(first)));
+        assert_eq!(f.until_time(), Some(midnight(first + Duration::days(2))));
+        assert_eq!(Filter::default().until_time(), None);
     }
 
     #[test]

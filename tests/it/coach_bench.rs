@@ -145,7 +145,7 @@ fn report_and_digest_are_quick_on_5000_meetings_over_two_years() {
         d.slipped.len() + d.stalled.len() + d.awaiting.len() + 1
     });
     time("one account's suggestion", &|| {
-        let rows = ledger.account_meetings("Account 249").unwrap();
+        let rows = ledger.customer_meetings_of_account("Account 249").unwrap();
         let s = nextstep::coach::explain(&ladder, &rows, now);
         rows.len() + usize::from(s.is_ok())
     });

@@ -5,22 +5,24 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::support::google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle, Fault, Logged, event};
-use chrono::{DateTime, Utc};
+use crate::support::provider::{
+    self, Lines, get_signed_in, rate_limited, refused_naming, t, window,
+};
 use nextstep::auth::{self, AuthError, GoogleAuth, SignInOptions, StoredIn, TokenStoreChoice};
 use nextstep::config::{CalendarConfig, CalendarKind, GoogleConfig};
 use nextstep::model::{PartStat, ParticipantKind, Role};
 use nextstep::secret::{Secret, SecretSource};
 use nextstep::source::google::GoogleSource;
-use nextstep::source::{CalendarSource, SourceContext, SourceError, Window};
+use nextstep::source::{CalendarSource, SourceContext, SourceError};
 use serde_json::json;
 
+/// The fix every refusal names.
+const FIX: &str = "nextstep auth google --source work";
+
+/// The shared client, with this binary's logs captured first (see [`captured_logs`]).
 fn http() -> reqwest::Client {
     captured_logs();
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
+    provider::http()
 }
 
 fn config(fake: &FakeGoogle, calendars: &[&str]) -> CalendarConfig {
@@ -39,62 +41,20 @@ fn config(fake: &FakeGoogle, calendars: &[&str]) -> CalendarConfig {
     }
 }
 
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
-}
-
-fn window() -> Window {
-    Window {
-        start: t("2026-12-01T00:00:00Z"),
-        end: t("2026-12-15T00:00:00Z"),
-    }
-}
-
-/// Collects what the sign-in writes and hands it to the test that plays the browser.
-struct ChanOut(
-    tokio::sync::mpsc::UnboundedSender<String>,
-    Arc<Mutex<String>>,
-);
-
-impl Write for ChanOut {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let s = String::from_utf8_lossy(buf).into_owned();
-        self.1.lock().unwrap().push_str(&s);
-        let _ = self.0.send(s);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The browser: waits for the printed URL, visits it, follows Google's redirect to the loopback
 /// address (optionally with a tampered `state`), and returns the loopback page.
-async fn play_browser(
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<String>,
-    tamper_state: bool,
-) -> String {
+async fn play_browser(mut printed: Lines, tamper_state: bool) -> String {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let mut text = String::new();
-    let url = loop {
-        let chunk = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-            .await
-            .expect("the sign-in printed a URL in time")
-            .expect("output still open");
-        text.push_str(&chunk);
-        if let Some(line) = text
-            .lines()
-            .map(str::trim)
-            .find(|l| l.starts_with("http") && l.contains("/o/oauth2/v2/auth"))
-            && text.contains("Waiting")
-        {
-            break line.to_string();
-        }
-    };
+    printed.line(|l| l.contains("Waiting")).await;
+    let url = printed
+        .line(|l| l.trim().starts_with("http") && l.contains("/o/oauth2/v2/auth"))
+        .await
+        .trim()
+        .to_string();
     let resp = client.get(&url).send().await.unwrap();
     assert_eq!(
         resp.status(),
@@ -134,12 +94,11 @@ async fn sign_in(fake: &FakeGoogle, tamper_state: bool) -> SignedIn {
     opts.token_store = TokenStoreChoice::File;
     opts.timeout = Duration::from_secs(20);
     opts.http = Some(http());
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let all = Arc::new(Mutex::new(String::new()));
-    let mut out = ChanOut(tx, all.clone());
+    let (mut out, printed) = provider::output();
+    let all = out.all();
     let (report, page) = tokio::join!(
         auth::google_sign_in(&cfg, opts, &mut out),
-        play_browser(rx, tamper_state)
+        play_browser(printed, tamper_state)
     );
     let output = all.lock().unwrap().clone();
     SignedIn {
@@ -275,7 +234,7 @@ async fn signing_in_stores_the_refresh_token_in_a_0600_file_and_prints_no_secret
     );
     assert!(q["redirect_uri"].starts_with("http://127.0.0.1:"));
     let stored = std::fs::read_to_string(&path).unwrap();
-    let secrets = fake.lock().secrets.clone();
+    let secrets = fake.lock().tokens.secrets.clone();
     assert!(
         secrets.len() >= 4,
         "code, verifier, access and refresh token"
@@ -448,13 +407,7 @@ async fn a_second_401_after_a_refresh_is_unauthorized_and_names_the_auth_command
     let (_signed_in, mut src) = signed_in_source(&fake, &["primary"]).await;
     fake.lock().refuse_all_access_tokens = true;
     let err = src.poll(window()).await.unwrap_err();
-    assert!(matches!(err, SourceError::Unauthorized { .. }), "{err:?}");
-    assert!(!err.is_transient());
-    assert!(
-        err.to_string()
-            .contains("nextstep auth google --source work"),
-        "{err}"
-    );
+    refused_naming(&err, FIX);
     assert_eq!(
         fake.lock().token_grants,
         ["authorization_code", "refresh_token"],
@@ -469,13 +422,11 @@ async fn a_revoked_refresh_token_is_unauthorized_and_mentions_testing_consent_sc
     fake.expire_access_tokens();
     fake.lock().refresh_revoked = true;
     let err = src.poll(window()).await.unwrap_err();
-    let msg = err.to_string();
-    assert!(matches!(err, SourceError::Unauthorized { .. }), "{err:?}");
+    let msg = refused_naming(&err, FIX);
     assert!(
         msg.contains("invalid_grant") && msg.contains("7 days"),
         "{msg}"
     );
-    assert!(msg.contains("nextstep auth google --source work"), "{msg}");
 }
 
 #[tokio::test]
@@ -484,12 +435,7 @@ async fn without_a_sign_in_the_source_is_unauthorized() {
     let dir = tempfile::tempdir().unwrap();
     let mut src = source(&fake, dir.path(), &["primary"]);
     let err = src.poll(window()).await.unwrap_err();
-    assert!(matches!(err, SourceError::Unauthorized { .. }), "{err:?}");
-    assert!(
-        err.to_string()
-            .contains("nextstep auth google --source work"),
-        "{err}"
-    );
+    refused_naming(&err, FIX);
     assert!(fake.events_requests().is_empty());
 }
 
@@ -505,34 +451,23 @@ async fn rate_limits_are_reported_with_retry_after() {
         Fault::UserRateLimit403,
         Fault::ServerError503,
     ]);
-    let e = src.poll(window()).await.unwrap_err();
-    assert!(
-        matches!(e, SourceError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(42)),
-        "{e:?}"
-    );
-    let e = src.poll(window()).await.unwrap_err();
-    assert!(
-        matches!(
-            e,
-            SourceError::RateLimited {
-                retry_after: None,
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    rate_limited(&src.poll(window()).await.unwrap_err(), Some(42));
+    rate_limited(&src.poll(window()).await.unwrap_err(), None);
     let e = src.poll(window()).await.unwrap_err();
     assert!(matches!(e, SourceError::RateLimited { .. }), "{e:?}");
     // Then it recovers.
     assert_eq!(src.poll(window()).await.unwrap().meetings.len(), 4);
 }
 
-#[tokio::test]
-async fn several_calendars_are_synced_each_with_its_own_token() {
+/// A second calendar, shared by a team, with one meeting.
+const TEAM: &str = "team@group.calendar.google.com";
+
+/// A fake with [`seed`] in the primary calendar and one meeting in [`TEAM`].
+async fn two_calendars() -> FakeGoogle {
     let fake = FakeGoogle::start().await;
     seed(&fake);
     fake.put_event(
-        "team@group.calendar.google.com",
+        TEAM,
         event(
             "t1",
             "Initech demo",
@@ -541,8 +476,13 @@ async fn several_calendars_are_synced_each_with_its_own_token() {
             &[],
         ),
     );
-    let (_signed_in, mut src) =
-        signed_in_source(&fake, &["primary", "team@group.calendar.google.com"]).await;
+    fake
+}
+
+#[tokio::test]
+async fn several_calendars_are_synced_each_with_its_own_token() {
+    let fake = two_calendars().await;
+    let (_signed_in, mut src) = signed_in_source(&fake, &["primary", TEAM]).await;
     let first = src.poll(window()).await.unwrap();
     assert_eq!(first.meetings.len(), 5);
     let (_, reqs) = poll_counting(&fake, &mut src).await;
@@ -557,31 +497,44 @@ async fn several_calendars_are_synced_each_with_its_own_token() {
     );
 }
 
+/// A calendar's sync token moves on as soon as its changes are read; when a later calendar of the
+/// same poll fails, the removals read before must come with the next good poll, or the meeting is
+/// never known to be gone.
+#[tokio::test]
+async fn a_cancellation_read_before_another_calendar_failed_is_reported_by_the_next_good_poll() {
+    let fake = two_calendars().await;
+    let (_signed_in, mut src) = signed_in_source(&fake, &["primary", TEAM]).await;
+    assert_eq!(src.poll(window()).await.unwrap().meetings.len(), 5);
+    fake.cancel_event("primary", "rev1");
+    fake.lock().failing_calendars.push(TEAM.into());
+    assert!(src.poll(window()).await.is_err(), "the team calendar fails");
+    fake.lock().failing_calendars.clear();
+    let f = src.poll(window()).await.unwrap();
+    assert_eq!(
+        f.removed.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+        ["work/rev1/single"],
+        "the cancellation the failed poll read is not lost"
+    );
+    assert_eq!(f.meetings.len(), 4);
+}
+
 #[tokio::test]
 async fn the_fake_refuses_a_sync_token_combined_with_time_min() {
     // Keeps the fake honest: the source would be wrong if the fake accepted this.
     let fake = FakeGoogle::start().await;
     let (_signed_in, mut src) = signed_in_source(&fake, &["primary"]).await;
     src.poll(window()).await.unwrap();
-    let token = fake
-        .lock()
-        .secrets
-        .iter()
-        .find(|x| x.starts_with("ya29"))
-        .cloned()
-        .unwrap();
-    let resp = http()
-        .get(format!("{}calendars/primary/events", fake.api_url()))
-        .query(&[
+    let (status, body) = get_signed_in(
+        &fake,
+        "ya29",
+        &format!("{}calendars/primary/events", fake.api_url()),
+        &[
             ("syncToken", "anything"),
             ("timeMin", "2026-12-01T00:00:00Z"),
-        ])
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 400);
-    let body: serde_json::Value = resp.json().await.unwrap();
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], 400);
 }
 
@@ -641,7 +594,7 @@ async fn no_token_code_verifier_or_client_secret_reaches_the_logs_or_errors() {
         logs.contains("refreshing"),
         "the refresh was logged: {logs}"
     );
-    let secrets = fake.lock().secrets.clone();
+    let secrets = fake.lock().tokens.secrets.clone();
     assert!(secrets.len() >= 6);
     let everything = format!("{logs}\n{}\n{}", errors.join("\n"), s.output);
     for secret in secrets.iter().map(String::as_str).chain([CLIENT_SECRET]) {

@@ -7,44 +7,22 @@
 //! notification server, files and processes, so the tests run in parallel.
 
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
 
-use crate::support::daemon::{Home, expect_notification, wait_until};
+use crate::support::daemon::Home;
 use crate::support::dbus::PrivateBus;
-use crate::support::google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle, event};
+use crate::support::google::{self, CLIENT_SECRET, FakeGoogle, event};
 use crate::support::notifications::FakeNotificationServer;
+use crate::support::provider::{
+    a_refused_sign_in_is_told_once, browser_sign_in, check_fails_naming,
+    prompts_and_follows_a_move, secs, whole_second_now,
+};
 use chrono::{DateTime, SecondsFormat, Utc};
-use nextstep::model::{MeetingId, Outcome, Via};
+use nextstep::model::MeetingId;
 use serde_json::json;
-use tokio::io::AsyncBufReadExt;
 
-/// The variable the config names in `client_secret_env`; set only on the child processes.
-const SECRET_ENV: &str = "NEXTSTEP_TEST_GOOGLE_CLIENT_SECRET";
-
-/// The daemon's home: the fake as its Google, the client secret in `SECRET_ENV`, and the token
-/// kept in a file (never the keyring of whoever runs the tests).
+/// The daemon's home: the fake as its Google (API, sign-in and token endpoints all the fake's).
 fn home(fake: &FakeGoogle) -> Home {
-    Home::new("alex@mycorp.com", |_| {
-        format!(
-            r#"[[calendars]]
-name = "work"
-kind = "google"
-client_id = {CLIENT_ID:?}
-client_secret_env = {SECRET_ENV:?}
-auth_url = {auth:?}
-token_url = {token:?}
-api_url = {api:?}
-poll = "1s"
-timeout = "5s"
-"#,
-            auth = fake.auth_url(),
-            token = fake.token_url(),
-            api = fake.api_url(),
-        )
-    })
-    .with_env("NEXTSTEP_KEYRING", "off")
-    .with_env(SECRET_ENV, CLIENT_SECRET)
+    google::home(fake, &fake.api_url(), "5s")
 }
 
 fn token_file(home: &Home) -> PathBuf {
@@ -55,85 +33,10 @@ fn token_file(home: &Home) -> PathBuf {
 /// browser: reads the printed URL, visits the fake authorisation endpoint, follows its 302 to the
 /// loopback redirect. Returns everything the command wrote to stdout.
 async fn sign_in_through_the_cli(setup: &Home) -> String {
-    let mut cmd = tokio::process::Command::from(setup.command(&[
-        "auth",
-        "google",
-        "--source",
-        "work",
-        "--no-browser",
-    ]));
-    let mut child = cmd
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut stdout = String::new();
-    let mut url = None;
-    // The URL comes first, then "Waiting…": only then is the loopback listener accepting.
-    let printed = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            stdout.push_str(&line);
-            stdout.push('\n');
-            let l = line.trim();
-            if l.starts_with("http") && l.contains("/o/oauth2/v2/auth") {
-                url = Some(l.to_string());
-            }
-            if url.is_some() && l.starts_with("Waiting") {
-                return;
-            }
-        }
-        panic!("`auth google` ended without printing a URL and waiting; stdout:\n{stdout}");
-    })
-    .await;
-    assert!(printed.is_ok(), "no sign-in URL within 20 s");
-    let url = url.unwrap();
-
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let resp = browser.get(&url).send().await.unwrap();
-    assert_eq!(
-        resp.status(),
-        302,
-        "the fake authorisation endpoint accepted the printed URL: {url}"
-    );
-    let location = resp.headers()["location"].to_str().unwrap().to_string();
-    assert!(
-        location.starts_with("http://127.0.0.1:"),
-        "Google redirects to the loopback: {location}"
-    );
-    let page = browser.get(&location).send().await.unwrap();
-    assert!(page.status().is_success(), "{}", page.status());
-    assert!(page.text().await.unwrap().contains("signed in"));
-
-    let (status, rest) = tokio::time::timeout(Duration::from_secs(20), async {
-        let mut rest = String::new();
-        while let Some(line) = lines.next_line().await.unwrap() {
-            rest.push_str(&line);
-            rest.push('\n');
-        }
-        (child.wait().await.unwrap(), rest)
-    })
-    .await
-    .expect("`auth google` exits once the browser came back");
-    stdout.push_str(&rest);
-    let mut stderr = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        tokio::io::AsyncReadExt::read_to_string(&mut e, &mut stderr)
-            .await
-            .unwrap();
-    }
-    assert!(
-        status.success(),
-        "`auth google` failed ({status}); stdout:\n{stdout}\nstderr:\n{stderr}"
-    );
-    stdout
+    let cmd = setup.command(&["auth", "google", "--source", "work", "--no-browser"]);
+    browser_sign_in(cmd, "/o/oauth2/v2/auth", "http://127.0.0.1:")
+        .await
+        .stdout
 }
 
 /// The checks every sign-in must pass: a private token file, and no secret in what was printed.
@@ -148,7 +51,7 @@ fn assert_signed_in_safely(setup: &Home, fake: &FakeGoogle, stdout: &str) {
             "the token file is private"
         );
     }
-    let secrets = fake.lock().secrets.clone();
+    let secrets = fake.lock().tokens.secrets.clone();
     assert!(
         secrets.len() >= 4,
         "code, verifier, access and refresh token: {}",
@@ -178,16 +81,6 @@ async fn signed_in_desktop() -> (FakeGoogle, PrivateBus, FakeNotificationServer,
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// Now, in whole seconds: event times go to the fake without fractions, so the test's idea of a
-/// meeting's start and end is exactly the daemon's.
-fn whole_second_now() -> DateTime<Utc> {
-    DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap()
-}
-
-fn secs(n: i64) -> chrono::Duration {
-    chrono::Duration::seconds(n)
 }
 
 /// A customer meeting as Google sends it: the user (`self`), a guest at a customer's domain and
@@ -220,7 +113,7 @@ async fn signing_in_through_the_cli_then_running_the_daemon_prompts_for_google_m
 
     let now = whole_second_now();
     let title = "Pilot scoping with Acme";
-    let mut customer = customer_event("cust1", title, now + secs(6), now + secs(11));
+    let customer = customer_event("cust1", title, now + secs(6), now + secs(11));
     fake.put_event("primary", customer.clone());
     fake.put_event(
         "primary",
@@ -235,79 +128,19 @@ async fn signing_in_through_the_cli_then_running_the_daemon_prompts_for_google_m
             ],
         ),
     );
-    let daemon = setup.start(&bus);
-
-    let n = expect_notification(&server, &daemon, Duration::from_secs(15)).await;
-    assert!(n.summary.contains(title), "{n:?}");
-    let objective = n
-        .label_of("objective:0")
-        .unwrap_or_else(|| panic!("an objective button: {n:?}"))
-        .to_string();
+    let id = MeetingId::new("work", "cust1", None);
+    prompts_and_follows_a_move(
+        &fake,
+        &setup,
+        &bus,
+        &server,
+        (&id, title, customer),
+        now,
+        &["Team sync"],
+    )
+    .await;
     // The daemon used the token the CLI stored: no second sign-in, no refresh needed.
     assert_eq!(fake.lock().token_grants, ["authorization_code"]);
-    server.click(n.id, "objective:0").await;
-    let id = MeetingId::new("work", "cust1", None);
-    wait_until(
-        "the objective in the ledger",
-        Duration::from_secs(10),
-        || {
-            setup
-                .ledger()
-                .find(&id)
-                .unwrap()
-                .and_then(|r| r.objective)
-                .is_some_and(|o| o.via == Via::Notification && o.text == objective)
-        },
-    )
-    .await;
-
-    // The meeting moves ten seconds later; the next poll must ask only for what changed.
-    let seen_before_edit = fake.events_requests().len();
-    let (new_start, new_end) = (now + secs(16), now + secs(21));
-    customer["start"]["dateTime"] = json!(rfc3339(new_start));
-    customer["end"]["dateTime"] = json!(rfc3339(new_end));
-    fake.put_event("primary", customer);
-    wait_until(
-        "an incremental poll after the edit",
-        Duration::from_secs(10),
-        || {
-            fake.events_requests()[seen_before_edit..].iter().any(|r| {
-                r.status == 200 && r.param("syncToken").is_some() && r.param("timeMin").is_none()
-            })
-        },
-    )
-    .await;
-
-    let n = expect_notification(&server, &daemon, Duration::from_secs(25)).await;
-    let outcome_shown_at = Utc::now();
-    assert!(n.summary.contains(title), "{n:?}");
-    assert!(n.action_keys().contains(&"outcome:committed"), "{n:?}");
-    assert!(
-        outcome_shown_at >= new_end,
-        "the outcome was asked at {outcome_shown_at}, before the moved meeting ended at {new_end}"
-    );
-
-    server.click(n.id, "outcome:committed").await;
-    wait_until("the outcome in the ledger", Duration::from_secs(10), || {
-        setup
-            .ledger()
-            .find(&id)
-            .unwrap()
-            .and_then(|r| r.outcome)
-            .is_some_and(|o| o.result == Outcome::Committed)
-    })
-    .await;
-
-    let shown = server.recorded();
-    assert!(
-        shown.iter().all(|r| !r.summary.contains("Team sync")),
-        "the internal meeting stays silent: {shown:?}"
-    );
-    assert_eq!(shown.len(), 2, "{shown:?}");
-    let log = daemon.stop();
-    for s in fake.lock().secrets.iter() {
-        assert!(!log.contains(s.as_str()), "a secret reached the daemon log");
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -331,21 +164,9 @@ async fn a_revoked_refresh_token_stops_the_source_with_one_notification_naming_t
         s.refuse_all_access_tokens = true;
     }
 
-    let daemon = setup.start(&bus);
-    let n = expect_notification(&server, &daemon, Duration::from_secs(15)).await;
-    assert!(
-        n.body.contains("nextstep auth google --source work"),
-        "the notification names the fix: {n:?}"
-    );
+    let fix = "nextstep auth google --source work";
     // Polling stopped: no second notification, no further requests.
-    assert!(
-        server
-            .next_notification(Duration::from_secs(3))
-            .await
-            .is_none(),
-        "only one notification: {:?}",
-        server.recorded()
-    );
+    let daemon = a_refused_sign_in_is_told_once(&setup, &bus, &server, fix).await;
     assert_eq!(server.recorded().len(), 1);
     assert_eq!(
         fake.lock().token_grants,
@@ -359,19 +180,5 @@ async fn a_revoked_refresh_token_stops_the_source_with_one_notification_naming_t
         fake.events_requests()
     );
     daemon.stop();
-
-    let out = setup.command(&["check"]).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "stdout:\n{text}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        text.lines().any(|l| l.starts_with("FAIL")
-            && l.contains("work")
-            && l.contains("nextstep auth google --source work")),
-        "{text}"
-    );
+    check_fails_naming(&setup, "work", fix);
 }

@@ -9,6 +9,7 @@ use crate::support::daemon::Home;
 use crate::support::microsoft::{
     CLIENT_ID, FakeMicrosoft, ME, Person, calendar_table, event, sign_in_through_the_cli,
 };
+use crate::support::provider::browser_sign_in;
 use chrono::{DateTime, Utc};
 
 #[tokio::test]
@@ -62,7 +63,7 @@ async fn signing_in_through_the_cli_with_the_printed_code_stores_a_0600_token_fi
         s_.token_grants
     );
     // No secret but the user code (which the person needs) reached the terminal.
-    for secret in s_.secrets.iter().filter(|x| **x != s.user_code) {
+    for secret in s_.tokens.secrets.iter().filter(|x| **x != s.user_code) {
         assert!(!s.stdout.contains(secret.as_str()), "stdout leaks a secret");
         assert!(!s.stderr.contains(secret.as_str()), "stderr leaks a secret");
     }
@@ -127,56 +128,10 @@ fn soon(id: &str, subject: &str, hours: i64) -> serde_json::Value {
 /// `nextstep auth microsoft --browser` as a child process, with `env`; plays the browser (the
 /// machine has none to open, so the command prints the address). Returns stdout and stderr.
 async fn browser_sign_in_through_the_cli(home: &Home, env: &[(&str, &str)]) -> (String, String) {
-    use tokio::io::AsyncBufReadExt;
-    let mut cmd = tokio::process::Command::from(home.command(&[
-        "auth",
-        "microsoft",
-        "--source",
-        "m365",
-        "--browser",
-    ]));
-    let mut child = cmd
-        .envs(env.iter().copied())
-        .env("PATH", "/nonexistent")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut stdout = String::new();
-    let mut url = None;
-    tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            stdout.push_str(&line);
-            stdout.push('\n');
-            if line.trim().starts_with("http") {
-                url = Some(line.trim().to_string());
-            }
-            if line.starts_with("Waiting") {
-                return;
-            }
-        }
-    })
-    .await
-    .expect("the address within 20 s");
-    let url = url.unwrap_or_else(|| panic!("no address printed: {stdout}"));
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let resp = browser.get(&url).send().await.unwrap();
-    assert_eq!(resp.status(), 302);
-    let loc = resp.headers()["location"].to_str().unwrap().to_string();
-    browser.get(&loc).send().await.unwrap();
-    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    stdout.push_str(&String::from_utf8_lossy(&out.stdout));
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    (stdout, stderr)
+    let mut cmd = home.command(&["auth", "microsoft", "--source", "m365", "--browser"]);
+    cmd.envs(env.iter().copied()).env("PATH", "/nonexistent");
+    let ended = browser_sign_in(cmd, "/oauth2/v2.0/authorize", "http://localhost:").await;
+    (ended.stdout, ended.stderr)
 }
 
 /// `nextstep check` with `env`; its exit code, stdout and stderr.
@@ -288,8 +243,8 @@ async fn a_trace_level_run_logs_no_token_device_code_user_code_or_authorization_
     ] {
         assert!(grants.iter().any(|x| x == g), "{g} was used: {grants:?}");
     }
-    assert!(st.secrets.len() >= 8, "{}", st.secrets.len());
-    for secret in &st.secrets {
+    assert!(st.tokens.secrets.len() >= 8, "{}", st.tokens.secrets.len());
+    for secret in &st.tokens.secrets {
         assert!(
             !logs.contains(secret.as_str()),
             "a secret ({}…) reached the logs or the output",

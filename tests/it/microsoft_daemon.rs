@@ -8,14 +8,18 @@
 
 use std::time::Duration;
 
-use crate::support::daemon::{Home, expect_notification, expect_only_the_moved_prompt, wait_until};
+use crate::support::daemon::{Home, expect_only_the_moved_prompt};
 use crate::support::dbus::PrivateBus;
 use crate::support::microsoft::{
-    FakeMicrosoft, ME, Person, calendar_table, event, sign_in_through_the_cli,
+    FakeMicrosoft, ME, Person, calendar_table, event, graph_time, sign_in_through_the_cli,
 };
 use crate::support::notifications::FakeNotificationServer;
+use crate::support::provider::{
+    a_refused_sign_in_is_told_once, check_fails_naming, prompts_and_follows_a_move, secs,
+    whole_second_now,
+};
 use chrono::{DateTime, Utc};
-use nextstep::model::{MeetingId, Outcome, Via};
+use nextstep::model::MeetingId;
 use serde_json::{Value, json};
 
 /// A fake Microsoft, a desktop (a private bus with a notification server) and a home whose user
@@ -29,20 +33,6 @@ async fn signed_in_desktop() -> (FakeMicrosoft, PrivateBus, FakeNotificationServ
     let s = sign_in_through_the_cli(&home, &fake, Person::Approves, &[]).await;
     assert!(s.status.success(), "{}\n{}", s.stdout, s.stderr);
     (fake, bus, server, home)
-}
-
-/// Now, in whole seconds: Graph's times have no fractions here, so the test's idea of a
-/// meeting's start and end is exactly the daemon's.
-fn whole_second_now() -> DateTime<Utc> {
-    DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap()
-}
-
-fn secs(n: i64) -> chrono::Duration {
-    chrono::Duration::seconds(n)
-}
-
-fn graph_time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S.0000000").to_string()
 }
 
 /// A meeting as Graph sends it, in UTC, with `attendees` as `(address, type, response)`.
@@ -90,7 +80,7 @@ async fn signing_in_then_running_the_daemon_prompts_for_microsoft_meetings_and_k
     let (fake, bus, server, home) = signed_in_desktop().await;
     let now = whole_second_now();
     let title = "Pilot scoping with Acme";
-    let mut cust = customer("cust1", title, now + secs(6), now + secs(11));
+    let cust = customer("cust1", title, now + secs(6), now + secs(11));
     fake.put_event("primary", cust.clone());
     fake.put_event(
         "primary",
@@ -106,74 +96,17 @@ async fn signing_in_then_running_the_daemon_prompts_for_microsoft_meetings_and_k
     declined["isOrganizer"] = json!(false);
     declined["responseStatus"] = json!({"response": "declined", "time": "2026-11-28T09:00:00Z"});
     fake.put_event("primary", declined);
-    let daemon = home.start(&bus);
-
-    let n = expect_notification(&server, &daemon, Duration::from_secs(15)).await;
-    assert!(n.summary.contains(title), "{n:?}");
-    let objective = n
-        .label_of("objective:0")
-        .unwrap_or_else(|| panic!("an objective button: {n:?}"))
-        .to_string();
-    server.click(n.id, "objective:0").await;
     let id = meeting_id("cust1");
-    wait_until(
-        "the objective in the ledger",
-        Duration::from_secs(10),
-        || {
-            home.ledger()
-                .find(&id)
-                .unwrap()
-                .and_then(|r| r.objective)
-                .is_some_and(|o| o.via == Via::Notification && o.text == objective)
-        },
+    prompts_and_follows_a_move(
+        &fake,
+        &home,
+        &bus,
+        &server,
+        (&id, title, cust),
+        now,
+        &["Team sync", "Initech"],
     )
     .await;
-
-    // The meeting moves ten seconds later in Outlook; the next poll GETs the delta link.
-    let seen_before_edit = fake.requests().len();
-    let (new_start, new_end) = (now + secs(16), now + secs(21));
-    cust["start"]["dateTime"] = json!(graph_time(new_start));
-    cust["end"]["dateTime"] = json!(graph_time(new_end));
-    fake.put_event("primary", cust);
-    wait_until(
-        "a delta poll after the edit",
-        Duration::from_secs(10),
-        || {
-            fake.requests()[seen_before_edit..].iter().any(|r| {
-                r.status == 200
-                    && r.param("$deltatoken").is_some()
-                    && r.param("startDateTime").is_none()
-            })
-        },
-    )
-    .await;
-
-    let n = expect_notification(&server, &daemon, Duration::from_secs(25)).await;
-    let outcome_shown_at = Utc::now();
-    assert!(n.summary.contains(title), "{n:?}");
-    assert!(n.action_keys().contains(&"outcome:committed"), "{n:?}");
-    assert!(
-        outcome_shown_at >= new_end,
-        "the outcome was asked at {outcome_shown_at}, before the moved meeting ended at {new_end}"
-    );
-    server.click(n.id, "outcome:committed").await;
-    wait_until("the outcome in the ledger", Duration::from_secs(10), || {
-        home.ledger()
-            .find(&id)
-            .unwrap()
-            .and_then(|r| r.outcome)
-            .is_some_and(|o| o.result == Outcome::Committed)
-    })
-    .await;
-
-    let shown = server.recorded();
-    assert!(
-        shown
-            .iter()
-            .all(|r| !r.summary.contains("Team sync") && !r.summary.contains("Initech")),
-        "the internal and the declined meeting stay silent: {shown:?}"
-    );
-    assert_eq!(shown.len(), 2, "{shown:?}");
     // The daemon used the token the CLI stored: no second sign-in, no refresh needed.
     let grants = fake.lock().token_grants.clone();
     assert!(
@@ -186,10 +119,6 @@ async fn signing_in_then_running_the_daemon_prompts_for_microsoft_meetings_and_k
     let delta: Vec<_> = fake.delta_requests();
     assert!(delta.len() >= 3, "{delta:?}");
     assert!(delta[1..].iter().all(|r| r.param("$deltatoken").is_some()));
-    let log = daemon.stop();
-    for s in fake.lock().secrets.iter() {
-        assert!(!log.contains(s.as_str()), "a secret reached the daemon log");
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -260,20 +189,8 @@ async fn a_revoked_sign_in_stops_the_source_with_one_notification_naming_the_fix
     fake.expire_access_tokens();
     fake.revoke_refresh_tokens();
 
-    let daemon = home.start(&bus);
-    let n = expect_notification(&server, &daemon, Duration::from_secs(15)).await;
-    assert!(
-        n.body.contains("nextstep auth microsoft --source m365"),
-        "the notification names the fix: {n:?}"
-    );
-    assert!(
-        server
-            .next_notification(Duration::from_secs(3))
-            .await
-            .is_none(),
-        "only one notification: {:?}",
-        server.recorded()
-    );
+    let fix = "nextstep auth microsoft --source m365";
+    let daemon = a_refused_sign_in_is_told_once(&home, &bus, &server, fix).await;
     let grants = fake.lock().token_grants.clone();
     assert_eq!(
         grants.iter().filter(|g| *g == "refresh_token").count(),
@@ -286,14 +203,5 @@ async fn a_revoked_sign_in_stops_the_source_with_one_notification_naming_the_fix
         fake.delta_requests()
     );
     daemon.stop();
-
-    let out = home.command(&["check"]).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(
-        text.lines().any(|l| l.starts_with("FAIL")
-            && l.contains("m365")
-            && l.contains("nextstep auth microsoft --source m365")),
-        "{text}"
-    );
+    check_fails_naming(&home, "m365", fix);
 }

@@ -26,8 +26,10 @@ use crate::support::faulty::{Fault, FaultyServer, Good};
 use crate::support::google::{self, FakeGoogle};
 use crate::support::microsoft::{self, FakeMicrosoft};
 use crate::support::notifications::FakeNotificationServer;
-use crate::support::provider;
+use crate::support::provider::{self, ProviderFake};
 use crate::support::radicale::Radicale;
+use nextstep::source::google::auth::GOOGLE;
+use nextstep::source::microsoft::auth::MICROSOFT;
 
 /// How long each fault lasts.
 const OUTAGE: Duration = Duration::from_secs(10);
@@ -221,41 +223,53 @@ fn events() -> Vec<Event<'static>> {
     ]
 }
 
+/// [`events`] in a provider's JSON: `to_json(event, its guest's address)`.
+fn events_as(to_json: impl Fn(&Event, &str) -> serde_json::Value) -> Vec<serde_json::Value> {
+    events()
+        .iter()
+        .map(|e| to_json(e, e.attendees[0].rsplit(':').next().unwrap()))
+        .collect()
+}
+
 /// [`events`] as Google's JSON.
 fn google_events() -> Vec<serde_json::Value> {
     let t = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    events()
-        .iter()
-        .map(|e| {
-            let guest = e.attendees[0].rsplit(':').next().unwrap();
-            google::event(
-                e.uid,
-                e.title,
-                &t(e.start),
-                &t(e.start + e.length),
-                &[("alex@mycorp.com", "accepted"), (guest, "needsAction")],
-            )
-        })
-        .collect()
+    events_as(|e, guest| {
+        let attendees = [("alex@mycorp.com", "accepted"), (guest, "needsAction")];
+        google::event(
+            e.uid,
+            e.title,
+            &t(e.start),
+            &t(e.start + e.length),
+            &attendees,
+        )
+    })
 }
 
 /// [`events`] as Graph's JSON.
 fn graph_events() -> Vec<serde_json::Value> {
-    let t = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S.0000000").to_string();
-    events()
-        .iter()
-        .map(|e| {
-            let guest = e.attendees[0].rsplit(':').next().unwrap();
-            microsoft::event(
-                e.uid,
-                e.title,
-                &t(e.start),
-                &t(e.start + e.length),
-                "UTC",
-                &[(guest, "required", "none")],
-            )
-        })
-        .collect()
+    let t = microsoft::graph_time;
+    events_as(|e, guest| {
+        let attendees = [(guest, "required", "none")];
+        microsoft::event(
+            e.uid,
+            e.title,
+            &t(e.start),
+            &t(e.start + e.length),
+            "UTC",
+            &attendees,
+        )
+    })
+}
+
+/// The faulty server in front of `fake`, which holds `events` in pages of one (so that every
+/// full listing pages).
+async fn in_front_of(fake: &dyn ProviderFake, events: Vec<serde_json::Value>) -> FaultyServer {
+    fake.limit_pages(1);
+    for e in events {
+        fake.put(e);
+    }
+    FaultyServer::start(Good::Upstream(fake.address())).await
 }
 
 /// The faulty server for `kind`, holding [`events`], and the daemon's home that polls it; what
@@ -305,43 +319,19 @@ async fn serve(kind: Kind) -> (FaultyServer, Home, Upstream) {
         }
         Kind::Google => {
             let fake = FakeGoogle::start().await;
-            fake.lock().max_page_size = Some(1);
-            for e in google_events() {
-                fake.put_event("primary", e);
-            }
-            let server =
-                FaultyServer::start(Good::Upstream(fake.server.address().to_string())).await;
+            let server = in_front_of(&fake, google_events()).await;
             let home = google::home(&fake, &server.url("/calendar/v3/"), "2s");
-            let refresh = fake.grant_refresh_token();
-            provider::signed_in(
-                &home,
-                &nextstep::source::google::auth::GOOGLE,
-                "work",
-                &refresh,
-            )
-            .await;
+            provider::signed_in(&home, &GOOGLE, "work", &fake.grant_refresh_token()).await;
             (server, home, Upstream::Google(fake))
         }
         Kind::Microsoft => {
             let fake = FakeMicrosoft::start().await;
-            fake.lock().max_page_size = Some(1);
-            for e in graph_events() {
-                fake.put_event("primary", e);
-            }
-            let server =
-                FaultyServer::start(Good::Upstream(fake.server.address().to_string())).await;
+            let server = in_front_of(&fake, graph_events()).await;
             fake.link_through(&server.url(""));
             let table =
                 microsoft::calendar_table_at(&fake, &["primary"], &server.url("/v1.0"), "2s");
             let home = Home::new(microsoft::ME, |_| table).with_env("NEXTSTEP_KEYRING", "off");
-            let refresh = fake.grant_refresh_token();
-            provider::signed_in(
-                &home,
-                &nextstep::source::microsoft::auth::MICROSOFT,
-                "m365",
-                &refresh,
-            )
-            .await;
+            provider::signed_in(&home, &MICROSOFT, "m365", &fake.grant_refresh_token()).await;
             (server, home, Upstream::Microsoft(fake))
         }
     }

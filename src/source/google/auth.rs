@@ -15,7 +15,6 @@ use crate::auth::store::{self, TokenStore};
 use crate::auth::{AuthError, Provider, SignInOptions, SignInReport, TokenStoreChoice};
 use crate::clock::Clock;
 use crate::config::{CalendarConfig, CalendarKind, GoogleConfig};
-use crate::secret::Secret;
 
 /// The only scope nextstep asks for.
 pub const GOOGLE_SCOPE: &str = "https://www.googleapis.com/auth/calendar.readonly";
@@ -102,25 +101,19 @@ impl GoogleAuth {
     pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
         GoogleAuth(self.0.with_clock(clock))
     }
+}
 
-    /// The token file of this source.
-    pub fn token_path(&self) -> &Path {
-        self.0.token_path()
+/// Everything else (access tokens, refreshes, the token file) is the shared [`Session`]'s.
+impl std::ops::Deref for GoogleAuth {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.0
     }
+}
 
-    /// A usable access token: the cached one unless it expires within a minute, else a fresh one.
-    pub async fn access_token(&mut self) -> Result<Secret, AuthError> {
-        self.0.access_token().await
-    }
-
-    /// Trades the refresh token for a new access token (after a 401, or at expiry).
-    pub async fn refresh(&mut self) -> Result<Secret, AuthError> {
-        self.0.refresh().await
-    }
-
-    /// Forgets the access token in memory (after the server refused it).
-    pub fn invalidate_access(&mut self) {
-        self.0.invalidate_access();
+impl std::ops::DerefMut for GoogleAuth {
+    fn deref_mut(&mut self) -> &mut Session {
+        &mut self.0
     }
 }
 

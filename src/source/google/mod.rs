@@ -31,9 +31,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{CalendarSource, Fetched, PollFuture, SourceContext, SourceError, Window, state_file};
-use crate::auth::{AuthError, TokenStoreChoice};
+use crate::auth::TokenStoreChoice;
 use crate::config::{CalendarConfig, CalendarKind};
-use crate::http;
 use crate::model::Meeting;
 pub use auth::GoogleAuth;
 use json::{EventsPage, Projection};
@@ -107,6 +106,10 @@ pub struct GoogleSource {
     api: Api,
     calendars: Vec<Calendar>,
     last: Option<(usize, usize)>,
+    /// Meetings a calendar's sync named removed that no successful poll has reported yet: a
+    /// calendar's sync token moves on as soon as its changes are read, so when a later calendar
+    /// of the same poll fails, its removals are only here (and would be lost with the poll).
+    unreported: Vec<crate::model::MeetingId>,
 }
 
 impl std::fmt::Debug for GoogleSource {
@@ -173,6 +176,7 @@ impl GoogleSource {
             },
             calendars,
             last: None,
+            unreported: Vec::new(),
         })
     }
 
@@ -184,7 +188,6 @@ impl GoogleSource {
 
     async fn poll_all(&mut self, window: Window) -> Result<Fetched, SourceError> {
         let mut warnings = Vec::new();
-        let mut removed = Vec::new();
         let mut changed = false;
         for (i, cal) in self.calendars.iter_mut().enumerate() {
             if cal.state.is_none() {
@@ -203,7 +206,7 @@ impl GoogleSource {
                 state,
                 window,
                 &mut warnings,
-                &mut removed,
+                &mut self.unreported,
             )
             .await?;
             changed |= c;
@@ -212,35 +215,21 @@ impl GoogleSource {
                 state_file::save(&self.api.name, &cal.state_path, state)?;
             }
         }
-        let mut by_id: BTreeMap<_, Meeting> = BTreeMap::new();
-        for cal in &self.calendars {
-            for m in cal.state.iter().flat_map(|s| s.events.values()) {
-                if window.overlaps(m.start, m.end) {
-                    // The same invitation in two calendars is one meeting.
-                    by_id.entry(m.id.clone()).or_insert_with(|| m.clone());
-                }
-            }
-        }
-        let meetings: Vec<Meeting> = by_id.into_values().collect();
-        let first_poll = self.last.is_none();
-        self.last = Some((meetings.len(), self.calendars.len()));
-        // Every meeting the source holds, in the window or not: a meeting that left the window
-        // is still here, so it is dropped from the schedule rather than kept at its old time.
-        let series = self
+        let events: Vec<_> = self
             .calendars
             .iter()
-            .flat_map(|c| c.state.iter().flat_map(|s| s.events.values()))
-            .map(|m| m.id.series().to_string())
+            .map(|c| c.state.as_ref().map(|s| &s.events))
             .collect();
-        // Meetings still held by another calendar of the account are not gone (see
-        // `Fetched::incremental`).
-        Ok(Fetched::incremental(
-            meetings,
+        let first_poll = self.last.is_none();
+        let (fetched, _) = super::account::fetched(
+            &events,
+            window,
             warnings,
             changed || first_poll,
-            series,
-            removed,
-        ))
+            &mut self.unreported,
+        );
+        self.last = Some((fetched.meetings.len(), self.calendars.len()));
+        Ok(fetched)
     }
 }
 
@@ -485,111 +474,75 @@ async fn list_page(
         source_name: name.clone(),
         fix,
     };
-    let auth_err = |e: AuthError| e.into_source_error(&name);
-    let mut refreshed = false;
-    loop {
-        let token = api.auth.access_token().await.map_err(auth_err)?;
-        let resp = api
-            .http
-            .get(url.clone())
-            .query(query)
-            .header(reqwest::header::ACCEPT, "application/json")
-            // `bearer_auth` marks the header sensitive, so h2/hyper never print it.
-            .bearer_auth(token.expose())
-            .timeout(api.timeout)
-            .send()
-            .await
-            .map_err(|e| SourceError::Network {
+    let (http, timeout) = (&api.http, api.timeout);
+    let answered = super::account::get(
+        &api.name,
+        "events.list",
+        url.as_str(),
+        &mut api.auth,
+        |token| {
+            http.get(url.clone())
+                .query(query)
+                .header(reqwest::header::ACCEPT, "application/json")
+                // `bearer_auth` marks the header sensitive, so h2/hyper never print it.
+                .bearer_auth(token.expose())
+                .timeout(timeout)
+        },
+        || {
+            format!(
+                "Google refused a freshly refreshed access token: run `nextstep auth google --source {name}`"
+            )
+        },
+    )
+    .await?;
+    let (status, retry_after, body) = (answered.status, answered.retry_after, answered.body);
+    match status {
+        200 => serde_json::from_slice(&body).map_err(|e| {
+            PageError::Source(SourceError::Data {
                 source_name: api.name.clone(),
-                url: url.to_string(),
-                detail: http::describe(e),
-            })?;
-        let status = resp.status().as_u16();
-        // The header is relative to the server's clock; reading the system clock here only turns a
-        // date into a wait, it schedules nothing.
-        let retry_after = http::retry_after(resp.headers(), Utc::now());
-        let body = crate::source::read_capped(resp, crate::source::MAX_RESPONSE_BYTES)
-            .await
-            .map_err(|e| match e {
-                crate::source::CappedReadError::Network(e) => SourceError::Network {
-                    source_name: api.name.clone(),
-                    url: url.to_string(),
-                    detail: http::describe(e),
-                },
-                too_big => SourceError::Data {
-                    source_name: api.name.clone(),
-                    location: url.to_string(),
-                    detail: too_big.to_string(),
-                },
-            })?;
-        tracing::trace!(status, bytes = body.len(), "events.list answered");
-        match status {
-            200 => {
-                return serde_json::from_slice(&body).map_err(|e| {
-                    PageError::Source(SourceError::Data {
-                        source_name: api.name.clone(),
-                        location: url.to_string(),
-                        detail: format!("not an events list: {e}"),
-                    })
-                });
-            }
-            401 if !refreshed => {
-                tracing::debug!("access token refused (401); refreshing once");
-                refreshed = true;
-                api.auth.invalidate_access();
-                api.auth.refresh().await.map_err(auth_err)?;
-            }
-            401 => {
-                return Err(unauthorized(format!(
-                    "Google refused a freshly refreshed access token: run `nextstep auth google --source {}`",
-                    api.name
-                ))
-                .into());
-            }
-            410 => return Err(PageError::Gone),
-            429 | 500..=599 => {
+                location: url.to_string(),
+                detail: format!("not an events list: {e}"),
+            })
+        }),
+        410 => Err(PageError::Gone),
+        429 | 500..=599 => Err(SourceError::RateLimited {
+            source_name: api.name.clone(),
+            retry_after,
+        }
+        .into()),
+        403 => {
+            let detail = json::parse_error(&body);
+            if detail.as_ref().is_some_and(json::is_rate_limit) {
                 return Err(SourceError::RateLimited {
                     source_name: api.name.clone(),
                     retry_after,
                 }
                 .into());
             }
-            403 => {
-                let detail = json::parse_error(&body);
-                if detail.as_ref().is_some_and(json::is_rate_limit) {
-                    return Err(SourceError::RateLimited {
-                        source_name: api.name.clone(),
-                        retry_after,
-                    }
-                    .into());
-                }
-                return Err(unauthorized(format!(
-                    "Google refused access to calendar `{cal_id}` ({}): check the calendar id, or run `nextstep auth google --source {}`",
-                    detail.map(|d| d.message).unwrap_or_else(|| "403".into()),
-                    api.name
-                ))
-                .into());
+            Err(unauthorized(format!(
+                "Google refused access to calendar `{cal_id}` ({}): check the calendar id, or run `nextstep auth google --source {}`",
+                detail.map(|d| d.message).unwrap_or_else(|| "403".into()),
+                api.name
+            ))
+            .into())
+        }
+        404 => Err(SourceError::Setup {
+            source_name: api.name.clone(),
+            detail: format!(
+                "Google has no calendar `{cal_id}` for this account: check `calendars` (\"primary\" or an id from Google Calendar's settings)"
+            ),
+        }
+        .into()),
+        _ => {
+            if let Some(d) = json::parse_error(&body) {
+                tracing::debug!(status, message = %d.message, "events.list refused");
             }
-            404 => {
-                return Err(SourceError::Setup {
-                    source_name: api.name.clone(),
-                    detail: format!(
-                        "Google has no calendar `{cal_id}` for this account: check `calendars` (\"primary\" or an id from Google Calendar's settings)"
-                    ),
-                }
-                .into());
+            Err(SourceError::HttpStatus {
+                source_name: api.name.clone(),
+                url: url.to_string(),
+                status,
             }
-            _ => {
-                if let Some(d) = json::parse_error(&body) {
-                    tracing::debug!(status, message = %d.message, "events.list refused");
-                }
-                return Err(SourceError::HttpStatus {
-                    source_name: api.name.clone(),
-                    url: url.to_string(),
-                    status,
-                }
-                .into());
-            }
+            .into())
         }
     }
 }

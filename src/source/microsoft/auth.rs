@@ -19,7 +19,6 @@ use crate::auth::session::{self, Session};
 use crate::auth::store::TokenStore;
 use crate::auth::{AuthError, Provider, SignInOptions, SignInReport, TokenStoreChoice};
 use crate::clock::Clock;
-use crate::secret::Secret;
 
 /// The scopes nextstep asks for; never a write scope.
 ///
@@ -174,21 +173,19 @@ impl MicrosoftAuth {
     pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
         MicrosoftAuth(self.0.with_clock(clock))
     }
+}
 
-    pub fn token_path(&self) -> &Path {
-        self.0.token_path()
+/// Everything else (access tokens, refreshes, the token file) is the shared [`Session`]'s.
+impl std::ops::Deref for MicrosoftAuth {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.0
     }
+}
 
-    pub async fn access_token(&mut self) -> Result<Secret, AuthError> {
-        self.0.access_token().await
-    }
-
-    pub async fn refresh(&mut self) -> Result<Secret, AuthError> {
-        self.0.refresh().await
-    }
-
-    pub fn invalidate_access(&mut self) {
-        self.0.invalidate_access();
+impl std::ops::DerefMut for MicrosoftAuth {
+    fn deref_mut(&mut self) -> &mut Session {
+        &mut self.0
     }
 }
 

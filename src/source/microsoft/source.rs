@@ -1,9 +1,6 @@
 //! The Microsoft calendar source: Graph `calendarView/delta` rounds over HTTP, one per configured
 //! calendar, as a [`CalendarSource`].
 //!
-//! Just over our usual 800 lines on purpose: the code is about 530; the rest are its tests against
-//! a canned local server, which belong beside the request and state handling they check.
-//!
 //! A poll is one GET of the stored delta link when nothing changed. A new round (first poll, a
 //! window moved on by a day, a resync) follows `@odata.nextLink` until `@odata.deltaLink`. Graph's
 //! answers and what they mean here:
@@ -20,7 +17,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::Utc;
 use serde::Deserialize;
 
 use super::auth::MicrosoftAuth;
@@ -28,7 +24,6 @@ use super::config::{MicrosoftConfig, PRIMARY};
 use super::delta::{self, CalendarState, Next};
 use super::json;
 use crate::auth::TokenStoreChoice;
-use crate::http;
 use crate::model::Meeting;
 use crate::source::state_file;
 use crate::source::{CalendarSource, Fetched, PollFuture, SourceContext, SourceError, Window};
@@ -85,6 +80,10 @@ pub struct MicrosoftSource {
     found: Vec<String>,
     resolved: bool,
     last: Option<usize>,
+    /// Meetings a calendar's delta named removed that no successful poll has reported yet: a
+    /// calendar's delta link moves on as soon as its changes are read, so when a later calendar
+    /// of the same poll fails, its removals are only here (and would be lost with the poll).
+    unreported: Vec<crate::model::MeetingId>,
 }
 
 impl std::fmt::Debug for MicrosoftSource {
@@ -163,6 +162,7 @@ impl MicrosoftSource {
             found: Vec::new(),
             resolved: false,
             last: None,
+            unreported: Vec::new(),
         })
     }
 
@@ -236,7 +236,6 @@ impl MicrosoftSource {
     async fn poll_all(&mut self, window: Window) -> Result<Fetched, SourceError> {
         self.resolve().await?;
         let mut warnings = Vec::new();
-        let mut removed = Vec::new();
         let mut changed = false;
         for cal in self.calendars.iter_mut() {
             if cal.state.is_none() {
@@ -254,7 +253,7 @@ impl MicrosoftSource {
                 state,
                 window,
                 &mut warnings,
-                &mut removed,
+                &mut self.unreported,
             )
             .await?;
             changed |= c;
@@ -262,35 +261,24 @@ impl MicrosoftSource {
                 state_file::save(&self.api.name, &cal.state_path, state)?;
             }
         }
-        let mut by_id: BTreeMap<_, Meeting> = BTreeMap::new();
-        for cal in self.calendars.iter_mut() {
-            cal.in_window = 0;
-            for m in cal.state.iter().flat_map(|s| s.events.values()) {
-                if window.overlaps(m.start, m.end) {
-                    cal.in_window += 1;
-                    by_id.entry(m.id.clone()).or_insert_with(|| m.clone());
-                }
-            }
-        }
-        let meetings: Vec<Meeting> = by_id.into_values().collect();
-        let first_poll = self.last.is_none();
-        self.last = Some(meetings.len());
-        // Every meeting the source holds, in the window or not (see `Fetched::series`).
-        let series = self
+        let events: Vec<_> = self
             .calendars
             .iter()
-            .flat_map(|c| c.state.iter().flat_map(|s| s.events.values()))
-            .map(|m| m.id.series().to_string())
+            .map(|c| c.state.as_ref().map(|s| &s.events))
             .collect();
-        // Meetings still held by another calendar of the account are not gone (see
-        // `Fetched::incremental`).
-        Ok(Fetched::incremental(
-            meetings,
+        let first_poll = self.last.is_none();
+        let (fetched, in_window) = crate::source::account::fetched(
+            &events,
+            window,
             warnings,
             changed || first_poll,
-            series,
-            removed,
-        ))
+            &mut self.unreported,
+        );
+        for (cal, n) in self.calendars.iter_mut().zip(in_window) {
+            cal.in_window = n;
+        }
+        self.last = Some(fetched.meetings.len());
+        Ok(fetched)
     }
 }
 
@@ -426,105 +414,60 @@ fn redact(url: &str) -> String {
 async fn get(api: &mut Api, url: &str) -> Result<Vec<u8>, GetError> {
     let name = api.name.clone();
     let shown = redact(url);
-    let mut refreshed = false;
-    loop {
-        let token = api
-            .auth
-            .access_token()
-            .await
-            .map_err(|e| e.into_source_error(&name))?;
-        let resp = api
-            .http
-            .get(url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .header(
-                "Prefer",
-                format!(
-                    "outlook.timezone=\"UTC\", odata.maxpagesize={}",
-                    api.page_size
-                ),
+    let (http, timeout, page_size) = (&api.http, api.timeout, api.page_size);
+    let answered = crate::source::account::get(
+        &name,
+        "Graph",
+        &shown,
+        &mut api.auth,
+        |token| {
+            http.get(url)
+                .header(reqwest::header::ACCEPT, "application/json")
+                .header(
+                    "Prefer",
+                    format!("outlook.timezone=\"UTC\", odata.maxpagesize={page_size}"),
+                )
+                // `bearer_auth` marks the header sensitive, so h2/hyper never print it.
+                .bearer_auth(token.expose())
+                .timeout(timeout)
+        },
+        || {
+            format!(
+                "Microsoft refused a freshly refreshed access token: run `nextstep auth microsoft --source {name}`"
             )
-            // `bearer_auth` marks the header sensitive, so h2/hyper never print it.
-            .bearer_auth(token.expose())
-            .timeout(api.timeout)
-            .send()
-            .await
-            .map_err(|e| SourceError::Network {
-                source_name: name.clone(),
-                url: shown.clone(),
-                detail: http::describe(e),
-            })?;
-        let status = resp.status().as_u16();
-        // The header is relative to the server's clock; reading the system clock here only turns a
-        // date into a wait, it schedules nothing.
-        let retry_after = http::retry_after(resp.headers(), Utc::now());
-        let body = crate::source::read_capped(resp, crate::source::MAX_RESPONSE_BYTES)
-            .await
-            .map_err(|e| match e {
-                crate::source::CappedReadError::Network(e) => SourceError::Network {
-                    source_name: name.clone(),
-                    url: shown.clone(),
-                    detail: http::describe(e),
-                },
-                too_big => SourceError::Data {
-                    source_name: name.clone(),
-                    location: shown.clone(),
-                    detail: too_big.to_string(),
-                },
-            })?;
-        api.requests += 1;
-        api.bytes += body.len() as u64;
-        tracing::trace!(status, bytes = body.len(), "Graph answered");
-        let detail = json::parse_error(&body);
-        match status {
-            200..=299 => return Ok(body),
-            401 if !refreshed => {
-                tracing::debug!("access token refused (401); refreshing once");
-                refreshed = true;
-                api.auth.invalidate_access();
-                api.auth
-                    .refresh()
-                    .await
-                    .map_err(|e| e.into_source_error(&name))?;
+        },
+    )
+    .await?;
+    api.requests += answered.responses;
+    api.bytes += answered.bytes;
+    let (status, body) = (answered.status, answered.body);
+    let detail = json::parse_error(&body);
+    match status {
+        200..=299 => Ok(body),
+        s if json::needs_resync(s, detail.as_ref()) => Err(GetError::Resync),
+        429 | 503 => Err(SourceError::RateLimited {
+            source_name: name,
+            retry_after: answered.retry_after,
+        }
+        .into()),
+        403 => Err(SourceError::Unauthorized {
+            fix: format!(
+                "Microsoft refused access to {shown} ({}): check `calendars`, or run `nextstep auth microsoft --source {name}`",
+                detail.map(|d| d.code).unwrap_or_else(|| "403".into())
+            ),
+            source_name: name,
+        }
+        .into()),
+        _ => {
+            if let Some(d) = detail {
+                tracing::debug!(status, code = %d.code, "Graph refused the request");
             }
-            401 => {
-                return Err(SourceError::Unauthorized {
-                    source_name: name.clone(),
-                    fix: format!(
-                        "Microsoft refused a freshly refreshed access token: run `nextstep auth microsoft --source {name}`"
-                    ),
-                }
-                .into());
+            Err(SourceError::HttpStatus {
+                source_name: name,
+                url: shown,
+                status,
             }
-            s if json::needs_resync(s, detail.as_ref()) => return Err(GetError::Resync),
-            429 | 503 => {
-                return Err(SourceError::RateLimited {
-                    source_name: name.clone(),
-                    retry_after,
-                }
-                .into());
-            }
-            403 => {
-                return Err(SourceError::Unauthorized {
-                    source_name: name.clone(),
-                    fix: format!(
-                        "Microsoft refused access to {shown} ({}): check `calendars`, or run `nextstep auth microsoft --source {name}`",
-                        detail.map(|d| d.code).unwrap_or_else(|| "403".into())
-                    ),
-                }
-                .into());
-            }
-            _ => {
-                if let Some(d) = detail {
-                    tracing::debug!(status, code = %d.code, "Graph refused the request");
-                }
-                return Err(SourceError::HttpStatus {
-                    source_name: name.clone(),
-                    url: shown.clone(),
-                    status,
-                }
-                .into());
-            }
+            .into())
         }
     }
 }
@@ -532,6 +475,7 @@ async fn get(api: &mut Api, url: &str) -> Result<Vec<u8>, GetError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Utc;
     use std::sync::{Arc, Mutex};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -608,6 +552,11 @@ mod tests {
     }
 
     async fn rig() -> Rig {
+        rig_with(None).await
+    }
+
+    /// A rig whose source syncs `calendars` (`None`: the default calendar).
+    async fn rig_with(calendars: Option<Vec<String>>) -> Rig {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .unwrap();
@@ -618,7 +567,7 @@ mod tests {
         let cfg = MicrosoftConfig::new(
             "id".into(),
             None,
-            None,
+            calendars,
             Some(base.parse().unwrap()),
             Some(format!("{base}/v1.0").parse().unwrap()),
         )
@@ -776,6 +725,45 @@ mod tests {
             seen[4].contains("startDateTime="),
             "a resync starts a new round: {seen:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_removal_read_before_another_calendar_failed_is_reported_by_the_next_good_poll() {
+        let mut r = rig_with(Some(vec!["primary".into(), "Sales".into()])).await;
+        let b = &r.base;
+        let page = |link: &str, value: String| {
+            (
+                200,
+                String::new(),
+                format!(r#"{{"@odata.deltaLink":"{b}/v1.0/{link}","value":[{value}]}}"#),
+            )
+        };
+        r.canned.lock().unwrap().answers = vec![
+            calendars(),
+            page("p?$deltatoken=1", ev("a")),
+            page("s?$deltatoken=1", ev("b")),
+            // The default calendar's delta names `a` removed, then Sales fails: the poll fails.
+            page(
+                "p?$deltatoken=2",
+                r#"{"id":"a","@removed":{"reason":"deleted"}}"#.into(),
+            ),
+            (
+                503,
+                "Retry-After: 1\r\n".into(),
+                r#"{"error":{"code":"serviceNotAvailable"}}"#.into(),
+            ),
+            page("p?$deltatoken=3", String::new()),
+            page("s?$deltatoken=2", String::new()),
+        ];
+        assert_eq!(r.src.poll(window()).await.unwrap().meetings.len(), 2);
+        assert!(r.src.poll(window()).await.is_err());
+        let f = r.src.poll(window()).await.unwrap();
+        assert_eq!(
+            f.removed.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+            ["m365/u-a/single"],
+            "the removal the failed poll read is not lost"
+        );
+        assert_eq!(f.meetings.len(), 1);
     }
 
     #[tokio::test]

@@ -21,9 +21,13 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::support::oauth::{Tokens, form_of, percent_decode, pkce_matches, query_of, rand_token};
+
 pub const CLIENT_ID: &str = "123456789012-abcdefghijklmnop.apps.googleusercontent.com";
 pub const CLIENT_SECRET: &str = "GOCSPX-fake-client-secret-XYZ";
 pub const SCOPE: &str = "https://www.googleapis.com/auth/calendar.readonly";
+/// How Google's refresh tokens begin.
+const REFRESH_PREFIX: &str = "1//0gLx";
 /// The variable the config names in `client_secret_env`; set only on the child processes.
 pub const SECRET_ENV: &str = "NEXTSTEP_TEST_GOOGLE_CLIENT_SECRET";
 
@@ -76,10 +80,8 @@ pub struct State {
     sync_tokens: HashMap<String, (String, u64)>,
     cursors: HashMap<String, Cursor>,
     codes: HashMap<String, (String, String)>, // code -> (challenge, redirect_uri)
-    access_tokens: Vec<String>,
-    refresh_tokens: Vec<String>,
-    /// Every secret the fake handed out or received (tokens, codes, verifiers).
-    pub secrets: Vec<String>,
+    /// The tokens handed out, and every secret the fake handed out or received.
+    pub tokens: Tokens,
     /// The query of the last authorization request.
     pub last_auth_query: Vec<(String, String)>,
     pub faults: VecDeque<Fault>,
@@ -90,12 +92,8 @@ pub struct State {
     pub token_grants: Vec<String>,
     /// Pages hold at most this many events, whatever `maxResults` says (to make listings page).
     pub max_page_size: Option<usize>,
-}
-
-fn rand_token(prefix: &str, len: usize) -> String {
-    let mut s = prefix.to_string();
-    s.extend((0..len).map(|_| fastrand::alphanumeric()));
-    s
+    /// Calendars whose events.list answers 503 until taken out of this list.
+    pub failing_calendars: Vec<String>,
 }
 
 pub struct FakeGoogle {
@@ -189,17 +187,13 @@ impl FakeGoogle {
 
     /// Every access token issued so far expires.
     pub fn expire_access_tokens(&self) {
-        self.lock().access_tokens.clear();
+        self.lock().tokens.expire_access();
     }
 
     /// A refresh token, as if someone had signed in through the browser: for tests about
     /// polling, which need a signed-in source but not the sign-in.
     pub fn grant_refresh_token(&self) -> String {
-        let refresh = rand_token("1//0gLx", 90);
-        let mut s = self.lock();
-        s.refresh_tokens.push(refresh.clone());
-        s.secrets.push(refresh.clone());
-        refresh
+        self.lock().tokens.issue_refresh(REFRESH_PREFIX, 90)
     }
 
     pub fn requests(&self) -> Vec<Logged> {
@@ -211,6 +205,42 @@ impl FakeGoogle {
             .into_iter()
             .filter(|l| l.path.ends_with("/events"))
             .collect()
+    }
+}
+
+impl crate::support::provider::ProviderFake for FakeGoogle {
+    fn put(&self, event: Value) {
+        self.put_event("primary", event);
+    }
+
+    fn moved(&self, event: &Value, start: DateTime<Utc>, end: DateTime<Utc>) -> Value {
+        let t = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let mut ev = event.clone();
+        ev["start"]["dateTime"] = json!(t(start));
+        ev["end"]["dateTime"] = json!(t(end));
+        ev
+    }
+
+    fn calendar_requests(&self) -> usize {
+        self.events_requests().len()
+    }
+
+    fn incremental_since(&self, from: usize) -> bool {
+        self.events_requests()[from..].iter().any(|r| {
+            r.status == 200 && r.param("syncToken").is_some() && r.param("timeMin").is_none()
+        })
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        self.lock().tokens.secrets.clone()
+    }
+
+    fn limit_pages(&self, n: usize) {
+        self.lock().max_page_size = Some(n);
+    }
+
+    fn address(&self) -> String {
+        self.server.address().to_string()
     }
 }
 
@@ -280,13 +310,6 @@ fn event_bounds(ev: &Value) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     Some((t(&ev["start"])?, t(&ev["end"])?))
 }
 
-fn query_of(req: &Request) -> Vec<(String, String)> {
-    req.url
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
 fn json_response(status: u16, body: &Value) -> (ResponseTemplate, usize) {
     let bytes = serde_json::to_vec(body).unwrap();
     let n = bytes.len();
@@ -344,7 +367,7 @@ impl Respond for Authorize {
             code.clone(),
             (q["code_challenge"].clone(), redirect.clone()),
         );
-        s.secrets.push(code.clone());
+        s.tokens.keep(&code);
         let mut loc = url::Url::parse(&redirect).unwrap();
         loc.query_pairs_mut()
             .append_pair("state", &q["state"])
@@ -358,9 +381,7 @@ struct TokenEndpoint(Arc<Mutex<State>>);
 
 impl Respond for TokenEndpoint {
     fn respond(&self, req: &Request) -> ResponseTemplate {
-        let form: HashMap<String, String> = url::form_urlencoded::parse(&req.body)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+        let form = form_of(req);
         let mut s = self.0.lock().unwrap();
         let grant = form.get("grant_type").cloned().unwrap_or_default();
         s.token_grants.push(grant.clone());
@@ -373,12 +394,7 @@ impl Respond for TokenEndpoint {
         {
             return bad(401, "invalid_client", "Unauthorized");
         }
-        let issue_access = |s: &mut State| {
-            let t = rand_token("ya29.a0AfB_byC", 60);
-            s.access_tokens.push(t.clone());
-            s.secrets.push(t.clone());
-            t
-        };
+        let issue_access = |s: &mut State| s.tokens.issue_access("ya29.a0AfB_byC", 60);
         match grant.as_str() {
             "authorization_code" => {
                 let code = form.get("code").cloned().unwrap_or_default();
@@ -386,27 +402,22 @@ impl Respond for TokenEndpoint {
                     return bad(400, "invalid_grant", "Bad Request");
                 };
                 let verifier = form.get("code_verifier").cloned().unwrap_or_default();
-                s.secrets.push(verifier.clone());
-                let computed = oauth2::PkceCodeChallenge::from_code_verifier_sha256(
-                    &oauth2::PkceCodeVerifier::new(verifier),
-                );
-                if computed.as_str() != challenge {
+                s.tokens.keep(&verifier);
+                if !pkce_matches(&verifier, &challenge) {
                     return bad(400, "invalid_grant", "Missing code verifier.");
                 }
                 if form.get("redirect_uri") != Some(&redirect) {
                     return bad(400, "redirect_uri_mismatch", "Bad Request");
                 }
                 let access = issue_access(&mut s);
-                let refresh = rand_token("1//0gLx", 90);
-                s.refresh_tokens.push(refresh.clone());
-                s.secrets.push(refresh.clone());
+                let refresh = s.tokens.issue_refresh(REFRESH_PREFIX, 90);
                 ResponseTemplate::new(200).set_body_json(json!({
                     "access_token": access, "expires_in": 3599, "refresh_token": refresh,
                     "scope": SCOPE, "token_type": "Bearer"}))
             }
             "refresh_token" => {
                 let rt = form.get("refresh_token").cloned().unwrap_or_default();
-                if s.refresh_revoked || !s.refresh_tokens.contains(&rt) {
+                if s.refresh_revoked || !s.tokens.is_refresh(&rt) {
                     return bad(400, "invalid_grant", "Token has been expired or revoked.");
                 }
                 let access = issue_access(&mut s);
@@ -449,13 +460,7 @@ fn events_list(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let bearer = req
-        .headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if s.refuse_all_access_tokens || !s.access_tokens.iter().any(|t| t == bearer) {
+    if s.refuse_all_access_tokens || !s.tokens.authorizes(req) {
         let (r, n) = json_response(
             401,
             &error_body(401, "global", "authError", "Invalid Credentials"),
@@ -505,6 +510,12 @@ fn events_list(
         .and_then(|mut p| p.nth(3))
         .map(percent_decode)
         .unwrap_or_default();
+    if s.failing_calendars.contains(&cal_id) {
+        return reply(
+            503,
+            error_body(503, "global", "backendError", "Backend Error"),
+        );
+    }
     if !s.calendars.contains_key(&cal_id) {
         return reply(404, error_body(404, "global", "notFound", "Not Found"));
     }
@@ -656,11 +667,4 @@ fn new_sync_token(s: &mut State, cal: &str) -> String {
     let t = rand_token("CPDAlvWDx70CEPDAlvWDx70CGA", 8);
     s.sync_tokens.insert(t.clone(), (cal.to_string(), s.seq));
     t
-}
-
-fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
 }

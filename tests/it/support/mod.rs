@@ -2,9 +2,9 @@
 //! (`dbus`, `notifications`), the meetings' iCalendar text (`calendar`), the real binary as a
 //! child process (`daemon`), an ICS source as the daemon builds one (`ics`), a fake of Google's
 //! OAuth and Calendar API (`google`), a fake of Microsoft's identity platform and Graph
-//! (`microsoft`) and what those two share (`provider`), a misbehaving HTTP server (`faulty`), a
-//! real Radicale CalDAV server (`radicale`), a headless Chromium over WebDriver for the answer
-//! page (`webdriver`) and a browser opener that records what it opens (`opener`).
+//! (`microsoft`) and what those two share (`provider`, `oauth`), a misbehaving HTTP server
+//! (`faulty`), a real Radicale CalDAV server (`radicale`), a headless Chromium over WebDriver for
+//! the answer page (`webdriver`) and a browser opener that records what it opens (`opener`).
 //!
 //! Driving the whole daemon end to end:
 //!
@@ -33,6 +33,7 @@ pub mod google;
 pub mod ics;
 pub mod microsoft;
 pub mod notifications;
+pub mod oauth;
 pub mod opener;
 pub mod provider;
 pub mod radicale;

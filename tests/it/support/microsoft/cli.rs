@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::{CLIENT_ID, FakeMicrosoft};
+use crate::support::provider::AuthCommand;
 
 /// The `[[calendars]]` table of a Microsoft calendar `m365` on `fake`, polled every second.
 pub fn calendar_table(fake: &FakeMicrosoft, calendars: &[&str]) -> String {
@@ -62,39 +63,10 @@ pub async fn sign_in_through_the_cli(
     person: Person,
     env: &[(&str, &str)],
 ) -> CliSignIn {
-    use tokio::io::AsyncBufReadExt;
-    let mut cmd =
-        tokio::process::Command::from(home.command(&["auth", "microsoft", "--source", "m365"]));
-    let mut child = cmd
-        .envs(env.iter().copied())
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stderr_pipe = child.stderr.take().unwrap();
-    let stderr_task = tokio::spawn(async move {
-        let mut s = String::new();
-        tokio::io::AsyncReadExt::read_to_string(&mut stderr_pipe, &mut s)
-            .await
-            .unwrap();
-        s
-    });
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut stdout = String::new();
-    let line = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            stdout.push_str(&line);
-            stdout.push('\n');
-            if line.contains("enter the code") {
-                return line;
-            }
-        }
-        panic!("`auth microsoft` ended without printing a code; stdout:\n{stdout}");
-    })
-    .await
-    .expect("a code within 20 s");
+    let mut cmd = home.command(&["auth", "microsoft", "--source", "m365"]);
+    cmd.envs(env.iter().copied());
+    let mut cmd = AuthCommand::spawn(cmd);
+    let line = cmd.until("a code", |l| l.contains("enter the code")).await;
     let (before, code) = line.split_once(" and enter the code ").unwrap();
     let uri = before.rsplit_once(" open ").unwrap().1.to_string();
     let code = code.trim().to_string();
@@ -103,21 +75,12 @@ pub async fn sign_in_through_the_cli(
         Person::Declines => assert_eq!(fake.enter_code(&uri, &code, false).await, 200),
         Person::Ignores => {}
     }
-    let (status, rest) = tokio::time::timeout(Duration::from_secs(30), async {
-        let mut rest = String::new();
-        while let Some(line) = lines.next_line().await.unwrap() {
-            rest.push_str(&line);
-            rest.push('\n');
-        }
-        (child.wait().await.unwrap(), rest)
-    })
-    .await
-    .expect("`auth microsoft` ends within 30 s of the answer");
-    stdout.push_str(&rest);
+    // `auth microsoft` ends within 30 s of the answer.
+    let ended = cmd.finish(Duration::from_secs(30)).await;
     CliSignIn {
-        status,
-        stdout,
-        stderr: stderr_task.await.unwrap(),
+        status: ended.status,
+        stdout: ended.stdout,
+        stderr: ended.stderr,
         verification_uri: uri,
         user_code: code,
     }

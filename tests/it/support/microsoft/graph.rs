@@ -9,9 +9,8 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use super::{
-    Cursor, DEFAULT_PAGE_SIZE, DeltaState, Fault, Logged, ME, State, query_of, rand_token,
-};
+use super::{Cursor, DEFAULT_PAGE_SIZE, DeltaState, Fault, Logged, ME, State};
+use crate::support::oauth::{percent_decode, query_of, rand_token};
 
 /// The Windows zone names this fake knows, with their IANA zone (CLDR's windowsZones, "001").
 fn zone(name: &str) -> chrono_tz::Tz {
@@ -103,13 +102,7 @@ fn graph(
     query: &[(String, String)],
     prefer: Option<&str>,
 ) -> (ResponseTemplate, u16, usize) {
-    let bearer = req
-        .headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if s.refuse_all_access_tokens || !s.access_tokens.iter().any(|t| t == bearer) {
+    if s.refuse_all_access_tokens || !s.tokens.authorizes(req) {
         let (r, st, n) = reply(
             401,
             &graph_error(
@@ -386,11 +379,4 @@ fn new_delta_token(
         },
     );
     t
-}
-
-fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
 }

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use super::{Approval, CLIENT_ID, DeviceCode, State, query_of, rand_token, user_code};
+use super::{Approval, CLIENT_ID, DeviceCode, REFRESH_PREFIX, State, user_code};
+use crate::support::oauth::{form_of, pkce_matches, query_of, rand_token};
 
 fn oauth_error(status: u16, error: &str, aadsts: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(json!({
@@ -20,12 +21,6 @@ fn oauth_error(status: u16, error: &str, aadsts: &str) -> ResponseTemplate {
         "trace_id": "0d6f1a4e-7f3e-4a43-9d1c-1f8d0d2d7a00",
         "correlation_id": "9b3c1f0e-2f35-4c40-8f37-6b3a2c1d0e11"
     }))
-}
-
-fn form_of(req: &Request) -> HashMap<String, String> {
-    url::form_urlencoded::parse(&req.body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
 }
 
 fn tenant_of(req: &Request) -> String {
@@ -66,8 +61,8 @@ impl Respond for DeviceAuthorization {
         }
         let device_code = rand_token("DAQABIQEAAADW6jl31mB3T7ugrWTT8pFe", 120);
         let user = user_code();
-        s.secrets.push(device_code.clone());
-        s.secrets.push(user.clone());
+        s.tokens.keep(&device_code);
+        s.tokens.keep(&user);
         s.devices.insert(
             device_code.clone(),
             DeviceCode {
@@ -153,7 +148,7 @@ impl Respond for Authorize {
                 get("scope").to_string(),
             ),
         );
-        s.secrets.push(code.clone());
+        s.tokens.keep(&code);
         let mut loc = url::Url::parse(&redirect).unwrap();
         loc.query_pairs_mut()
             .append_pair("code", &code)
@@ -168,9 +163,7 @@ pub(super) struct TokenEndpoint(pub(super) Arc<Mutex<State>>);
 impl TokenEndpoint {
     /// New tokens for `scope`; a refresh token only when `offline_access` was granted.
     fn issue(s: &mut State, scope: &str) -> ResponseTemplate {
-        let access = rand_token("eyJ0eXAiOiJKV1QiLCJub25jZSI6", 200);
-        s.access_tokens.push(access.clone());
-        s.secrets.push(access.clone());
+        let access = s.tokens.issue_access("eyJ0eXAiOiJKV1QiLCJub25jZSI6", 200);
         let mut body = json!({
             "token_type": "Bearer",
             "scope": scope.split(' ').filter(|x| *x != "offline_access")
@@ -180,9 +173,7 @@ impl TokenEndpoint {
             "access_token": access,
         });
         if scope.split(' ').any(|x| x == "offline_access") {
-            let refresh = rand_token("1.AXkAwB3nR_refresh.", 300);
-            s.refresh_tokens.push(refresh.clone());
-            s.secrets.push(refresh.clone());
+            let refresh = s.tokens.issue_refresh(REFRESH_PREFIX, 300);
             body["refresh_token"] = json!(refresh);
         }
         ResponseTemplate::new(200).set_body_json(body)
@@ -267,11 +258,8 @@ impl Respond for TokenEndpoint {
                     );
                 };
                 let verifier = form.get("code_verifier").cloned().unwrap_or_default();
-                s.secrets.push(verifier.clone());
-                let computed = oauth2::PkceCodeChallenge::from_code_verifier_sha256(
-                    &oauth2::PkceCodeVerifier::new(verifier),
-                );
-                if computed.as_str() != challenge {
+                s.tokens.keep(&verifier);
+                if !pkce_matches(&verifier, &challenge) {
                     return oauth_error(
                         400,
                         "invalid_grant",
@@ -289,8 +277,8 @@ impl Respond for TokenEndpoint {
             }
             "refresh_token" => {
                 let rt = form.get("refresh_token").cloned().unwrap_or_default();
-                let Some(i) = s.refresh_tokens.iter().position(|t| *t == rt) else {
-                    if s.secrets.contains(&rt) {
+                if !s.tokens.is_refresh(&rt) {
+                    if s.tokens.secrets.contains(&rt) {
                         s.stale_refresh_attempts += 1;
                     }
                     return oauth_error(
@@ -298,7 +286,7 @@ impl Respond for TokenEndpoint {
                         "invalid_grant",
                         "AADSTS70000: The provided grant has expired due to it being revoked.",
                     );
-                };
+                }
                 let scope = form.get("scope").cloned().unwrap_or_default();
                 if asks_to_write(&scope) {
                     return oauth_error(
@@ -308,7 +296,7 @@ impl Respond for TokenEndpoint {
                     );
                 }
                 // Rotation: the presented refresh token is spent.
-                s.refresh_tokens.remove(i);
+                s.tokens.spend_refresh(&rt);
                 let scope = if scope.is_empty() {
                     "offline_access Calendars.ReadBasic".to_string()
                 } else {

@@ -45,7 +45,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, Request};
+use wiremock::{Mock, MockServer};
+
+use crate::support::oauth::Tokens;
 
 pub mod cli;
 mod graph;
@@ -63,6 +65,9 @@ pub const ME: &str = "alex@contoso.com";
 /// in a path).
 pub const DEFAULT_CALENDAR_ID: &str = "AAMkADA5ZDE2Njg1LWNhbGVuZGFyLTE=";
 pub const SALES_CALENDAR_ID: &str = "AAMkADA5ZDE2Njg1LWNhbGVuZGFyLTI=";
+
+/// How Microsoft's refresh tokens begin (here).
+pub(crate) const REFRESH_PREFIX: &str = "1.AXkAwB3nR_refresh.";
 
 /// The page size when a request names none.
 pub(crate) const DEFAULT_PAGE_SIZE: usize = 10;
@@ -150,10 +155,8 @@ pub struct State {
     devices: HashMap<String, DeviceCode>,
     /// code -> (challenge, redirect_uri, scope)
     codes: HashMap<String, (String, String, String)>,
-    access_tokens: Vec<String>,
-    refresh_tokens: Vec<String>,
-    /// Every secret the fake handed out or received.
-    pub secrets: Vec<String>,
+    /// The tokens handed out, and every secret the fake handed out or received.
+    pub tokens: Tokens,
     /// The form of the last device authorization request and the query of the last
     /// authorization request.
     pub last_device_request: Vec<(String, String)>,
@@ -183,12 +186,6 @@ pub struct State {
     /// Pages hold at most this many events, whatever `odata.maxpagesize` says (to make rounds
     /// page).
     pub max_page_size: Option<usize>,
-}
-
-fn rand_token(prefix: &str, len: usize) -> String {
-    let mut s = prefix.to_string();
-    s.extend((0..len).map(|_| fastrand::alphanumeric()));
-    s
 }
 
 fn user_code() -> String {
@@ -227,9 +224,7 @@ impl FakeMicrosoft {
             cursors: HashMap::new(),
             devices: HashMap::new(),
             codes: HashMap::new(),
-            access_tokens: Vec::new(),
-            refresh_tokens: Vec::new(),
-            secrets: Vec::new(),
+            tokens: Tokens::default(),
             last_device_request: Vec::new(),
             last_auth_query: Vec::new(),
             tenants: Vec::new(),
@@ -345,22 +340,18 @@ impl FakeMicrosoft {
 
     /// The user removed the app's access: every refresh token stops working.
     pub fn revoke_refresh_tokens(&self) {
-        self.lock().refresh_tokens.clear();
+        self.lock().tokens.revoke_refresh();
     }
 
     /// Every access token issued so far expires.
     pub fn expire_access_tokens(&self) {
-        self.lock().access_tokens.clear();
+        self.lock().tokens.expire_access();
     }
 
     /// A refresh token, as if someone had signed in with the device code: for tests about
     /// polling, which need a signed-in source but not the sign-in.
     pub fn grant_refresh_token(&self) -> String {
-        let refresh = rand_token("1.AXkAwB3nR_refresh.", 300);
-        let mut s = self.lock();
-        s.refresh_tokens.push(refresh.clone());
-        s.secrets.push(refresh.clone());
-        refresh
+        self.lock().tokens.issue_refresh(REFRESH_PREFIX, 300)
     }
 
     /// Next and delta links (and the device login page) start with `base` instead of the fake's
@@ -371,7 +362,7 @@ impl FakeMicrosoft {
 
     /// The refresh tokens that still work (at most one after a rotation).
     pub fn valid_refresh_tokens(&self) -> Vec<String> {
-        self.lock().refresh_tokens.clone()
+        self.lock().tokens.refresh_tokens()
     }
 
     pub fn requests(&self) -> Vec<Logged> {
@@ -385,6 +376,48 @@ impl FakeMicrosoft {
             .filter(Logged::is_delta)
             .collect()
     }
+}
+
+impl crate::support::provider::ProviderFake for FakeMicrosoft {
+    fn put(&self, event: Value) {
+        self.put_event("primary", event);
+    }
+
+    fn moved(&self, event: &Value, start: DateTime<Utc>, end: DateTime<Utc>) -> Value {
+        let mut ev = event.clone();
+        ev["start"]["dateTime"] = json!(graph_time(start));
+        ev["end"]["dateTime"] = json!(graph_time(end));
+        ev
+    }
+
+    fn calendar_requests(&self) -> usize {
+        self.requests().len()
+    }
+
+    fn incremental_since(&self, from: usize) -> bool {
+        self.requests()[from..].iter().any(|r| {
+            r.status == 200
+                && r.param("$deltatoken").is_some()
+                && r.param("startDateTime").is_none()
+        })
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        self.lock().tokens.secrets.clone()
+    }
+
+    fn limit_pages(&self, n: usize) {
+        self.lock().max_page_size = Some(n);
+    }
+
+    fn address(&self) -> String {
+        self.server.address().to_string()
+    }
+}
+
+/// A time as Graph writes it in UTC (seven digits of fractions, no offset).
+pub fn graph_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S.0000000").to_string()
 }
 
 impl State {
@@ -453,11 +486,4 @@ pub fn instance(mut ev: Value, master: &str, original_start: &str, exception: bo
     ev["originalStart"] = json!(original_start);
     ev["iCalUId"] = json!(format!("040000008200E00074C5B7101A82E008000000{master}"));
     ev
-}
-
-fn query_of(req: &Request) -> Vec<(String, String)> {
-    req.url
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
 }
