@@ -37,7 +37,11 @@
 //! - [`plan`]: classified meetings + ledger states + now → prompts due and when, objectives missed,
 //!   cancellations to record; the snooze and pending rules.
 //! - [`export`]: ledger rows → JSON lines or CSV (RFC 4180, formula-injection guard).
-//! - [`report`]: ledger rows → objective, commitment and advance rates by week and account.
+//! - [`report`]: ledger rows → objective, commitment and advance rates by week and account; with
+//!   `coaching`, the sell cycle and the slipped count.
+//! - [`coach`]: ledger rows + account marks → the next rung of the ladder and why (`ladder`), won,
+//!   lost or open (`status`), slipped commitments (`slipped`), the sell cycle (`cycle`), the weekly
+//!   look back (`digest`).
 //!
 //! Calendars:
 //! - [`source`]: the `CalendarSource` trait, `Fetched`, `SourceError`, `SourceContext`, `build`;
@@ -61,12 +65,14 @@
 //!   osascript or the user's program), `terminal` (stderr + one line of stdin).
 //! - [`ledger`]: SQLite (WAL, `synchronous=FULL`): `schema` and migrations (answer rows are
 //!   append-only by trigger), `write` (meetings, showings, answers, corrections, overrides,
-//!   idempotent by key; the first answer stands), `query`, `fold` (a meeting's state, pure),
-//!   `codec` (how times and enums are stored).
+//!   idempotent by key; the first answer stands; account marks), `query` (one account's meetings
+//!   without the rest, too), `fold` (a meeting's state, pure), `codec` (how times, days and enums
+//!   are stored).
 //!
 //! - [`web`]: the answer page on 127.0.0.1 (served by the daemon, or `nextstep serve`): every
 //!   answer and the reports in a browser, behind a Host, token, Origin and CSRF gate; answers are
-//!   the same ledger writes as the CLI's; charts are SVG drawn on the server.
+//!   the same ledger writes as the CLI's; charts are SVG drawn on the server; `link` gives the
+//!   notifiers a meeting's address while the page is served (a body click opens it).
 //!
 //! Running:
 //! - [`daemon`]: the scheduler loop (`mod`), a poll task per source with backoff (`poll`), a task

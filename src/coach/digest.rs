@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::slipped::{Slipped, slipped};
 use super::status::{AccountStatus, State, status_of_all};
 use super::{day_of, decisive, happens, shell_quote};
-use crate::model::{AccountMark, LedgerRow, MeetingId, MeetingStatus, Outcome};
+use crate::model::{AccountMark, LedgerRow, MeetingId, Outcome};
 
 /// How far back "last week's meetings without an outcome" reaches.
 pub const DIGEST_LOOKBACK: TimeDelta = TimeDelta::days(7);
@@ -129,11 +129,7 @@ pub fn digest(
     let awaiting = rows
         .iter()
         .filter(|r| {
-            happens(r)
-                && r.status != MeetingStatus::Cancelled
-                && r.outcome.is_none()
-                && r.end <= now
-                && r.end > now - DIGEST_LOOKBACK
+            happens(r) && r.outcome.is_none() && r.end <= now && r.end > now - DIGEST_LOOKBACK
         })
         .map(|r| Awaiting {
             meeting: r.id.clone(),

@@ -151,14 +151,20 @@ pub(super) fn answer_rows_where(
     condition: &str,
     params: &[&dyn rusqlite::ToSql],
 ) -> rusqlite::Result<HashMap<String, Vec<AnswerRow>>> {
+    // No ORDER BY: ordering by `seq` makes SQLite walk the whole answers table in that order
+    // instead of finding the meetings by their index first. Each meeting's few rows are sorted
+    // here instead.
     let mut stmt = tx.prepare_cached(&format!(
         "SELECT a.meeting, {ANSWER_COLUMNS} FROM answers a JOIN meetings m ON m.id = a.meeting
-         WHERE {condition} ORDER BY a.seq"
+         WHERE {condition}"
     ))?;
     let mut rows = stmt.query(params)?;
     let mut out: HashMap<String, Vec<AnswerRow>> = HashMap::new();
     while let Some(r) = rows.next()? {
         out.entry(r.get(0)?).or_default().push(answer_row(r, 1)?);
+    }
+    for answers in out.values_mut() {
+        answers.sort_unstable_by_key(|a| a.seq);
     }
     Ok(out)
 }

@@ -91,23 +91,7 @@ impl Ledger {
         &self,
         since: Option<DateTime<Utc>>,
     ) -> Result<Vec<LedgerRow>, LedgerError> {
-        self.read("list customer meetings", |tx| {
-            let since = since.map(Ts);
-            let mut stmt = tx.prepare_cached(&format!(
-                "{ROW_SELECT} WHERE (?1 IS NULL OR m.start >= ?1) ORDER BY m.start, m.id"
-            ))?;
-            let metas = stmt
-                .query_map([since], row_meta)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut out = Vec::new();
-            for meta in metas {
-                let row = complete_row(tx, meta)?;
-                if row.customer {
-                    out.push(row);
-                }
-            }
-            Ok(out)
-        })
+        self.customer_meetings_in_period(since, None)
     }
 
     /// One meeting, customer or not.

@@ -7,11 +7,12 @@
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
+use crate::support::daemon::Daemon;
 use crate::support::opener::FakeOpener;
 use crate::web_harness::Page;
 
@@ -37,7 +38,8 @@ exit 0
 struct Mac {
     dir: tempfile::TempDir,
     config: PathBuf,
-    daemon: Child,
+    /// Killed when dropped.
+    daemon: Daemon,
 }
 
 impl Mac {
@@ -81,7 +83,8 @@ impl Mac {
             None => std::env::var("PATH").unwrap(),
         };
         let path = format!("{}:{path}", bin.display());
-        let daemon = Command::new(BIN)
+        let mut daemon = Command::new(BIN);
+        daemon
             .arg("--config")
             .arg(&config)
             .arg("run")
@@ -90,13 +93,8 @@ impl Mac {
             .env("FAKE_PICK", pick)
             .env("NEXTSTEP_DATA_DIR", d.join("data"))
             .env_remove("NEXTSTEP_CONFIG")
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("DBUS_SESSION_BUS_ADDRESS")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+            .env_remove("DBUS_SESSION_BUS_ADDRESS");
+        let daemon = Daemon::spawn(daemon);
         (
             Mac {
                 dir,
@@ -139,19 +137,17 @@ impl Mac {
     }
 }
 
-impl Drop for Mac {
-    fn drop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
-    }
-}
-
 #[test]
 fn an_objective_picked_in_the_osascript_list_reaches_the_ledger() {
     let (mac, _) = Mac::start("Agree to a next meeting", "", |_| None);
     let objective = mac.objective();
     let d = mac.path();
-    assert_eq!(objective, "Agree to a next meeting");
+    assert_eq!(
+        objective,
+        "Agree to a next meeting",
+        "daemon log:\n{}",
+        mac.daemon.log()
+    );
     let banner = mac.script(1);
     assert!(banner.starts_with("display notification "), "{banner}");
     let list = mac.script(2);
@@ -181,4 +177,11 @@ async fn open_the_page_in_the_osascript_list_opens_the_meeting_page_and_takes_it
     page.answer_objective("work/soon/single", "Agree to a pilot by Friday")
         .await;
     assert_eq!(opener.opened().len(), 1);
+    mac.daemon
+        .wait_for_log("answered elsewhere", 1, Duration::from_secs(10))
+        .await;
+    assert!(
+        !mac.daemon.log().contains(page.token.as_str()),
+        "the token is never logged"
+    );
 }
