@@ -126,6 +126,12 @@ pub fn run(ctx: &CommandContext, cmd: AccountCmd) -> anyhow::Result<AccountView>
     let mut ledger = ctx.ledger()?;
     let now = ctx.now();
     let account = resolve(&ledger, &cmd.name)?;
+    let today = now.with_timezone(&chrono::Local).date_naive();
+    for (flag, day) in [("--won", cmd.won), ("--lost", cmd.lost)] {
+        if let Some(day) = day {
+            not_after_today(flag, day, today)?;
+        }
+    }
     let mark = match (cmd.won, cmd.lost, cmd.reopen) {
         (Some(d), _, _) => Some((MarkKind::Won, d)),
         (_, Some(d), _) => Some((MarkKind::Lost, d)),
@@ -201,6 +207,19 @@ fn resolve(ledger: &Ledger, name: &str) -> anyhow::Result<String> {
         return Ok(one.clone());
     }
     Err(UsageError(unknown_account(name, &known)).into())
+}
+
+/// A won or lost day says when the deal closed, so it cannot be later than today: a future day
+/// would count as the close in `report`'s sell cycle (thousands of days for a typo in the year).
+fn not_after_today(flag: &str, day: NaiveDate, today: NaiveDate) -> Result<(), UsageError> {
+    if day > today {
+        return Err(UsageError(format!(
+            "{flag} {day}: that day is after today ({today}); give the day the account was \
+             actually {}, today or earlier",
+            if flag == "--won" { "won" } else { "lost" }
+        )));
+    }
+    Ok(())
 }
 
 /// How far apart two names may be (in edits) and still be offered as "did you mean".
@@ -280,6 +299,29 @@ mod tests {
             "{e}"
         );
         assert!(unknown_account("x", &[]).contains("no meetings with an account yet"));
+    }
+
+    #[test]
+    fn a_won_or_lost_day_after_today_is_refused_naming_the_flag_and_today() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        assert!(not_after_today("--won", today, today).is_ok());
+        let past = NaiveDate::from_ymd_opt(2026, 11, 12).unwrap();
+        assert!(not_after_today("--lost", past, today).is_ok());
+        let e = not_after_today("--won", NaiveDate::from_ymd_opt(2099, 1, 1).unwrap(), today)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("--won 2099-01-01: that day is after today (2026-12-02)"),
+            "{e}"
+        );
+        assert!(e.contains("actually won"), "{e}");
+        let e = not_after_today("--lost", today.succ_opt().unwrap(), today)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--lost 2026-12-03") && e.contains("actually lost"),
+            "{e}"
+        );
     }
 
     #[test]

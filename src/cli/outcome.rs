@@ -14,16 +14,21 @@ use crate::model::{Answer, Meeting, MeetingId, Outcome, Verdict};
 /// RESULT is one of: committed, advanced, continuation, no_sale, no_show, rescheduled, cancelled.
 #[derive(Debug, Args)]
 pub struct OutcomeCmd {
+    /// The meeting's id (see `nextstep meetings`, or `nextstep upcoming` with --force).
     #[arg(long, value_name = "ID")]
     pub meeting: Option<String>,
+    /// How it ended: committed, advanced, continuation, no_sale, no_show, rescheduled or
+    /// cancelled (any case; `-` for `_`).
     pub result: String,
     /// The next step they agreed to.
     #[arg(long, value_name = "TEXT")]
     pub next_step: Option<String>,
+    /// A free note, kept with the outcome.
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
-    /// The date of the next step (YYYY-MM-DD): a commitment that `nextstep digest` reports as
-    /// slipped once the date passes with no later meeting of the account.
+    /// The date of the next step (YYYY-MM-DD), on or after the meeting, with committed or
+    /// advanced only: a commitment that `nextstep digest` reports as slipped once the date passes
+    /// with no later meeting of the account.
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
     pub due: Option<NaiveDate>,
     /// Replace the outcome already recorded (kept as a correction; the first one stays on
@@ -63,6 +68,9 @@ impl fmt::Display for OutcomeSet {
 
 pub async fn run(ctx: &CommandContext, cmd: OutcomeCmd) -> anyhow::Result<OutcomeSet> {
     let result: Outcome = cmd.result.parse().map_err(UsageError)?;
+    if cmd.due.is_some() {
+        due_has_a_step(result)?;
+    }
     let mut ledger = ctx.ledger()?;
     let now = ctx.now();
     let target: Option<(Meeting, Verdict)> = match &cmd.meeting {
@@ -91,7 +99,7 @@ pub async fn run(ctx: &CommandContext, cmd: OutcomeCmd) -> anyhow::Result<Outcom
     let Some((m, v)) = target else {
         return Err(UsageError(match cmd.meeting {
             Some(id) => {
-                format!("no meeting with id `{id}`; see `nextstep export` or `nextstep pending`")
+                format!("no meeting with id `{id}`; `nextstep meetings` lists past meetings with their ids, `nextstep upcoming` coming ones")
             }
             None => "no ended customer meeting without an outcome; pass --meeting ID".into(),
         })
@@ -104,6 +112,9 @@ pub async fn run(ctx: &CommandContext, cmd: OutcomeCmd) -> anyhow::Result<Outcom
             local(m.start)
         ))
         .into());
+    }
+    if let Some(due) = cmd.due {
+        due_not_before(due, &m)?;
     }
     ledger.introduce(&[(m.clone(), v)], now)?;
     let answer = Answer::Outcome {
@@ -120,4 +131,69 @@ pub async fn run(ctx: &CommandContext, cmd: OutcomeCmd) -> anyhow::Result<Outcom
         result,
         due: cmd.due,
     })
+}
+
+/// `--due` dates a step the customer agreed to, so only `committed` (the objective) and
+/// `advanced` (the next step) carry one; on any other result the date would be listed as a
+/// slipped commitment nobody made.
+fn due_has_a_step(result: Outcome) -> Result<(), UsageError> {
+    if matches!(result, Outcome::Committed | Outcome::Advanced) {
+        return Ok(());
+    }
+    Err(UsageError(format!(
+        "--due dates a commitment, and `{result}` records none: use --due only with committed or \
+         advanced (with --next-step), or leave it out"
+    )))
+}
+
+/// A next step is agreed at the meeting, so it cannot fall due before the meeting's own day: such
+/// a date is a typo, and it would show the commitment as slipped at once.
+fn due_not_before(due: NaiveDate, m: &Meeting) -> Result<(), UsageError> {
+    let day = m.start.with_timezone(&chrono::Local).date_naive();
+    if due < day {
+        return Err(UsageError(format!(
+            "--due {due}: that is before \"{}\" itself ({day}); give the day the next step is \
+             due, on or after the meeting",
+            m.title
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_due_date_is_only_for_committed_or_advanced() {
+        assert!(due_has_a_step(Outcome::Committed).is_ok());
+        assert!(due_has_a_step(Outcome::Advanced).is_ok());
+        for r in [
+            Outcome::Continuation,
+            Outcome::NoSale,
+            Outcome::NoShow,
+            Outcome::Rescheduled,
+            Outcome::Cancelled,
+        ] {
+            let e = due_has_a_step(r).unwrap_err().to_string();
+            assert!(e.starts_with("--due dates a commitment"), "{e}");
+            assert!(e.contains(&format!("`{r}` records none")), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_due_date_before_the_meeting_day_is_refused_naming_the_flag_and_the_meeting() {
+        // Noon UTC is the same calendar day in every time zone from UTC-11 to UTC+11.
+        let start = Utc.with_ymd_and_hms(2026, 11, 12, 12, 0, 0).unwrap();
+        let m = crate::model::testing::meeting("m1", start);
+        let day = NaiveDate::from_ymd_opt(2026, 11, 12).unwrap();
+        assert!(due_not_before(day, &m).is_ok());
+        assert!(due_not_before(day.succ_opt().unwrap(), &m).is_ok());
+        let e = due_not_before(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), &m)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("--due 2026-01-01: that is before"), "{e}");
+        assert!(e.contains("(2026-11-12)"), "{e}");
+    }
 }

@@ -54,7 +54,7 @@ pub(super) fn suggest(
         Err("no suggestion: prompts.ladder is false in the config".to_owned())
     } else if let Some(account) = v.account.as_deref() {
         let rows = ledger.customer_meetings_of_account(account)?;
-        coach::explain(ladder, &rows, m.start).map_err(|no| no.to_string())
+        coach::explain(ladder, &rows, m.start).map_err(|no| why_none(no, account))
     } else {
         Err(coach::NoSuggestion::NoHistory { account: None }.to_string())
     };
@@ -77,4 +77,37 @@ pub(super) fn suggest(
         none,
         command,
     })
+}
+
+/// The sentence for `no`, for a meeting whose account is `account`. An account the ledger has
+/// no meeting of yet gives `explain` no rows to take its name from, and the meeting has an
+/// account all the same: say so, rather than "the meeting has no account".
+fn why_none(no: coach::NoSuggestion, account: &str) -> String {
+    match no {
+        coach::NoSuggestion::NoHistory { account: None } => coach::NoSuggestion::NoHistory {
+            account: Some(account.to_owned()),
+        }
+        .to_string(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_account_without_history_is_named_not_called_no_account() {
+        let no = coach::NoSuggestion::NoHistory { account: None };
+        let why = why_none(no, "hooli.com");
+        assert_eq!(
+            why,
+            "no suggestion: no earlier meeting of hooli.com has an outcome that says where it stands"
+        );
+        assert!(!why.contains("no account"), "{why}");
+        let known = coach::NoSuggestion::NoHistory {
+            account: Some("Acme".into()),
+        };
+        assert!(why_none(known, "acme").contains("meeting of Acme"));
+    }
 }

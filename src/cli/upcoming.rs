@@ -91,7 +91,7 @@ impl fmt::Display for Upcoming {
 pub async fn run(ctx: &CommandContext, cmd: UpcomingCmd) -> anyhow::Result<Upcoming> {
     let ledger = ctx.ledger()?;
     let now = ctx.now();
-    let until = now + chrono::Duration::days(i64::from(cmd.days));
+    let until = horizon(now, cmd.days);
     let from = if cmd.cached { Read::Cached } else { Read::Live };
     let meetings = ctx.meetings(&ledger, from).await?;
     let states = states_of(ctx, &ledger, &meetings)?;
@@ -119,4 +119,24 @@ pub async fn run(ctx: &CommandContext, cmd: UpcomingCmd) -> anyhow::Result<Upcom
         all: cmd.all,
         items,
     })
+}
+
+/// The end of `upcoming --days N`: `now` plus N days, or the end of time when that is past it
+/// (`--days` takes any u32, and a plain `+` panics beyond chrono's range).
+fn horizon(now: DateTime<Utc>, days: u32) -> DateTime<Utc> {
+    now.checked_add_signed(chrono::Duration::days(i64::from(days)))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_horizon_past_the_end_of_time_is_the_end_of_time_not_a_panic() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 2, 3, 0, 0).unwrap();
+        assert_eq!(horizon(now, 7), now + chrono::Duration::days(7));
+        assert_eq!(horizon(now, u32::MAX), DateTime::<Utc>::MAX_UTC);
+    }
 }
