@@ -138,8 +138,8 @@ impl Dialog {
                 let cmd = next_step_command(&backend);
                 let next_step = self.run(cmd).await;
                 let due = match next_step {
-                    Some(_) => self.ask_due(&backend, prompt).await,
-                    None => None,
+                    Some(_) if text::takes_due(result) => self.ask_due(&backend, prompt).await,
+                    _ => None,
                 };
                 Answer::Outcome {
                     result,
@@ -157,7 +157,7 @@ impl Dialog {
         let mut question = text::DUE_QUESTION.to_string();
         for _ in 0..2 {
             let typed = self.run(text_command(backend, &question)).await?;
-            match text::parse_due(&typed) {
+            match text::parse_due_for(&typed, prompt.start) {
                 Ok(due) => return due,
                 Err(why) => question = format!("{why}\n{}", text::DUE_QUESTION),
             }
@@ -379,7 +379,8 @@ pub fn parse_outcome_line(line: &str) -> Answer {
 }
 
 /// `answer` with the due date the program printed as its second line, when it gave a next step
-/// and a date in the `YYYY-MM-DD` form (a line in another form is left out with a warning).
+/// of a `committed` or `advanced` outcome and a date in the `YYYY-MM-DD` form, on or after the
+/// meeting's day (a line in another form is left out with a warning).
 fn with_due_line(answer: Answer, out: Option<&str>, prompt: &PromptView) -> Answer {
     let Answer::Outcome {
         result,
@@ -390,8 +391,11 @@ fn with_due_line(answer: Answer, out: Option<&str>, prompt: &PromptView) -> Answ
     else {
         return answer;
     };
-    let typed = out.and_then(|o| o.lines().nth(1)).unwrap_or("");
-    let due = text::parse_due(typed).unwrap_or_else(|why| {
+    let typed = out
+        .and_then(|o| o.lines().nth(1))
+        .filter(|_| text::takes_due(result))
+        .unwrap_or("");
+    let due = text::parse_due_for(typed, prompt.start).unwrap_or_else(|why| {
         tracing::warn!(prompt = %prompt.key, "{why}; the next step is recorded without a due date");
         None
     });

@@ -188,7 +188,7 @@ impl OsascriptNotifier {
             }
         }
         let due = match next_step {
-            Some(_) => self.due().await?,
+            Some(_) => self.due(prompt).await?,
             None => None,
         };
         Ok(Answer::Outcome {
@@ -201,7 +201,7 @@ impl OsascriptNotifier {
 
     /// The next step's due date, optional: a bad date is asked once more with what was wrong,
     /// then left out with a warning; Skip leaves it out.
-    async fn due(&self) -> Result<Option<NaiveDate>, NotifyError> {
+    async fn due(&self, prompt: &PromptView) -> Result<Option<NaiveDate>, NotifyError> {
         let buttons = ["Skip", "Save"];
         let mut question = text::DUE_QUESTION.to_string();
         for _ in 0..2 {
@@ -213,7 +213,7 @@ impl OsascriptNotifier {
             else {
                 return Ok(None);
             };
-            match text::parse_due(&d.text) {
+            match text::parse_due_for(&d.text, prompt.start) {
                 Ok(due) => return Ok(due),
                 Err(why) => question = format!("{why}\n{}", text::DUE_QUESTION),
             }

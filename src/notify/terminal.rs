@@ -239,8 +239,10 @@ where
                     .map(|l| l.trim().to_string())
                     .filter(|l| !l.is_empty());
                 let due = match next_step {
-                    Some(_) => read_due(input, output, deadline).await?,
-                    None => None,
+                    Some(_) if text::takes_due(result) => {
+                        read_due(input, output, deadline, prompt.start).await?
+                    }
+                    _ => None,
                 };
                 return Ok(Answer::Outcome {
                     result,
@@ -253,12 +255,14 @@ where
     }
 }
 
-/// The next step's due date: asked until it is a `YYYY-MM-DD` date or left empty; the end of
-/// input or the deadline leave it out (the outcome and next step stand).
+/// The next step's due date: asked until it is a `YYYY-MM-DD` date on or after the meeting's day
+/// (`start`), or left empty; the end of input or the deadline leave it out (the outcome and next
+/// step stand).
 async fn read_due<R, W>(
     input: &mut R,
     output: &mut W,
     deadline: tokio::time::Instant,
+    start: chrono::DateTime<chrono::Utc>,
 ) -> std::io::Result<Option<chrono::NaiveDate>>
 where
     R: AsyncBufRead + Unpin,
@@ -272,7 +276,7 @@ where
         let Some(line) = read_line(input, deadline).await? else {
             return Ok(None);
         };
-        match text::parse_due(&line) {
+        match text::parse_due_for(&line, start) {
             Ok(due) => return Ok(due),
             Err(why) => {
                 output.write_all(format!("{why}: ").as_bytes()).await?;
@@ -365,7 +369,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_next_step_may_get_a_due_date_and_a_bad_one_is_asked_again() {
-        let (a, out) = run(&outcome_prompt(), "1\nSend the PO\n24.12.\n2026-12-24\n").await;
+        let (a, out) = run(
+            &outcome_prompt(),
+            "1\nSend the PO\n24.12.\n2026-11-20\n2026-12-24\n",
+        )
+        .await;
         assert_eq!(
             a,
             Answer::Outcome {
@@ -377,6 +385,14 @@ mod tests {
         );
         assert!(out.contains("By when? (YYYY-MM-DD, optional)"), "{out}");
         assert!(out.contains("“24.12.” is not a date"), "{out}");
+        assert!(
+            out.contains("2026-11-20 is before the meeting itself"),
+            "{out}"
+        );
+        // No commitment, no date: a continuation's next step is not asked when it is due.
+        let (a, out) = run(&outcome_prompt(), "3\nCall back\n").await;
+        assert!(matches!(a, Answer::Outcome { due: None, .. }), "{a:?}");
+        assert!(!out.contains("By when?"), "{out}");
         // Left empty, or never answered: no date, and the next step stands.
         for typed in ["1\nSend the PO\n\n", "1\nSend the PO\n"] {
             assert_eq!(

@@ -7,7 +7,7 @@
 
 use std::fmt::Display;
 
-use chrono::{Local, NaiveDate, TimeZone};
+use chrono::{DateTime, Local, NaiveDate, TimeZone, Utc};
 
 use crate::model::{Answer, Outcome, PromptKind};
 
@@ -208,6 +208,28 @@ pub fn parse_due(typed: &str) -> Result<Option<NaiveDate>, String> {
     NaiveDate::parse_from_str(typed, "%Y-%m-%d")
         .map(Some)
         .map_err(|_| format!("“{typed}” is not a date; write it as YYYY-MM-DD, e.g. 2026-12-24"))
+}
+
+/// Whether an outcome can carry a due date: only a step the customer agreed to, `committed`
+/// (the objective) or `advanced` (another step), as `nextstep outcome --due` requires; on any
+/// other result the date would list a slipped commitment nobody made.
+pub fn takes_due(result: Outcome) -> bool {
+    matches!(result, Outcome::Committed | Outcome::Advanced)
+}
+
+/// [`parse_due`] for the next step of a meeting starting at `start`: a date before the meeting's
+/// own (local) day is refused too, as `nextstep outcome --due` refuses it (a typo, and it would
+/// show the commitment as slipped at once).
+pub fn parse_due_for(typed: &str, start: DateTime<Utc>) -> Result<Option<NaiveDate>, String> {
+    let due = parse_due(typed)?;
+    let day = start.with_timezone(&Local).date_naive();
+    match due {
+        Some(d) if d < day => Err(format!(
+            "{d} is before the meeting itself ({day}); give the day the next step is due, on or \
+             after the meeting, as YYYY-MM-DD"
+        )),
+        _ => Ok(due),
+    }
 }
 
 /// The question asking for a next step's due date.
@@ -440,6 +462,26 @@ pub(crate) mod tests {
             let e = parse_due(bad).unwrap_err();
             assert!(e.contains("YYYY-MM-DD") && e.contains(bad), "{e}");
         }
+    }
+
+    #[test]
+    fn a_due_date_goes_with_a_commitment_on_or_after_the_meetings_day() {
+        assert!(takes_due(Outcome::Committed) && takes_due(Outcome::Advanced));
+        assert!(!takes_due(Outcome::Continuation) && !takes_due(Outcome::NoSale));
+        // The prompt's meeting starts at 13:30 UTC on 1 December 2026.
+        let start = objective_prompt().start;
+        assert_eq!(
+            parse_due_for("2026-12-01", start),
+            Ok(NaiveDate::from_ymd_opt(2026, 12, 1))
+        );
+        assert_eq!(parse_due_for("", start), Ok(None));
+        let e = parse_due_for("2026-11-20", start).unwrap_err();
+        assert!(e.contains("before the meeting itself (2026-12-01)"), "{e}");
+        assert!(
+            parse_due_for("tomorrow", start)
+                .unwrap_err()
+                .contains("YYYY-MM-DD")
+        );
     }
 
     #[test]

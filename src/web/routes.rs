@@ -22,6 +22,7 @@ use super::pages::{self, Css, FormCtx};
 use super::view::{self, Filter};
 use crate::ledger::{Ledger, Recorded};
 use crate::model::{Answer, MeetingId, Outcome, PromptKind, Via};
+use crate::notify::text as due_text;
 
 pub fn router(state: Arc<WebState>) -> Router {
     Router::new()
@@ -298,11 +299,21 @@ async fn outcome(
     let Ok(result) = f.result.parse::<Outcome>() else {
         return Ok(bad_form("Pick one of the outcome values."));
     };
-    let due = match crate::notify::text::parse_due(f.due.as_deref().unwrap_or("")) {
-        Ok(due) => due,
-        Err(why) => return Ok(bad_form(&format!("{why}."))),
-    };
+    let typed_due = f.due.clone().unwrap_or_default();
+    if !typed_due.trim().is_empty() && !due_text::takes_due(result) {
+        return Ok(bad_form(&format!(
+            "A due date dates a commitment, and “{result}” records none: give one only with \
+             committed or advanced, or leave it empty."
+        )));
+    }
     with_ledger(&state, move |s, ledger, now| {
+        // The rules of `nextstep outcome --due`: YYYY-MM-DD, on or after the meeting's day.
+        let start = view::find(&s.config, &s.data_dir, ledger, &f.id)?.map(|(m, _)| m.start);
+        let due = match start.map(|start| due_text::parse_due_for(&typed_due, start)) {
+            Some(Err(why)) => return Ok(bad_form(&format!("{why}."))),
+            Some(Ok(due)) => due,
+            None => None,
+        };
         let given = Given {
             correct: f.correct.is_some(),
             id: f.id,

@@ -154,6 +154,10 @@ async fn send_the_po_by(page: &Page, id: &str, nonce: &str, due: &str) -> reqwes
 
 #[tokio::test]
 async fn the_outcome_form_stores_the_due_date_and_refuses_a_bad_one() {
+    // Three weeks after the meeting (which is two hours from now).
+    let later = (Utc::now() + chrono::Duration::days(21))
+        .date_naive()
+        .to_string();
     let id = "work/acme-1/single";
     let page = Page::start(&[meeting(id, "Pilot with Acme", soon(), Some("Acme"))]).await;
     let body = page.get(&meeting_path(id)).await.text().await.unwrap();
@@ -162,6 +166,25 @@ async fn the_outcome_form_stores_the_due_date_and_refuses_a_bad_one() {
     let bad = send_the_po_by(&page, id, "d0", "24.12.2026").await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     assert!(bad.text().await.unwrap().contains("YYYY-MM-DD"));
+    // As `outcome --due` has it: not before the meeting's day, and only with a commitment.
+    let early = send_the_po_by(&page, id, "d2", "2020-01-01").await;
+    assert_eq!(early.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        early
+            .text()
+            .await
+            .unwrap()
+            .contains("before the meeting itself")
+    );
+    let form = [
+        ("id", id),
+        ("nonce", "d3"),
+        ("result", "continuation"),
+        ("due", &later),
+    ];
+    let none = page.post("/meeting/outcome", &form).await;
+    assert_eq!(none.status(), StatusCode::BAD_REQUEST);
+    assert!(none.text().await.unwrap().contains("records none"));
     let meeting = MeetingId(id.into());
     assert!(
         page.open_ledger()
@@ -170,7 +193,7 @@ async fn the_outcome_form_stores_the_due_date_and_refuses_a_bad_one() {
             .is_none_or(|r| r.outcome.is_none())
     );
 
-    let r = send_the_po_by(&page, id, "d1", "2026-12-24").await;
+    let r = send_the_po_by(&page, id, "d1", &later).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let outcome = page
         .open_ledger()
@@ -180,9 +203,9 @@ async fn the_outcome_form_stores_the_due_date_and_refuses_a_bad_one() {
         .outcome
         .unwrap();
     assert_eq!(outcome.next_step.as_deref(), Some("Send the PO"));
-    assert_eq!(outcome.due, NaiveDate::from_ymd_opt(2026, 12, 24));
+    assert_eq!(outcome.due.map(|d| d.to_string()), Some(later.clone()));
     let body = page.get(&meeting_path(id)).await.text().await.unwrap();
-    assert!(body.contains("due 2026-12-24"), "{body}");
+    assert!(body.contains(&format!("due {later}")), "{body}");
 }
 
 #[tokio::test]
