@@ -68,7 +68,18 @@ async fn the_suggested_next_rung_is_the_first_button_and_one_click_records_it() 
     let first = browser.find("form.choices button").await;
     assert_eq!(browser.text(&first).await, "Agree to a proposal meeting");
     browser.click(&first).await;
-    let notice = browser.find("p.notice").await;
+    // The click returns before the answer's page has loaded: wait for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let notice = loop {
+        if let Some(n) = browser.find_all("p.notice").await.pop() {
+            break n;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no notice after the click"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     assert_eq!(browser.text(&notice).await, "Objective recorded.");
     let row = page
         .open_ledger()
