@@ -6,7 +6,9 @@
 # Usage: [SHAPE=history] [SOURCE=url] [PIE=no] scripts/bench-idle.sh [EVENTS] [IDLE_SECONDS]
 #   PIE=no links the release binary position-dependent (-no-pie), as builds before issue 13 did,
 #   for the side-by-side figure; the dependencies are shared with the normal build, only the link
-#   differs.
+#   differs. RELR=no links the relative relocations unpacked (build.rs), as builds before did.
+#   BIN=path measures that binary instead of building one (to compare builds kept aside).
+#   MALLOC_ARENA_MAX and other variables in the environment reach the daemon.
 #   SHAPE: see gen-calendar.py. SOURCE=url serves the file over loopback HTTP instead of reading
 #   it as a path, so the figure includes the HTTP/TLS stack a published feed needs.
 #   DESKTOP=fake runs the daemon against a private D-Bus with the tests' fake notification server
@@ -20,12 +22,18 @@ events=${1:-2000}
 idle=${2:-30}
 work=$(mktemp -d)
 trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
-if [ "${PIE:-yes}" = no ]; then
+if [ -n "${BIN:-}" ]; then
+  cp "$BIN" "$work/nextstep"
+elif [ "${RELR:-yes}" = no ]; then
+  NEXTSTEP_NO_RELR=1 cargo rustc --release -q --bin nextstep
+  cp target/release/nextstep "$work/nextstep"
+elif [ "${PIE:-yes}" = no ]; then
   cargo rustc --release -q --bin nextstep -- -C link-arg=-no-pie
+  cp target/release/nextstep "$work/nextstep"
 else
   cargo rustc --release -q --bin nextstep
+  cp target/release/nextstep "$work/nextstep"
 fi
-cp target/release/nextstep "$work/nextstep"
 echo "binary: $(file -b "$work/nextstep" | cut -d, -f1-2)"
 python3 scripts/gen-calendar.py "$events" > "$work/cal.ics"
 location="path = \"$work/cal.ics\""

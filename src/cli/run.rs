@@ -38,6 +38,7 @@ impl fmt::Display for Stopped {
 }
 
 pub async fn run(config: Config) -> anyhow::Result<Stopped> {
+    crate::memory::one_allocator_arena();
     let mut hangups = crate::signals::hangups()?;
     let shutdown = crate::signals::shutdown_on_signals();
     let mut config = config;

@@ -96,6 +96,28 @@ pub fn window(now: DateTime<Utc>, lookback: Duration) -> Window {
     }
 }
 
+/// Records the outcome `cancelled` for a meeting that had an objective and will not take place,
+/// with `why` as its note. Under one key per meeting, so a second call (a restart) is a retry.
+fn record_cancelled(
+    ledger: &mut Ledger,
+    id: &MeetingId,
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, crate::ledger::LedgerError> {
+    ledger.record_answer(
+        &format!("{id}#outcome#cancelled"),
+        id,
+        &Answer::Outcome {
+            result: Outcome::Cancelled,
+            next_step: None,
+            note: Some(why.into()),
+            due: None,
+        },
+        Via::Daemon,
+        now,
+    )
+}
+
 /// What the poll and prompt tasks tell the scheduler. `Unauthorized` comes once per streak of
 /// refused credentials; the source keeps trying slowly.
 enum LoopEvent {
@@ -458,11 +480,7 @@ impl Scheduler<'_> {
             }
             LoopEvent::Stopped { source, message } => {
                 error!(source = %source, "polling stopped: {message}");
-                let _ = self
-                    .opts
-                    .notifier
-                    .tell("nextstep: a calendar needs you", &message)
-                    .await;
+                self.calendar_needs_you(&message).await;
             }
             LoopEvent::Unauthorized { source, message } => {
                 warn!(
@@ -470,11 +488,7 @@ impl Scheduler<'_> {
                     "{message}; trying again every {} min or more (repeats are logged at DEBUG)",
                     UNAUTHORIZED_RETRY.as_secs() / 60
                 );
-                let _ = self
-                    .opts
-                    .notifier
-                    .tell("nextstep: a calendar needs you", &message)
-                    .await;
+                self.calendar_needs_you(&message).await;
             }
             LoopEvent::Answered { key, meeting } => {
                 self.in_flight.remove(&key);
@@ -506,18 +520,7 @@ impl Scheduler<'_> {
             for (id, had_objective) in &gone {
                 let _span = info_span!("ledger_write", meeting = %id, what = "gone").entered();
                 if *had_objective {
-                    ledger.record_answer(
-                        &format!("{id}#outcome#cancelled"),
-                        id,
-                        &Answer::Outcome {
-                            result: Outcome::Cancelled,
-                            next_step: None,
-                            note: Some("removed from the calendar".into()),
-                            due: None,
-                        },
-                        Via::Daemon,
-                        now,
-                    )?;
+                    record_cancelled(ledger, id, "removed from the calendar", now)?;
                 }
                 ledger.mark_gone(id, now)?;
                 info!(meeting = %id, "meeting removed from its calendar");
@@ -583,6 +586,16 @@ impl Scheduler<'_> {
         self.classified = out;
     }
 
+    /// Tells the person a calendar stopped or refused its credentials; the log already says
+    /// which, and a notifier that cannot show it changes nothing.
+    async fn calendar_needs_you(&self, message: &str) {
+        let _ = self
+            .opts
+            .notifier
+            .tell("nextstep: a calendar needs you", message)
+            .await;
+    }
+
     async fn refresh_states(&mut self, ids: Vec<MeetingId>) -> anyhow::Result<()> {
         let snooze = self.opts.config.prompts.snooze;
         let fresh = blocking(&self.ledger, move |l| l.states(&ids, snooze)).await?;
@@ -611,18 +624,7 @@ impl Scheduler<'_> {
                 for id in &cancelled {
                     let _span =
                         info_span!("ledger_write", meeting = %id, what = "cancelled").entered();
-                    ledger.record_answer(
-                        &format!("{id}#outcome#cancelled"),
-                        id,
-                        &Answer::Outcome {
-                            result: Outcome::Cancelled,
-                            next_step: None,
-                            note: Some("cancelled in the calendar".into()),
-                            due: None,
-                        },
-                        Via::Daemon,
-                        now,
-                    )?;
+                    record_cancelled(ledger, id, "cancelled in the calendar", now)?;
                 }
                 Ok(())
             })

@@ -212,6 +212,22 @@ fn command(program: impl AsRef<std::ffi::OsStr>, args: &[String]) -> Command {
     c
 }
 
+/// `osascript` running `body` as the lines of an `on run argv` handler, with `argv` as its
+/// arguments: the question and the choices go in as arguments, never spliced into the script.
+fn osascript<'a>(
+    program: &std::path::Path,
+    body: &[&str],
+    argv: impl IntoIterator<Item = &'a str>,
+) -> Command {
+    let mut c = Command::new(program);
+    c.args(["-e", "on run argv"]);
+    for line in body {
+        c.args(["-e", line]);
+    }
+    c.args(["-e", "end run"]).args(argv);
+    c
+}
+
 fn objective_command(backend: &Backend, question: &str, choices: &[String]) -> Command {
     match backend {
         // An editable combo box: pick a listed objective or type another.
@@ -235,21 +251,13 @@ fn objective_command(backend: &Backend, question: &str, choices: &[String]) -> C
                 .arg(choices.first().map(String::as_str).unwrap_or(""));
             c
         }
-        Backend::Osascript(p) => {
-            // Strings go in as arguments, never spliced into the script.
-            let mut c = Command::new(p);
-            c.args([
-                "-e",
-                "on run argv",
-                "-e",
+        Backend::Osascript(p) => osascript(
+            p,
+            &[
                 "return text returned of (display dialog (item 1 of argv) default answer (item 2 of argv) with title \"nextstep\")",
-                "-e",
-                "end run",
-                question,
-            ])
-            .arg(choices.first().map(String::as_str).unwrap_or(""));
-            c
-        }
+            ],
+            [question, choices.first().map(String::as_str).unwrap_or("")],
+        ),
         Backend::Program(argv) => command(&argv[0], &argv[1..]),
     }
 }
@@ -286,24 +294,15 @@ fn outcome_command(backend: &Backend, question: &str) -> Command {
             }
             c
         }
-        Backend::Osascript(p) => {
-            let mut c = Command::new(p);
-            c.args([
-                "-e",
-                "on run argv",
-                "-e",
+        Backend::Osascript(p) => osascript(
+            p,
+            &[
                 "set r to choose from list (items 2 thru -1 of argv) with prompt (item 1 of argv) with title \"nextstep\"",
-                "-e",
                 "if r is false then return \"\"",
-                "-e",
                 "return item 1 of r",
-                "-e",
-                "end run",
-                question,
-            ]);
-            c.args(Outcome::ALL.iter().map(|o| o.label()));
-            c
-        }
+            ],
+            std::iter::once(question).chain(Outcome::ALL.iter().map(|o| o.label())),
+        ),
         Backend::Program(argv) => command(&argv[0], &argv[1..]),
     }
 }
@@ -325,19 +324,13 @@ fn text_command(backend: &Backend, q: &str) -> Command {
             c.args(["--title", TITLE, "--inputbox", q]);
             c
         }
-        Backend::Osascript(p) => {
-            let mut c = Command::new(p);
-            c.args([
-                "-e",
-                "on run argv",
-                "-e",
+        Backend::Osascript(p) => osascript(
+            p,
+            &[
                 "return text returned of (display dialog (item 1 of argv) default answer \"\" with title \"nextstep\")",
-                "-e",
-                "end run",
-                q,
-            ]);
-            c
-        }
+            ],
+            [q],
+        ),
         Backend::Program(argv) => command(&argv[0], &argv[1..]),
     }
 }
@@ -439,6 +432,45 @@ fn is_executable(p: &Path) -> bool {
 mod tests {
     use super::*;
     use crate::notify::text::tests::{objective_prompt, outcome_prompt};
+
+    fn args(c: &Command) -> Vec<String> {
+        c.as_std()
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_osascript_dialogs_pass_the_question_and_choices_as_arguments_after_the_script() {
+        let mac = Backend::Osascript(PathBuf::from("/usr/bin/osascript"));
+        let choices = ["Sign \"it\" & go".to_string(), "Other".to_string()];
+        let objective = args(&objective_command(&mac, "What?", &choices));
+        assert_eq!(
+            objective,
+            [
+                "-e",
+                "on run argv",
+                "-e",
+                "return text returned of (display dialog (item 1 of argv) default answer (item 2 of argv) with title \"nextstep\")",
+                "-e",
+                "end run",
+                "What?",
+                "Sign \"it\" & go",
+            ]
+        );
+        let outcome = args(&outcome_command(&mac, "Did they?"));
+        assert_eq!(outcome[..2], ["-e", "on run argv"]);
+        assert_eq!(
+            outcome[8..11],
+            ["-e", "end run", "Did they?"],
+            "{outcome:?}"
+        );
+        let labels: Vec<&str> = Outcome::ALL.iter().map(|o| o.label()).collect();
+        assert_eq!(outcome[11..], labels[..]);
+        let next = args(&next_step_command(&mac));
+        assert_eq!(next.len(), 7, "{next:?}");
+        assert_eq!(next[6], "What is the next step? (optional)");
+    }
 
     fn script(dir: &Path, body: &str) -> Vec<String> {
         use std::os::unix::fs::PermissionsExt;

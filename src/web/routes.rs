@@ -32,8 +32,8 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route("/meeting/outcome", post(outcome))
         .route("/meeting/sales", post(sales))
         .route("/report", get(report))
-        .route("/export.csv", get(export_csv))
-        .route("/export.jsonl", get(export_jsonl))
+        .route("/export.csv", get(export::<CSV>))
+        .route("/export.jsonl", get(export::<JSONL>))
         .route("/style.css", get(style))
         .fallback(not_found)
         .with_state(state)
@@ -364,14 +364,36 @@ async fn report(
     .await
 }
 
-/// A download of what `filter` keeps, in the format of `nextstep export`.
-async fn export(
-    state: Arc<WebState>,
-    filter: Filter,
+/// A format `nextstep export` writes, as a download: how rows are written, the media type, and
+/// the file name offered.
+struct Download {
     render: fn(&[crate::model::LedgerRow]) -> String,
     mime: &'static str,
     name: &'static str,
+}
+
+/// The downloads, one per route; [`CSV`] and [`JSONL`] index them.
+const DOWNLOADS: [Download; 2] = [
+    Download {
+        render: crate::export::to_csv,
+        mime: "text/csv; charset=utf-8",
+        name: "nextstep.csv",
+    },
+    Download {
+        render: crate::export::to_jsonl,
+        mime: "application/jsonl; charset=utf-8",
+        name: "nextstep.jsonl",
+    },
+];
+const CSV: usize = 0;
+const JSONL: usize = 1;
+
+/// A download of what `filter` keeps, in the format `DOWNLOADS[FORMAT]` of `nextstep export`.
+async fn export<const FORMAT: usize>(
+    State(state): State<Arc<WebState>>,
+    Query(filter): Query<Filter>,
 ) -> Result<Response> {
+    let Download { render, mime, name } = DOWNLOADS[FORMAT];
     let body = with_ledger(&state, move |_, ledger, _| {
         Ok(render(&view::filtered_rows(ledger, &filter)?))
     })
@@ -387,32 +409,4 @@ async fn export(
         body,
     )
         .into_response())
-}
-
-async fn export_csv(
-    State(state): State<Arc<WebState>>,
-    Query(filter): Query<Filter>,
-) -> Result<Response> {
-    export(
-        state,
-        filter,
-        crate::export::to_csv,
-        "text/csv; charset=utf-8",
-        "nextstep.csv",
-    )
-    .await
-}
-
-async fn export_jsonl(
-    State(state): State<Arc<WebState>>,
-    Query(filter): Query<Filter>,
-) -> Result<Response> {
-    export(
-        state,
-        filter,
-        crate::export::to_jsonl,
-        "application/jsonl; charset=utf-8",
-        "nextstep.jsonl",
-    )
-    .await
 }
