@@ -16,12 +16,10 @@
 //! lines typed after the reload would be lost to the old one.
 
 use std::fmt;
-use std::sync::Arc;
 
 use clap::Args;
 use serde::Serialize;
 
-use crate::clock::SystemClock;
 use crate::config::{Config, Prompts};
 use crate::{daemon, paths};
 
@@ -53,7 +51,7 @@ pub async fn run(config: Config) -> anyhow::Result<Stopped> {
             config: config.clone(),
             data_dir,
             ledger_path,
-            clock: Arc::new(SystemClock),
+            clock: crate::clock::from_env().map_err(anyhow::Error::msg)?,
             notifier: notifier.clone(),
             one_prompt_at_a_time: one_at_a_time,
             shutdown: generation.clone(),

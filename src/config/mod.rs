@@ -9,6 +9,7 @@
 //! config, the entry points, and the range of every duration and count in one table (the
 //! `*_LIMIT` consts), so that no value `check` accepts can overflow the time arithmetic later.
 
+mod digest;
 mod error;
 mod range;
 mod raw;
@@ -22,6 +23,7 @@ use regex::Regex;
 
 use crate::secret::SecretSource;
 
+pub use digest::{BadWhen, DigestConfig, DigestWhen};
 pub use error::ConfigError;
 pub use range::{CountRange, DurationRange, Limit, format_duration};
 use range::{DAY, HOUR, MINUTE, limits};
@@ -57,6 +59,7 @@ pub struct Config {
     pub calendars: Vec<CalendarConfig>,
     pub ledger: LedgerConfig,
     pub web: WebConfig,
+    pub digest: DigestConfig,
 }
 
 #[derive(Debug, Clone, Default)]

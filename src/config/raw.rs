@@ -27,6 +27,8 @@ pub(super) struct RawConfig {
     pub ledger: RawLedger,
     #[serde(default)]
     pub web: RawWeb,
+    #[serde(default)]
+    pub digest: RawDigest,
 }
 
 #[derive(Deserialize, Default)]
@@ -130,4 +132,11 @@ pub(super) struct RawLedger {
 pub(super) struct RawWeb {
     pub enabled: Option<bool>,
     pub port: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDigest {
+    pub enabled: Option<bool>,
+    pub when: Option<Spanned<String>>,
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+use super::digest::{DigestConfig, DigestWhen};
 use super::error::{ConfigError, Ctx};
 use super::raw::{RawCalendar, RawConfig, RawDialog};
 use super::values::{domain_list, each, expand_home, parse_url, regex_list, secret};
@@ -195,6 +196,24 @@ pub(super) fn validate(ctx: &Ctx, raw: RawConfig) -> Result<Config, ConfigError>
         port: WEB_PORT_LIMIT.count(ctx, raw.web.port, WebConfig::default().port)?,
     };
 
+    let digest = {
+        let d = DigestConfig::default();
+        let when = match raw.digest.when {
+            None => d.when,
+            Some(v) => {
+                let span = v.span();
+                v.get_ref().parse::<DigestWhen>().map_err(|e| {
+                    ctx.at(span, "digest.when", e.to_string())
+                        .hint("a weekday (Mon, Tue, Wed, Thu, Fri, Sat, Sun) and a local 24-hour time, e.g. when = \"Mon 09:00\"")
+                })?
+            }
+        };
+        DigestConfig {
+            enabled: raw.digest.enabled.unwrap_or(d.enabled),
+            when,
+        }
+    };
+
     Ok(Config {
         path: None,
         identity,
@@ -204,6 +223,7 @@ pub(super) fn validate(ctx: &Ctx, raw: RawConfig) -> Result<Config, ConfigError>
         calendars,
         ledger,
         web,
+        digest,
     })
 }
 

@@ -47,6 +47,7 @@ use crate::notify::{Notifier, PromptView, Showing};
 use crate::plan::{self, Plan};
 use crate::source::{self, Fetched, SourceContext, Window, snapshot};
 
+mod digest;
 mod poll;
 mod prompt;
 
@@ -190,6 +191,19 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         &tracker,
         opts.notifier.page().cloned(),
     );
+
+    if opts.config.digest.enabled {
+        let task = digest::DigestTask {
+            when: opts.config.digest.when,
+            ladder: opts.config.prompts.objectives.clone(),
+            ledger: ledger.clone(),
+            notifier: opts.notifier.clone(),
+            clock: opts.clock.clone(),
+            data_dir: opts.data_dir.clone(),
+            shutdown: opts.shutdown.clone(),
+        };
+        tracker.spawn(task.run().instrument(info_span!("digest")));
+    }
 
     let mut scheduler = Scheduler {
         opts: &opts,
@@ -723,6 +737,25 @@ impl Scheduler<'_> {
             }
             _ => None,
         };
+        let suggestion = match (&p.kind, &v.account) {
+            (PromptKind::Objective, Some(account)) if prompts.ladder => {
+                let (account, start) = (account.clone(), m.start);
+                let ladder = prompts.objectives.clone();
+                blocking(&self.ledger, move |l| {
+                    Ok(crate::coach::suggest(
+                        &ladder,
+                        &l.customer_meetings_of_account(&account)?,
+                        start,
+                    ))
+                })
+                .await
+                .unwrap_or_else(|e| {
+                    warn!("cannot read the account's history for a suggestion: {e:#}");
+                    None
+                })
+            }
+            _ => None,
+        };
         Some(PromptView {
             key: p.key(),
             kind: p.kind,
@@ -735,6 +768,7 @@ impl Scheduler<'_> {
             objectives: prompts.objectives.clone(),
             quick: prompts.quick_objectives,
             last_commitment,
+            suggestion,
             objective: state
                 .and_then(|s| s.objective.as_ref())
                 .map(|o| o.text.clone()),

@@ -15,7 +15,9 @@
 //! It prints its answer as the first line of stdout and exits 0:
 //!
 //! - objective prompt: the objective, as free text (`Agree to a pilot by Friday`);
-//! - outcome prompt: `VALUE` or `VALUE: next step` (`advanced: technical workshop on 12/3`).
+//! - outcome prompt: `VALUE` or `VALUE: next step` (`advanced: technical workshop on 12/3`),
+//!   and, after a next step, optionally the step's due date as the second line (`2026-12-03`;
+//!   anything not `YYYY-MM-DD` is left out with a warning).
 //!
 //! An empty line, a non-zero exit, an unknown outcome value, or no answer within the prompt timeout
 //! (the program is then killed) count as "no answer" ([`Answer::Dismissed`]): the prompt comes back
@@ -25,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use tokio::process::Command;
 
 use crate::config::DialogSetting;
@@ -104,12 +107,14 @@ impl Dialog {
                     .env("NEXTSTEP_PROMPT_KIND", prompt.kind.as_str())
                     .env("NEXTSTEP_MEETING_TITLE", &prompt.title)
                     .env("NEXTSTEP_CHOICES", choices.join("\n"));
-                let line = self.run(cmd).await;
+                let out = self.run_output(cmd).await;
+                let line = out.as_deref().and_then(first_line);
                 match prompt.kind {
                     PromptKind::Objective => objective_answer(line),
-                    PromptKind::Outcome => {
-                        line.map_or(Answer::Dismissed, |l| parse_outcome_line(&l))
-                    }
+                    PromptKind::Outcome => match line {
+                        Some(l) => with_due_line(parse_outcome_line(&l), out.as_deref(), prompt),
+                        None => Answer::Dismissed,
+                    },
                 }
             }
             (_, PromptKind::Objective) => {
@@ -132,18 +137,42 @@ impl Dialog {
                 // question keeps the outcome.
                 let cmd = next_step_command(&backend);
                 let next_step = self.run(cmd).await;
+                let due = match next_step {
+                    Some(_) if text::takes_due(result) => self.ask_due(&backend, prompt).await,
+                    _ => None,
+                };
                 Answer::Outcome {
                     result,
                     next_step,
                     note: None,
-                    due: None,
+                    due,
                 }
             }
         }
     }
 
+    /// The next step's due date, optional: a bad date is asked once more with what was wrong,
+    /// then left out with a warning; a cancel leaves it out.
+    async fn ask_due(&self, backend: &Backend, prompt: &PromptView) -> Option<NaiveDate> {
+        let mut question = text::DUE_QUESTION.to_string();
+        for _ in 0..2 {
+            let typed = self.run(text_command(backend, &question)).await?;
+            match text::parse_due_for(&typed, prompt.start) {
+                Ok(due) => return due,
+                Err(why) => question = format!("{why}\n{}", text::DUE_QUESTION),
+            }
+        }
+        tracing::warn!(prompt = %prompt.key, "no valid due date given; the next step is recorded without one");
+        None
+    }
+
     /// Runs `cmd`, bounded by the timeout; the first non-empty-trimmed line of stdout on success.
-    async fn run(&self, mut cmd: Command) -> Option<String> {
+    async fn run(&self, cmd: Command) -> Option<String> {
+        first_line(&self.run_output(cmd).await?)
+    }
+
+    /// Runs `cmd`, bounded by the timeout; its whole stdout on success.
+    async fn run_output(&self, mut cmd: Command) -> Option<String> {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -173,7 +202,7 @@ impl Dialog {
             tracing::debug!(program = %program, status = %out.status, "the dialog was cancelled");
             return None;
         }
-        first_line(&String::from_utf8_lossy(&out.stdout))
+        Some(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 }
 
@@ -279,7 +308,11 @@ fn outcome_command(backend: &Backend, question: &str) -> Command {
 }
 
 fn next_step_command(backend: &Backend) -> Command {
-    let q = "What is the next step? (optional)";
+    text_command(backend, "What is the next step? (optional)")
+}
+
+/// A question with an empty text field.
+fn text_command(backend: &Backend, q: &str) -> Command {
     match backend {
         Backend::Zenity(p) => {
             let mut c = Command::new(p);
@@ -335,6 +368,35 @@ pub fn parse_outcome_line(line: &str) -> Answer {
             tracing::warn!(error = %e, "the dialog program printed an unknown outcome; treating the prompt as dismissed");
             Answer::Dismissed
         }
+    }
+}
+
+/// `answer` with the due date the program printed as its second line, when it gave a next step
+/// of a `committed` or `advanced` outcome and a date in the `YYYY-MM-DD` form, on or after the
+/// meeting's day (a line in another form is left out with a warning).
+fn with_due_line(answer: Answer, out: Option<&str>, prompt: &PromptView) -> Answer {
+    let Answer::Outcome {
+        result,
+        next_step: Some(next_step),
+        note,
+        due: None,
+    } = answer
+    else {
+        return answer;
+    };
+    let typed = out
+        .and_then(|o| o.lines().nth(1))
+        .filter(|_| text::takes_due(result))
+        .unwrap_or("");
+    let due = text::parse_due_for(typed, prompt.start).unwrap_or_else(|why| {
+        tracing::warn!(prompt = %prompt.key, "{why}; the next step is recorded without a due date");
+        None
+    });
+    Answer::Outcome {
+        result,
+        next_step: Some(next_step),
+        note,
+        due,
     }
 }
 
@@ -497,6 +559,28 @@ mod tests {
                 due: None,
             }
         );
+    }
+
+    #[tokio::test]
+    async fn a_program_may_give_the_next_steps_due_date_on_its_second_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let answer = |due| Answer::Outcome {
+            result: Outcome::Committed,
+            next_step: Some("PO by Friday".into()),
+            note: None,
+            due,
+        };
+        let argv = script(
+            dir.path(),
+            "printf 'committed: PO by Friday\\n2026-12-04\\n'",
+        );
+        assert_eq!(
+            dialog(argv).ask(&outcome_prompt()).await,
+            answer(chrono::NaiveDate::from_ymd_opt(2026, 12, 4))
+        );
+        // A date in another form is left out, never guessed; the outcome stands.
+        let argv = script(dir.path(), "printf 'committed: PO by Friday\\nFriday\\n'");
+        assert_eq!(dialog(argv).ask(&outcome_prompt()).await, answer(None));
     }
 
     #[tokio::test]

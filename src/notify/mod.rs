@@ -42,6 +42,9 @@ pub struct PromptView {
     pub quick: usize,
     /// Objective prompt: what the account committed to last time, carried forward.
     pub last_commitment: Option<String>,
+    /// Objective prompt: the account's next rung (`prompts.ladder`; docs/design.md, "Prompt
+    /// rules"), offered first under its own key `objective:{rung}` with its one-line why.
+    pub suggestion: Option<crate::coach::Suggestion>,
     /// Outcome prompt: the objective that was set, if any.
     pub objective: Option<String>,
     /// The meeting belongs to a recurring series (so `not_sales` applies to the series).

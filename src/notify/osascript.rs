@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use tokio::process::Command;
 
 use crate::model::{Answer, Outcome, PromptKind, Via};
@@ -104,7 +105,11 @@ impl OsascriptNotifier {
         let question = text::question(prompt);
         let not_sales = not_sales_label(prompt);
         if !prompt.objectives.is_empty() {
-            let mut items: Vec<&str> = prompt.objectives.iter().map(String::as_str).collect();
+            // The suggested rung first (its why is in the question).
+            let mut items: Vec<&str> = text::ordered_objectives(prompt)
+                .into_iter()
+                .map(|(_, o)| o)
+                .collect();
             items.push(TYPE_OWN);
             if self.page.is_serving() {
                 items.push(OPEN_PAGE);
@@ -182,12 +187,39 @@ impl OsascriptNotifier {
                 next_step = Some(d.text.trim().to_owned());
             }
         }
+        let due = match next_step {
+            Some(_) => self.due(prompt).await?,
+            None => None,
+        };
         Ok(Answer::Outcome {
             result,
             next_step,
             note: None,
-            due: None,
+            due,
         })
+    }
+
+    /// The next step's due date, optional: a bad date is asked once more with what was wrong,
+    /// then left out with a warning; Skip leaves it out.
+    async fn due(&self, prompt: &PromptView) -> Result<Option<NaiveDate>, NotifyError> {
+        let buttons = ["Skip", "Save"];
+        let mut question = text::DUE_QUESTION.to_string();
+        for _ in 0..2 {
+            let script = text_script(&question, "", &buttons, "Skip", self.give_up());
+            let Ran::Said(s) = self.run(&script).await? else {
+                return Ok(None);
+            };
+            let Some(d) = parse_dialog(&s, &buttons).filter(|d| d.button == "Save" && !d.gave_up)
+            else {
+                return Ok(None);
+            };
+            match text::parse_due_for(&d.text, prompt.start) {
+                Ok(due) => return Ok(due),
+                Err(why) => question = format!("{why}\n{}", text::DUE_QUESTION),
+            }
+        }
+        tracing::warn!("no valid due date given; the next step is recorded without one");
+        Ok(None)
     }
 
     /// A dialog gives up a little before the prompt's own timeout, so it answers "gave up"
@@ -567,28 +599,37 @@ mod tests {
         assert!(script(dir.path(), 8).starts_with("display dialog "));
     }
 
+    /// What a text dialog prints when `text` was typed and Save pressed.
+    fn saved(text: &str) -> String {
+        format!("button returned:Save, text returned:{text}, gave up:false")
+    }
+
+    /// `committed` with the next step "Send the contract", due `due`.
+    fn contract(due: Option<chrono::NaiveDate>) -> Answer {
+        Answer::Outcome {
+            result: Outcome::Committed,
+            next_step: Some("Send the contract".into()),
+            note: None,
+            due,
+        }
+    }
+
     #[tokio::test]
     async fn an_outcome_is_picked_from_the_list_with_its_next_step() {
         let dir = tempfile::tempdir().unwrap();
         let n = fake(dir.path());
         let p = outcome_prompt();
         answer(dir.path(), 2, Outcome::Committed.label());
+        answer(dir.path(), 3, &saved("Send the contract"));
         answer(
             dir.path(),
-            3,
-            "button returned:Save, text returned:Send the contract, gave up:false",
+            4,
+            "button returned:Skip, text returned:, gave up:false",
         );
-        assert_eq!(
-            n.ask(&p).await.unwrap().answer,
-            Answer::Outcome {
-                result: Outcome::Committed,
-                next_step: Some("Send the contract".into()),
-                note: None,
-                due: None,
-            }
-        );
+        assert_eq!(n.ask(&p).await.unwrap().answer, contract(None));
         assert!(script(dir.path(), 2).contains(&quote(Outcome::NoShow.label())));
-        answer(dir.path(), 5, Outcome::NoShow.label());
+        assert!(script(dir.path(), 4).contains(&quote(text::DUE_QUESTION)));
+        answer(dir.path(), 6, Outcome::NoShow.label());
         assert_eq!(
             n.ask(&p).await.unwrap().answer,
             Answer::Outcome {
@@ -598,8 +639,19 @@ mod tests {
                 due: None,
             }
         );
-        answer(dir.path(), 7, "false");
+        answer(dir.path(), 8, "false");
         assert_eq!(n.ask(&p).await.unwrap().answer, Answer::Snooze);
+        // A bad due date is asked once more, saying the form; a good one is kept.
+        answer(dir.path(), 10, Outcome::Committed.label());
+        answer(dir.path(), 11, &saved("Send the contract"));
+        answer(dir.path(), 12, &saved("Friday"));
+        answer(dir.path(), 13, &saved("2026-12-24"));
+        assert_eq!(
+            n.ask(&p).await.unwrap().answer,
+            contract(chrono::NaiveDate::from_ymd_opt(2026, 12, 24))
+        );
+        assert!(script(dir.path(), 13).contains("YYYY-MM-DD"));
+        assert!(script(dir.path(), 13).contains("Friday"));
     }
 
     #[tokio::test]

@@ -156,8 +156,9 @@ where
     let mut menu = format!("\n{}\n{}\n", shown.summary, shown.body);
     match prompt.kind {
         PromptKind::Objective => {
-            for (i, o) in prompt.objectives.iter().enumerate() {
-                menu.push_str(&format!("  {}) {o}\n", i + 1));
+            // Numbered as shown: the suggested rung (if any) is 1.
+            for (n, (_, o)) in text::ordered_objectives(prompt).iter().enumerate() {
+                menu.push_str(&format!("  {}) {o}\n", n + 1));
             }
             let not_sales = if prompt.recurring {
                 "not a sales meeting (the whole series)"
@@ -197,8 +198,11 @@ where
                     return Ok(Answer::NotSales);
                 }
                 if let Ok(n) = line.parse::<usize>() {
-                    if let Some(text) = n.checked_sub(1).and_then(|i| prompt.objectives.get(i)) {
-                        return Ok(Answer::Objective { text: text.clone() });
+                    let listed = text::ordered_objectives(prompt);
+                    if let Some((_, text)) = n.checked_sub(1).and_then(|i| listed.get(i)) {
+                        return Ok(Answer::Objective {
+                            text: text.to_string(),
+                        });
                     }
                     output
                         .write_all(
@@ -234,12 +238,49 @@ where
                     .await?
                     .map(|l| l.trim().to_string())
                     .filter(|l| !l.is_empty());
+                let due = match next_step {
+                    Some(_) if text::takes_due(result) => {
+                        read_due(input, output, deadline, prompt.start).await?
+                    }
+                    _ => None,
+                };
                 return Ok(Answer::Outcome {
                     result,
                     next_step,
                     note: None,
-                    due: None,
+                    due,
                 });
+            }
+        }
+    }
+}
+
+/// The next step's due date: asked until it is a `YYYY-MM-DD` date on or after the meeting's day
+/// (`start`), or left empty; the end of input or the deadline leave it out (the outcome and next
+/// step stand).
+async fn read_due<R, W>(
+    input: &mut R,
+    output: &mut W,
+    deadline: tokio::time::Instant,
+    start: chrono::DateTime<chrono::Utc>,
+) -> std::io::Result<Option<chrono::NaiveDate>>
+where
+    R: AsyncBufRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    output
+        .write_all(format!("{} ", text::DUE_QUESTION).as_bytes())
+        .await?;
+    output.flush().await?;
+    loop {
+        let Some(line) = read_line(input, deadline).await? else {
+            return Ok(None);
+        };
+        match text::parse_due_for(&line, start) {
+            Ok(due) => return Ok(due),
+            Err(why) => {
+                output.write_all(format!("{why}: ").as_bytes()).await?;
+                output.flush().await?;
             }
         }
     }
@@ -296,6 +337,74 @@ mod tests {
         );
         assert!(out.contains("Before \"Acme & Co <pilot> review\""), "{out}");
         assert!(out.contains("  6) Agree to the sale\n"), "{out}");
+    }
+
+    #[tokio::test]
+    async fn the_suggested_rung_is_number_one_and_the_others_follow_once() {
+        let p = crate::notify::text::tests::suggested_prompt(2);
+        let (a, out) = run(&p, "1\n").await;
+        assert_eq!(
+            a,
+            Answer::Objective {
+                text: "Agree to a proposal meeting".into()
+            }
+        );
+        assert!(out.contains("Last time Acme agreed to"), "{out}");
+        assert!(
+            out.contains("  1) Agree to a proposal meeting\n  2) Agree to a next meeting\n"),
+            "{out}"
+        );
+        assert_eq!(
+            out.matches("Agree to a proposal meeting").count(),
+            1,
+            "{out}"
+        );
+        assert_eq!(
+            run(&p, "4\n").await.0,
+            Answer::Objective {
+                text: "Meet the decision makers".into()
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_next_step_may_get_a_due_date_and_a_bad_one_is_asked_again() {
+        let (a, out) = run(
+            &outcome_prompt(),
+            "1\nSend the PO\n24.12.\n2026-11-20\n2026-12-24\n",
+        )
+        .await;
+        assert_eq!(
+            a,
+            Answer::Outcome {
+                result: Outcome::Committed,
+                next_step: Some("Send the PO".into()),
+                note: None,
+                due: chrono::NaiveDate::from_ymd_opt(2026, 12, 24),
+            }
+        );
+        assert!(out.contains("By when? (YYYY-MM-DD, optional)"), "{out}");
+        assert!(out.contains("“24.12.” is not a date"), "{out}");
+        assert!(
+            out.contains("2026-11-20 is before the meeting itself"),
+            "{out}"
+        );
+        // No commitment, no date: a continuation's next step is not asked when it is due.
+        let (a, out) = run(&outcome_prompt(), "3\nCall back\n").await;
+        assert!(matches!(a, Answer::Outcome { due: None, .. }), "{a:?}");
+        assert!(!out.contains("By when?"), "{out}");
+        // Left empty, or never answered: no date, and the next step stands.
+        for typed in ["1\nSend the PO\n\n", "1\nSend the PO\n"] {
+            assert_eq!(
+                run(&outcome_prompt(), typed).await.0,
+                Answer::Outcome {
+                    result: Outcome::Committed,
+                    next_step: Some("Send the PO".into()),
+                    note: None,
+                    due: None,
+                }
+            );
+        }
     }
 
     #[tokio::test]

@@ -7,7 +7,7 @@
 
 use std::fmt::Display;
 
-use chrono::{Local, TimeZone};
+use chrono::{DateTime, Local, NaiveDate, TimeZone, Utc};
 
 use crate::model::{Answer, Outcome, PromptKind};
 
@@ -61,18 +61,20 @@ where
         PromptKind::Objective => {
             let at = prompt.start.with_timezone(zone).format("%H:%M");
             let mut body = String::from("What do you want them to commit to?");
-            if let Some(last) = &prompt.last_commitment {
+            if let Some(last) = last_commitment(prompt) {
                 let who = match &prompt.account {
                     Some(account) => format!("Last time ({account})"),
                     None => "Last time".to_string(),
                 };
                 body.push_str(&format!("\n{who} they committed to: {last}"));
             }
-            let mut actions: Vec<(String, String)> = prompt
-                .objectives
-                .iter()
-                .take(prompt.quick)
-                .enumerate()
+            if let Some(s) = &prompt.suggestion {
+                body.push_str(&format!("\n{}", s.why));
+            }
+            // The suggested rung first, under the key it has on the ladder; then the other quick
+            // objectives, without repeating it.
+            let mut actions: Vec<(String, String)> = quick_objectives(prompt)
+                .into_iter()
                 .map(|(i, text)| (format!("objective:{i}"), shorten(text, 40)))
                 .collect();
             actions.push(("open".into(), "Answer…".into()));
@@ -126,8 +128,11 @@ pub fn question(prompt: &PromptView) -> String {
     match prompt.kind {
         PromptKind::Objective => {
             let mut q = format!("What do you want them to commit to in \"{title}\"?");
-            if let Some(last) = &prompt.last_commitment {
+            if let Some(last) = last_commitment(prompt) {
                 q.push_str(&format!("\nLast time they committed to: {last}"));
+            }
+            if let Some(s) = &prompt.suggestion {
+                q.push_str(&format!("\nSuggested: {} ({})", s.objective, s.why));
             }
             q
         }
@@ -145,10 +150,90 @@ pub fn question(prompt: &PromptView) -> String {
 /// values").
 pub fn choices(prompt: &PromptView) -> Vec<String> {
     match prompt.kind {
-        PromptKind::Objective => prompt.objectives.clone(),
+        PromptKind::Objective => ordered_objectives(prompt)
+            .into_iter()
+            .map(|(_, text)| text.to_string())
+            .collect(),
         PromptKind::Outcome => Outcome::ALL.iter().map(|o| o.as_str().into()).collect(),
     }
 }
+
+/// The last commitment line's text, unless the suggestion's why already says it (the last
+/// decisive outcome was that commitment).
+fn last_commitment(prompt: &PromptView) -> Option<&String> {
+    let said = prompt
+        .suggestion
+        .as_ref()
+        .is_some_and(|s| s.after == Outcome::Committed);
+    prompt.last_commitment.as_ref().filter(|_| !said)
+}
+
+/// The suggested rung's place on the ladder, when there is one and it is on this ladder.
+fn suggested_rung(prompt: &PromptView) -> Option<usize> {
+    prompt
+        .suggestion
+        .as_ref()
+        .map(|s| s.rung)
+        .filter(|r| *r < prompt.objectives.len())
+}
+
+/// Every objective of `prompt` with its place on the ladder (the `N` of `objective:N`), the
+/// suggested rung first when there is one; the rest in ladder order.
+pub fn ordered_objectives(prompt: &PromptView) -> Vec<(usize, &str)> {
+    let first = suggested_rung(prompt);
+    first
+        .into_iter()
+        .chain((0..prompt.objectives.len()).filter(|i| Some(*i) != first))
+        .map(|i| (i, prompt.objectives[i].as_str()))
+        .collect()
+}
+
+/// The objectives that get a button: the suggested rung (wherever it sits on the ladder), then
+/// the first `quick` objectives without it.
+pub fn quick_objectives(prompt: &PromptView) -> Vec<(usize, &str)> {
+    let first = suggested_rung(prompt);
+    ordered_objectives(prompt)
+        .into_iter()
+        .filter(|(i, _)| Some(*i) == first || *i < prompt.quick)
+        .collect()
+}
+
+/// What a person typed as a next step's due date: empty is none; otherwise `YYYY-MM-DD` or an
+/// error sentence to show them (the form is said in it). Never guesses a date.
+pub fn parse_due(typed: &str) -> Result<Option<NaiveDate>, String> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(typed, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| format!("“{typed}” is not a date; write it as YYYY-MM-DD, e.g. 2026-12-24"))
+}
+
+/// Whether an outcome can carry a due date: only a step the customer agreed to, `committed`
+/// (the objective) or `advanced` (another step), as `nextstep outcome --due` requires; on any
+/// other result the date would list a slipped commitment nobody made.
+pub fn takes_due(result: Outcome) -> bool {
+    matches!(result, Outcome::Committed | Outcome::Advanced)
+}
+
+/// [`parse_due`] for the next step of a meeting starting at `start`: a date before the meeting's
+/// own (local) day is refused too, as `nextstep outcome --due` refuses it (a typo, and it would
+/// show the commitment as slipped at once).
+pub fn parse_due_for(typed: &str, start: DateTime<Utc>) -> Result<Option<NaiveDate>, String> {
+    let due = parse_due(typed)?;
+    let day = start.with_timezone(&Local).date_naive();
+    match due {
+        Some(d) if d < day => Err(format!(
+            "{d} is before the meeting itself ({day}); give the day the next step is due, on or \
+             after the meeting, as YYYY-MM-DD"
+        )),
+        _ => Ok(due),
+    }
+}
+
+/// The question asking for a next step's due date.
+pub const DUE_QUESTION: &str = "By when? (YYYY-MM-DD, optional)";
 
 /// What the action key `key`, sent back by the server for `prompt`, means.
 pub fn action(prompt: &PromptView, key: &str) -> Action {
@@ -245,6 +330,7 @@ pub(crate) mod tests {
                 .collect(),
             quick: 2,
             last_commitment: None,
+            suggestion: None,
             objective: None,
             recurring: false,
         }
@@ -255,6 +341,22 @@ pub(crate) mod tests {
             kind: PromptKind::Outcome,
             key: "work/u1/single#outcome#0".into(),
             ..objective_prompt()
+        }
+    }
+
+    /// The objective prompt with rung `rung` of the default ladder suggested.
+    pub(crate) fn suggested_prompt(rung: usize) -> PromptView {
+        let p = objective_prompt();
+        PromptView {
+            suggestion: Some(crate::coach::Suggestion {
+                account: "Acme".into(),
+                objective: p.objectives[rung].clone(),
+                rung,
+                why: "Last time Acme agreed to “Schedule a needs analysis”".into(),
+                after: Outcome::Committed,
+                from: MeetingId("work/u0/single".into()),
+            }),
+            ..p
         }
     }
 
@@ -292,6 +394,94 @@ pub(crate) mod tests {
         assert_eq!(t.actions[2].1, "Answer…");
         assert_eq!(t.actions[3].1, "Later");
         assert_eq!(t.actions[4].1, "Not a sales meeting");
+    }
+
+    #[test]
+    fn the_suggested_rung_is_the_first_button_under_its_own_key_with_its_why_in_the_body() {
+        let t = notification_in(&suggested_prompt(2), &plus_one(), true);
+        assert_eq!(
+            keys(&t),
+            [
+                "objective:2",
+                "objective:0",
+                "objective:1",
+                "open",
+                "snooze",
+                "not_sales",
+                "default"
+            ]
+        );
+        assert_eq!(t.actions[0].1, "Agree to a proposal meeting");
+        assert_eq!(
+            t.body,
+            "What do you want them to commit to?\nLast time Acme agreed to “Schedule a needs analysis”"
+        );
+        assert_eq!(
+            action(&suggested_prompt(2), "objective:2"),
+            Action::Answer(Answer::Objective {
+                text: "Agree to a proposal meeting".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_suggested_quick_objective_moves_first_and_is_not_repeated() {
+        let t = notification_in(&suggested_prompt(1), &plus_one(), true);
+        assert_eq!(keys(&t)[..3], ["objective:1", "objective:0", "open"]);
+    }
+
+    #[test]
+    fn the_question_and_the_choices_put_the_suggestion_first() {
+        let p = suggested_prompt(3);
+        let q = question(&p);
+        assert!(
+            q.ends_with("\nSuggested: Meet the decision makers (Last time Acme agreed to “Schedule a needs analysis”)"),
+            "{q}"
+        );
+        let c = choices(&p);
+        assert_eq!(c.len(), p.objectives.len());
+        assert_eq!(c[0], "Meet the decision makers");
+        assert_eq!(c[1], "Agree to a next meeting");
+        assert_eq!(
+            ordered_objectives(&p)
+                .iter()
+                .map(|(i, _)| *i)
+                .collect::<Vec<_>>(),
+            [3, 0, 1, 2, 4, 5]
+        );
+    }
+
+    #[test]
+    fn a_due_date_is_yyyy_mm_dd_or_empty_and_anything_else_says_the_form() {
+        assert_eq!(parse_due("  "), Ok(None));
+        assert_eq!(
+            parse_due(" 2026-12-24 "),
+            Ok(NaiveDate::from_ymd_opt(2026, 12, 24))
+        );
+        for bad in ["24.12.2026", "2026-02-30", "next friday", "2026-12-24x"] {
+            let e = parse_due(bad).unwrap_err();
+            assert!(e.contains("YYYY-MM-DD") && e.contains(bad), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_due_date_goes_with_a_commitment_on_or_after_the_meetings_day() {
+        assert!(takes_due(Outcome::Committed) && takes_due(Outcome::Advanced));
+        assert!(!takes_due(Outcome::Continuation) && !takes_due(Outcome::NoSale));
+        // The prompt's meeting starts at 13:30 UTC on 1 December 2026.
+        let start = objective_prompt().start;
+        assert_eq!(
+            parse_due_for("2026-12-01", start),
+            Ok(NaiveDate::from_ymd_opt(2026, 12, 1))
+        );
+        assert_eq!(parse_due_for("", start), Ok(None));
+        let e = parse_due_for("2026-11-20", start).unwrap_err();
+        assert!(e.contains("before the meeting itself (2026-12-01)"), "{e}");
+        assert!(
+            parse_due_for("tomorrow", start)
+                .unwrap_err()
+                .contains("YYYY-MM-DD")
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@
 
 use maud::{Markup, html};
 
+use crate::coach::{COVERED, CycleGroup, SellCycle};
 use crate::model::Outcome;
 use crate::report::{AccountStats, WeekStats};
 
@@ -157,6 +158,74 @@ pub fn outcome_mix(accounts: &[AccountStats]) -> Markup {
     }
 }
 
+/// The label of a coverage group ([`COVERED`] or [`UNCOVERED`]).
+pub fn coverage_label(group: &str) -> &'static str {
+    if group == COVERED {
+        "objective set for 80% or more of meetings"
+    } else {
+        "objective set for less than 80%"
+    }
+}
+
+/// Width of one cycle bar, and the gap between bars.
+const CYCLE_BAR_W: f64 = 28.0;
+const CYCLE_GAP: f64 = 14.0;
+
+/// The sell cycle: one bar per quarter of first meeting, then a gap, then one bar for each
+/// objective-coverage group, each as tall as its median days against the longest. A group with
+/// too few accounts for a median (see `coach::MIN_SAMPLE`) has no bar, only its label and n,
+/// because a bar would look like a measurement. Each bar is a `rect` of class `bar cycle`.
+pub fn sell_cycle(cycle: &SellCycle) -> Markup {
+    let groups: Vec<(&CycleGroup, String)> = cycle
+        .by_quarter
+        .iter()
+        .map(|g| (g, g.group.clone()))
+        .chain(cycle.by_coverage.iter().map(|g| {
+            let short = if g.group == COVERED {
+                "≥80% obj."
+            } else {
+                "<80% obj."
+            };
+            (g, short.to_owned())
+        }))
+        .collect();
+    let longest = groups
+        .iter()
+        .filter_map(|(g, _)| g.median_days)
+        .fold(1.0_f64, f64::max);
+    let slot = CYCLE_BAR_W + CYCLE_GAP;
+    // The coverage groups stand apart from the quarters.
+    let x_of = |i: usize| {
+        let apart = if i >= cycle.by_quarter.len() {
+            slot
+        } else {
+            0.0
+        };
+        LEFT + CYCLE_GAP + slot * i as f64 + apart
+    };
+    let width = (x_of(groups.len()) + 10.0).max(LEFT + 300.0);
+    let height = TOP + PLOT_H + BOTTOM;
+    let y = |days: f64| TOP + PLOT_H * (1.0 - days / longest);
+    html! {
+        svg.chart.cycle xmlns="http://www.w3.org/2000/svg" role="img"
+            viewBox=(format!("0 0 {width} {height}")) width=(width) height=(height) {
+            title { "Median days from first meeting to close" }
+            line.grid x1=(LEFT) x2=(width - 10.0) y1=(y(0.0)) y2=(y(0.0)) {}
+            text.axis x=(LEFT - 4.0) y=(y(longest) + 4.0) text-anchor="end" { (format!("{longest:.0}d")) }
+            @for (i, (g, label)) in groups.iter().enumerate() {
+                @let x = x_of(i);
+                @if let Some(d) = g.median_days {
+                    rect class="bar cycle" x=(x) y=(y(d)) width=(CYCLE_BAR_W) height=(PLOT_H * d / longest) {
+                        title { (label) ": median " (format!("{d:.0}")) " days, n = " (g.n) }
+                    }
+                }
+                text.axis x=(x) y=(TOP + PLOT_H + 14.0) { (label) }
+                text.axis x=(x) y=(TOP + PLOT_H + 28.0) { "n = " (g.n) }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,5 +294,42 @@ mod tests {
         );
         // Segments fill the bar: the committed half is half the width.
         assert!(svg.contains(&format!("width=\"{}\"", MIX_W / 2.0)), "{svg}");
+    }
+
+    fn group(name: &str, n: u32, median: Option<f64>) -> CycleGroup {
+        CycleGroup {
+            group: name.into(),
+            n,
+            median_days: median,
+            note: median.is_none().then(|| "too few".into()),
+        }
+    }
+
+    #[test]
+    fn the_cycle_has_a_bar_per_group_with_a_median_and_every_group_its_n() {
+        let cycle = SellCycle {
+            accounts: Vec::new(),
+            total: group("all", 7, Some(40.0)),
+            by_quarter: vec![
+                group("2026-Q1", 4, Some(30.0)),
+                group("2026-Q2", 2, None),
+                group("2026-Q3", 3, Some(60.0)),
+            ],
+            by_coverage: vec![
+                group(COVERED, 3, Some(20.0)),
+                group(crate::coach::UNCOVERED, 4, Some(50.0)),
+            ],
+        };
+        let svg = sell_cycle(&cycle).into_string();
+        assert_eq!(svg.matches("<rect class=\"bar cycle\"").count(), 4, "{svg}");
+        assert_eq!(svg.matches("n = ").count(), 5 + 4, "{svg}");
+        assert!(svg.contains("2026-Q2"), "{svg}");
+        // The longest median fills the plot.
+        assert!(
+            svg.contains(&format!(
+                "y=\"{TOP}\" width=\"{CYCLE_BAR_W}\" height=\"{PLOT_H}\""
+            )),
+            "{svg}"
+        );
     }
 }

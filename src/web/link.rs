@@ -127,6 +127,16 @@ impl PageLink {
             .map(|a| a.open_url(&meeting_href(&meeting.0)))
     }
 
+    /// The address (with the token) of one of the page's paths, e.g. `/report`, while the page
+    /// is served.
+    pub fn url(&self, path_and_query: &str) -> Option<String> {
+        self.access
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|a| a.open_url(path_and_query))
+    }
+
     /// Opens `meeting`'s page in the browser. `false` (logged) when no page is served or the
     /// opener failed, so the caller can offer another way to answer.
     pub async fn open_meeting(&self, meeting: &MeetingId) -> bool {

@@ -9,6 +9,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use super::charts;
 use super::security::CSRF_FIELD;
 use super::view::{Home, MeetingPage, ReportPage};
+use crate::coach::{CycleGroup, SellCycle, Slipped, Suggestion};
 use crate::ledger::PendingItem;
 use crate::model::{LedgerRow, Outcome, PromptKind, Via};
 use crate::report::Stats;
@@ -128,14 +129,29 @@ fn numbers_head() -> Markup {
     }
 }
 
-/// The one-click objective buttons and the free-text form for meeting `id`.
-fn objective_forms(f: &FormCtx, id: &str, objectives: &[String], correct: bool) -> Markup {
+/// The one-click objective buttons and the free-text form for meeting `id`. A suggested rung
+/// comes first, marked and with its why; the other objectives follow without it. Its button
+/// sends the objective's text like every other button: the same answer, not a new path.
+fn objective_forms(
+    f: &FormCtx,
+    id: &str,
+    objectives: &[String],
+    suggestion: Option<&Suggestion>,
+    correct: bool,
+) -> Markup {
+    let first = suggestion.filter(|s| objectives.get(s.rung) == Some(&s.objective));
     html! {
+        @if let Some(s) = first { p.suggestion { "Suggested next rung: " b { (s.objective) } " — " (s.why) } }
         form.choices method="post" action="/meeting/objective" {
             (f.hidden(id))
             @if correct { input type="hidden" name="correct" value="1"; }
-            @for o in objectives {
-                button type="submit" name="objective" value=(o) { (o) }
+            @if let Some(s) = first {
+                button.suggested type="submit" name="objective" value=(s.objective) { (s.objective) }
+            }
+            @for (i, o) in objectives.iter().enumerate() {
+                @if first.is_none_or(|s| s.rung != i) {
+                    button type="submit" name="objective" value=(o) { (o) }
+                }
             }
         }
         form method="post" action="/meeting/objective" {
@@ -163,20 +179,26 @@ fn outcome_form(f: &FormCtx, id: &str, correct: bool) -> Markup {
                 }
             }
             label { "Next step: " input type="text" name="next_step" maxlength="500"; }
+            label { "Due by (YYYY-MM-DD, optional): " input type="date" name="due" pattern="[0-9]{4}-[0-9]{2}-[0-9]{2}" placeholder="YYYY-MM-DD"; }
             label { "Note: " textarea name="note" rows="2" maxlength="2000" {} }
             button type="submit" { "Record outcome" }
         }
     }
 }
 
-fn pending_item(f: &FormCtx, p: &PendingItem, objectives: &[String]) -> Markup {
+fn pending_item(
+    f: &FormCtx,
+    p: &PendingItem,
+    objectives: &[String],
+    suggestion: Option<&Suggestion>,
+) -> Markup {
     html! {
         li.pending {
             a href=(meeting_href(p.meeting.as_str())) { (p.title) }
             " · " (local(p.start))
             @if let Some(a) = &p.account { " · " (a) }
             @match p.kind {
-                PromptKind::Objective => (objective_forms(f, p.meeting.as_str(), objectives, false)),
+                PromptKind::Objective => (objective_forms(f, p.meeting.as_str(), objectives, suggestion, false)),
                 PromptKind::Outcome => (outcome_form(f, p.meeting.as_str(), false)),
             }
         }
@@ -188,7 +210,7 @@ pub fn home(h: &Home, f: &FormCtx) -> Markup {
         h1 { "nextstep" }
         h2 { "Waiting for an answer" }
         @if h.pending.is_empty() { p.none { "Nothing waits for an answer." } }
-        ul.pending { @for p in &h.pending { (pending_item(f, p, &h.objectives)) } }
+        ul.pending { @for p in &h.pending { (pending_item(f, p, &h.objectives, h.suggestions.get(&p.meeting))) } }
         h2 { "Customer meetings in the next 7 days" }
         @if h.coming.is_empty() { p.none { "No customer meetings in the next 7 days." } }
         table.coming {
@@ -226,6 +248,7 @@ fn history_row(r: &LedgerRow) -> Markup {
                 @if let Some(o) = &r.outcome {
                     b { (o.result.as_str()) }
                     @if let Some(n) = &o.next_step { " · next: " (n) }
+                    @if let Some(d) = o.due { " · due " (d.format("%Y-%m-%d")) }
                     @if let Some(n) = &o.note { " · " (n) }
                 }
             }
@@ -251,11 +274,11 @@ pub fn meeting(p: &MeetingPage, f: &FormCtx, notice: Option<&str>) -> Markup {
         @match (objective, &p.objective_by) {
             (Some(o), Some(by)) => {
                 p.answer { "Objective: " b { (o.text) } " (from " (via(by.by)) ", " (local(by.at)) ")" }
-                details { summary { "Correct the objective" } (objective_forms(f, id, &p.objectives, true)) }
+                details { summary { "Correct the objective" } (objective_forms(f, id, &p.objectives, p.suggestion.as_ref(), true)) }
             }
             _ => {
                 @if started { p.missing { "The meeting has started; an objective set now does not count as set before it." } }
-                (objective_forms(f, id, &p.objectives, false))
+                (objective_forms(f, id, &p.objectives, p.suggestion.as_ref(), false))
             }
         }
 
@@ -264,6 +287,7 @@ pub fn meeting(p: &MeetingPage, f: &FormCtx, notice: Option<&str>) -> Markup {
             (Some(o), Some(by)) => {
                 p.answer { "Outcome: " b { (o.result.as_str()) } " — " (explain(o.result))
                     @if let Some(n) = &o.next_step { "; next step: " (n) }
+                    @if let Some(d) = o.due { ", due " (d.format("%Y-%m-%d")) }
                     " (from " (via(by.by)) ", " (local(by.at)) ")" }
                 @if let Some(n) = &o.note { p { "Note: " (n) } }
                 details { summary { "Correct the outcome" } (outcome_form(f, id, true)) }
@@ -325,7 +349,7 @@ pub fn already_answered(
         }
         p { "To replace the answer, correct it:" }
         @match question {
-            PromptKind::Objective => (objective_forms(f, id, &p.objectives, true)),
+            PromptKind::Objective => (objective_forms(f, id, &p.objectives, p.suggestion.as_ref(), true)),
             PromptKind::Outcome => (outcome_form(f, id, true)),
         }
         p { a href=(meeting_href(id)) { "Back to the meeting" } }
@@ -381,6 +405,7 @@ pub fn report(r: &ReportPage, css: Css) -> Markup {
                 } }
             }
         }
+        @if let Some(c) = &rep.coaching { (coaching(&c.sell_cycle, &r.slipped)) }
         h2 { "Totals" }
         table.numbers { (numbers_head()) (numbers("all", &rep.total)) }
         h2 { "By week" }
@@ -395,4 +420,47 @@ pub fn report(r: &ReportPage, css: Css) -> Markup {
         }
     };
     layout("Report", css, body)
+}
+
+/// One group of the sell cycle in words: its median and n, or the small-sample sentence.
+fn cycle_line(label: &str, g: &CycleGroup) -> Markup {
+    html! {
+        li { b { (label) } ": "
+            @match (g.median_days, &g.note) {
+                (Some(d), _) => { "median " (format!("{d:.0}")) " days (n = " (g.n) ")" }
+                (None, Some(note)) => { (note) }
+                (None, None) => { "n = " (g.n) }
+            }
+        }
+    }
+}
+
+/// The report's coaching part: the sell cycle (chart and numbers, with n) and the slipped
+/// commitments with the command that answers each.
+fn coaching(cycle: &SellCycle, slipped: &[Slipped]) -> Markup {
+    html! {
+        section.cycle {
+            h2 { "Sell cycle" }
+            p { "Days from an account's first customer meeting to its won or lost close, by the quarter of the first meeting and by how often its meetings had an objective." }
+            @if cycle.total.n == 0 { p.none { "No account is won or lost in this period yet." } }
+            @else { div.chart-box { (charts::sell_cycle(cycle)) } }
+            ul {
+                (cycle_line("all closed accounts", &cycle.total))
+                @for g in &cycle.by_quarter { (cycle_line(&format!("first met in {}", g.group), g)) }
+                @for g in &cycle.by_coverage { (cycle_line(charts::coverage_label(&g.group), g)) }
+            }
+        }
+        section.slipped {
+            h2 { "Slipped commitments" }
+            @if slipped.is_empty() { p.none { "No dated next step has slipped." } }
+            ul { @for s in slipped {
+                li {
+                    a href=(meeting_href(s.meeting.as_str())) { (s.account.as_deref().unwrap_or(&s.title)) }
+                    ": " (s.next_step.as_deref().unwrap_or("the next step"))
+                    " was due " (s.due.format("%Y-%m-%d")) " (" (s.days_late) " days ago)"
+                    br; code { (s.command) }
+                }
+            } }
+        }
+    }
 }

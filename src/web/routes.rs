@@ -22,6 +22,7 @@ use super::pages::{self, Css, FormCtx};
 use super::view::{self, Filter};
 use crate::ledger::{Ledger, Recorded};
 use crate::model::{Answer, MeetingId, Outcome, PromptKind, Via};
+use crate::notify::text as due_text;
 
 pub fn router(state: Arc<WebState>) -> Router {
     Router::new()
@@ -165,6 +166,8 @@ struct OutcomeForm {
     nonce: String,
     result: String,
     next_step: Option<String>,
+    /// The next step's due date, `YYYY-MM-DD` (a date input's value); empty is none.
+    due: Option<String>,
     note: Option<String>,
     correct: Option<String>,
 }
@@ -296,7 +299,21 @@ async fn outcome(
     let Ok(result) = f.result.parse::<Outcome>() else {
         return Ok(bad_form("Pick one of the outcome values."));
     };
+    let typed_due = f.due.clone().unwrap_or_default();
+    if !typed_due.trim().is_empty() && !due_text::takes_due(result) {
+        return Ok(bad_form(&format!(
+            "A due date dates a commitment, and “{result}” records none: give one only with \
+             committed or advanced, or leave it empty."
+        )));
+    }
     with_ledger(&state, move |s, ledger, now| {
+        // The rules of `nextstep outcome --due`: YYYY-MM-DD, on or after the meeting's day.
+        let start = view::find(&s.config, &s.data_dir, ledger, &f.id)?.map(|(m, _)| m.start);
+        let due = match start.map(|start| due_text::parse_due_for(&typed_due, start)) {
+            Some(Err(why)) => return Ok(bad_form(&format!("{why}."))),
+            Some(Ok(due)) => due,
+            None => None,
+        };
         let given = Given {
             correct: f.correct.is_some(),
             id: f.id,
@@ -306,7 +323,7 @@ async fn outcome(
                 result,
                 next_step: text(f.next_step),
                 note: text(f.note),
-                due: None,
+                due,
             },
         };
         answer(s, ledger, now, given)
@@ -338,8 +355,10 @@ async fn report(
     State(state): State<Arc<WebState>>,
     Query(filter): Query<Filter>,
 ) -> Result<Html<String>> {
-    with_ledger(&state, move |_, ledger, now| {
+    with_ledger(&state, move |s, ledger, now| {
         let page = view::report(ledger, filter, now)?;
+        let today = now.with_timezone(&chrono::Local).date_naive();
+        let page = view::with_coaching(page, ledger, &s.config.prompts.objectives, today)?;
         Ok(Html(pages::report(&page, Css::Linked).into_string()))
     })
     .await

@@ -12,6 +12,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 
 use crate::classify::Classifier;
+use crate::coach::{self, Slipped, Suggestion};
 use crate::config::Config;
 use crate::ledger::{Answered, Ledger, LedgerError, PendingItem};
 use crate::model::{LedgerRow, Meeting, MeetingId, Outcome, PromptKind, Verdict};
@@ -85,6 +86,8 @@ pub struct Home {
     pub this_week: Stats,
     pub last_week: Stats,
     pub objectives: Vec<String>,
+    /// The next rung of each pending objective's account, by meeting (`prompts.ladder`).
+    pub suggestions: HashMap<MeetingId, Suggestion>,
 }
 
 pub fn home(
@@ -135,9 +138,20 @@ pub fn home(
     let this_week = crate::report::build(&rows, Some(monday), now).total;
     let last: Vec<LedgerRow> = rows.into_iter().filter(|r| r.start < monday).collect();
     let last_week = crate::report::build(&last, Some(monday - Duration::days(7)), now).total;
+    let pending = ledger.pending(now)?;
+    let mut suggestions = HashMap::new();
+    for p in pending.iter().filter(|p| p.kind == PromptKind::Objective) {
+        if let Some(a) = p.account.as_deref().filter(|_| config.prompts.ladder) {
+            let rows = ledger.customer_meetings_of_account(a)?;
+            if let Some(s) = coach::suggest(&config.prompts.objectives, &rows, p.start) {
+                suggestions.insert(p.meeting.clone(), s);
+            }
+        }
+    }
     Ok(Home {
+        suggestions,
         coming: coming.into_values().collect(),
-        pending: ledger.pending(now)?,
+        pending,
         this_week,
         last_week,
         objectives: config.prompts.objectives.clone(),
@@ -164,6 +178,8 @@ pub struct MeetingPage {
     /// The account's meetings (or, without an account, the series'), newest first.
     pub history: Vec<LedgerRow>,
     pub objectives: Vec<String>,
+    /// The account's next rung, offered first (`prompts.ladder`; docs/design.md, "Prompt rules").
+    pub suggestion: Option<Suggestion>,
     pub now: DateTime<Utc>,
 }
 
@@ -189,8 +205,16 @@ pub fn meeting(
         Some(a) => ledger.customer_meetings_of_account(a)?,
         None => ledger.customer_meetings_of_series(&series)?,
     };
+    // The account's meetings are what the ladder reads.
+    let suggestion = match &verdict.account {
+        Some(_) if config.prompts.ladder => {
+            coach::suggest(&config.prompts.objectives, &history, meeting.start)
+        }
+        _ => None,
+    };
     history.reverse();
     Ok(Some(MeetingPage {
+        suggestion,
         meeting,
         verdict,
         row,
@@ -335,6 +359,36 @@ pub struct ReportPage {
     pub stalled: Vec<Stalled>,
     /// Every account in the ledger, for the filter's choices.
     pub accounts: Vec<String>,
+    /// The slipped commitments of open accounts (see [`with_coaching`], which also adds the
+    /// sell cycle to `report`); empty until then.
+    pub slipped: Vec<Slipped>,
+}
+
+/// `page` with its coaching part (docs/design.md, "Coaching rules"): the report's sell cycle
+/// ([`Report::with_coaching`]: accounts closed in the period, each measured from its first
+/// meeting) and the list of slipped commitments of open accounts as of the user's `today`, over
+/// the whole ledger (or the filter's account), whatever the period.
+pub fn with_coaching(
+    mut page: ReportPage,
+    ledger: &Ledger,
+    ladder: &[String],
+    today: NaiveDate,
+) -> Result<ReportPage, LedgerError> {
+    // The whole ledger (a cycle starts at the account's first meeting, before any period), or
+    // one account's meetings through its index.
+    let rows: Vec<LedgerRow> = match page.filter.account.as_deref() {
+        Some(a) if a != NO_ACCOUNT => ledger.customer_meetings_of_account(a)?,
+        Some(_) => ledger
+            .customer_meetings(None)?
+            .into_iter()
+            .filter(|r| r.account.is_none())
+            .collect(),
+        None => ledger.customer_meetings(None)?,
+    };
+    let marks = ledger.account_marks(None)?;
+    page.slipped = coach::open_slipped(ladder, &rows, &marks, today);
+    page.report = page.report.with_coaching(ladder, &rows, &marks, today);
+    Ok(page)
 }
 
 /// The customer meetings `filter` keeps, oldest first: what the report adds up and the downloads
@@ -362,6 +416,7 @@ pub fn report(
         report,
         filter,
         accounts,
+        slipped: Vec::new(),
     })
 }
 

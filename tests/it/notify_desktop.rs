@@ -29,6 +29,7 @@ pub(crate) fn prompt(kind: PromptKind) -> PromptView {
         objectives: DEFAULT_OBJECTIVES.iter().map(|s| s.to_string()).collect(),
         quick: 2,
         last_commitment: None,
+        suggestion: None,
         objective: None,
         recurring: false,
     }

@@ -31,7 +31,11 @@ fn secs(n: i64) -> chrono::Duration {
 /// A home whose one calendar is `calendar.ics` holding one customer meeting with Acme at
 /// `now + start`, `length` long, and whose objective prompt goes out a minute before the start (so
 /// at once: the tests have time to restart or stop the daemon before the meeting).
-fn home_with_meeting(uid: &str, start: chrono::Duration, length: chrono::Duration) -> Home {
+pub(crate) fn home_with_meeting(
+    uid: &str,
+    start: chrono::Duration,
+    length: chrono::Duration,
+) -> Home {
     let home = Home::new("me@mycorp.example", |dir| {
         format!(
             r#"[[calendars]]
@@ -287,6 +291,7 @@ fn acme_objective_prompt() -> PromptView {
         objectives: Prompts::default().objectives,
         quick: 2,
         last_commitment: None,
+        suggestion: None,
         objective: None,
         recurring: false,
     }

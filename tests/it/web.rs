@@ -495,6 +495,13 @@ fn report_html_writes_one_self_contained_page_with_its_charts() {
     assert!(!html.contains("src="), "nothing loaded from elsewhere");
     assert_eq!(html.matches("<rect class=\"bar ").count(), 12);
     assert_eq!(html.matches("<rect class=\"seg ").count(), 3);
+    // The coaching part as the served page has it: no account is closed yet, nothing slipped.
+    assert!(html.contains("<h2>Sell cycle</h2>"), "{html}");
+    assert!(
+        html.contains("No account is won or lost in this period yet."),
+        "{html}"
+    );
+    assert!(html.contains("<h2>Slipped commitments</h2>"), "{html}");
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The answer page in a real browser (headless Chromium over WebDriver): the page opened from the
-//! address a notification gives, an objective picked with one click, an outcome with a next step,
-//! a series marked not a sales meeting (and `upcoming` agreeing), the report's charts drawn.
+//! address a notification gives, an objective picked with one click (the suggested next rung
+//! first), an outcome with a next step, a series marked not a sales meeting (and `upcoming`
+//! agreeing), the report's charts drawn.
 
 use chrono::Utc;
 use nextstep::model::{MeetingId, Outcome, Via};
@@ -37,6 +38,55 @@ async fn an_objective_picked_on_the_page_opened_from_a_notifications_address_is_
     let o = row.objective.expect("an objective");
     assert_eq!(o.text, picked);
     assert_eq!(o.via, Via::Web);
+}
+
+#[tokio::test]
+async fn the_suggested_next_rung_is_the_first_button_and_one_click_records_it() {
+    let past = Utc::now() - chrono::Duration::days(7);
+    let start = Utc::now() + chrono::Duration::hours(2);
+    let page = Page::start(&[
+        meeting("work/acme-0/single", "Intro", past, Some("Acme")),
+        meeting(ID, "Pilot review", start, Some("Acme")),
+    ])
+    .await;
+    super::coach_web::answer(
+        &mut page.open_ledger(),
+        "work/acme-0/single",
+        past,
+        Some("Schedule a needs analysis"),
+        Outcome::Committed,
+    );
+    let browser = Browser::start().await;
+    browser.goto(&page.open_url(&meeting_path(ID))).await;
+    let why = browser.find("p.suggestion").await;
+    assert!(
+        browser
+            .text(&why)
+            .await
+            .contains("Last time Acme agreed to")
+    );
+    let first = browser.find("form.choices button").await;
+    assert_eq!(browser.text(&first).await, "Agree to a proposal meeting");
+    browser.click(&first).await;
+    // The click returns before the answer's page has loaded: wait for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let notice = loop {
+        if let Some(n) = browser.find_all("p.notice").await.pop() {
+            break n;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no notice after the click"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(browser.text(&notice).await, "Objective recorded.");
+    let row = page
+        .open_ledger()
+        .find(&MeetingId(ID.into()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.objective.unwrap().text, "Agree to a proposal meeting");
 }
 
 #[tokio::test]
