@@ -137,7 +137,7 @@ pub async fn run(ctx: &CommandContext, cmd: OutcomeCmd) -> anyhow::Result<Outcom
 /// `advanced` (the next step) carry one; on any other result the date would be listed as a
 /// slipped commitment nobody made.
 fn due_has_a_step(result: Outcome) -> Result<(), UsageError> {
-    if matches!(result, Outcome::Committed | Outcome::Advanced) {
+    if crate::coach::takes_due(result) {
         return Ok(());
     }
     Err(UsageError(format!(
@@ -149,7 +149,7 @@ fn due_has_a_step(result: Outcome) -> Result<(), UsageError> {
 /// A next step is agreed at the meeting, so it cannot fall due before the meeting's own day: such
 /// a date is a typo, and it would show the commitment as slipped at once.
 fn due_not_before(due: NaiveDate, m: &Meeting) -> Result<(), UsageError> {
-    let day = m.start.with_timezone(&chrono::Local).date_naive();
+    let day = crate::coach::earliest_due(m.start);
     if due < day {
         return Err(UsageError(format!(
             "--due {due}: that is before \"{}\" itself ({day}); give the day the next step is \

@@ -29,7 +29,7 @@ pub use ladder::{NoSuggestion, Suggestion, explain, rung_of, suggest};
 pub use slipped::{Slipped, slipped};
 pub use status::{AccountStatus, State, StatusSource, status, status_of_all};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, Local, NaiveDate, Utc};
 
 use crate::model::{LedgerRow, MeetingStatus, Outcome};
 
@@ -40,6 +40,20 @@ pub(crate) fn decisive(result: Outcome) -> bool {
         result,
         Outcome::Committed | Outcome::Advanced | Outcome::Continuation | Outcome::NoSale
     )
+}
+
+/// Whether an outcome can carry a due date: only a step the customer agreed to, `committed` (the
+/// objective) or `advanced` (another step); on any other result the date would list a slipped
+/// commitment nobody made. The CLI, the prompts and the page all ask this.
+pub fn takes_due(result: Outcome) -> bool {
+    matches!(result, Outcome::Committed | Outcome::Advanced)
+}
+
+/// The first day a next step agreed at a meeting starting at `start` may fall due: the meeting's
+/// own day, in the user's zone. An earlier date is a typo, and would show the commitment as
+/// slipped at once.
+pub fn earliest_due(start: DateTime<Utc>) -> NaiveDate {
+    start.with_timezone(&Local).date_naive()
 }
 
 /// A customer meeting that took place (or is still to take place): not cancelled in its calendar,

@@ -170,7 +170,7 @@ impl OsascriptNotifier {
             },
         };
         let mut next_step = None;
-        if matches!(result, Outcome::Committed | Outcome::Advanced) {
+        if text::takes_due(result) {
             let buttons = ["Skip", "Save"];
             let script = text_script(
                 "What is the next step they agreed to?",

@@ -210,19 +210,15 @@ pub fn parse_due(typed: &str) -> Result<Option<NaiveDate>, String> {
         .map_err(|_| format!("“{typed}” is not a date; write it as YYYY-MM-DD, e.g. 2026-12-24"))
 }
 
-/// Whether an outcome can carry a due date: only a step the customer agreed to, `committed`
-/// (the objective) or `advanced` (another step), as `nextstep outcome --due` requires; on any
-/// other result the date would list a slipped commitment nobody made.
-pub fn takes_due(result: Outcome) -> bool {
-    matches!(result, Outcome::Committed | Outcome::Advanced)
-}
+/// Whether an outcome can carry a due date ([`coach::takes_due`]).
+pub use crate::coach::takes_due;
 
 /// [`parse_due`] for the next step of a meeting starting at `start`: a date before the meeting's
 /// own (local) day is refused too, as `nextstep outcome --due` refuses it (a typo, and it would
 /// show the commitment as slipped at once).
 pub fn parse_due_for(typed: &str, start: DateTime<Utc>) -> Result<Option<NaiveDate>, String> {
     let due = parse_due(typed)?;
-    let day = start.with_timezone(&Local).date_naive();
+    let day = crate::coach::earliest_due(start);
     match due {
         Some(d) if d < day => Err(format!(
             "{d} is before the meeting itself ({day}); give the day the next step is due, on or \
