@@ -8,8 +8,8 @@
 //! kill lands at a random moment (seeded, so a run repeats): during the poll, while prompts are
 //! shown, between a click and its write, or after.
 //!
-//! `NEXTSTEP_CRASH_KILLS` sets the number of kills (default 40, about a minute here);
-//! `scripts/crash-loop.sh` runs the 200 of issue 10.
+//! `NEXTSTEP_CRASH_KILLS` sets the number of kills (default 40, about a minute here); CI
+//! (`.ci/run`) and `scripts/crash-loop.sh` run the 200 of issue 10.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
