@@ -28,7 +28,7 @@ async fn an_objective_picked_on_the_page_opened_from_a_notifications_address_is_
     let first = browser.find("form.choices button").await;
     let picked = browser.text(&first).await;
     browser.click(&first).await;
-    let notice = browser.find("p.notice").await;
+    let notice = browser.wait_for("p.notice").await;
     assert_eq!(browser.text(&notice).await, "Objective recorded.");
     let row = page
         .open_ledger()
@@ -68,18 +68,7 @@ async fn the_suggested_next_rung_is_the_first_button_and_one_click_records_it() 
     let first = browser.find("form.choices button").await;
     assert_eq!(browser.text(&first).await, "Agree to a proposal meeting");
     browser.click(&first).await;
-    // The click returns before the answer's page has loaded: wait for it.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let notice = loop {
-        if let Some(n) = browser.find_all("p.notice").await.pop() {
-            break n;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no notice after the click"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let notice = browser.wait_for("p.notice").await;
     assert_eq!(browser.text(&notice).await, "Objective recorded.");
     let row = page
         .open_ledger()
@@ -109,7 +98,7 @@ async fn an_outcome_with_a_next_step_given_in_the_browser_is_in_the_ledger() {
         .find("form.outcome:not(details form) button[type=submit]")
         .await;
     browser.click(&submit).await;
-    let notice = browser.find("p.notice").await;
+    let notice = browser.wait_for("p.notice").await;
     assert_eq!(browser.text(&notice).await, "Outcome recorded.");
     let row = page
         .open_ledger()
@@ -137,7 +126,7 @@ async fn a_series_marked_not_a_sales_meeting_in_the_browser_is_not_one_in_upcomi
         }
     }
     browser.click(&series.expect("a series button")).await;
-    let notice = browser.find("p.notice").await;
+    let notice = browser.wait_for("p.notice").await;
     assert!(browser.text(&notice).await.starts_with("Recorded"));
     none_is_a_sales_meeting(&super::web_harness::upcoming(&config, &data));
 }

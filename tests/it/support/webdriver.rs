@@ -160,6 +160,23 @@ impl Browser {
         }
     }
 
+    /// The first element matching `css` once one is there (up to 10 s): after a click that
+    /// submits a form, the click returns before the answer's page has loaded.
+    pub async fn wait_for(&self, css: &str) -> Element {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Some(e) = self.find_all(css).await.into_iter().next() {
+                return e;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no element `{css}` within 10 s; the page:\n{}",
+                self.source().await
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn find_all(&self, css: &str) -> Vec<Element> {
         let v = self
             .call(
