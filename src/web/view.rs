@@ -362,6 +362,9 @@ pub struct ReportPage {
     /// The slipped commitments of open accounts (see [`with_coaching`], which also adds the
     /// sell cycle to `report`); empty until then.
     pub slipped: Vec<Slipped>,
+    /// The rows read for a filter without a period: the very rows [`with_coaching`] reads (the
+    /// whole ledger, or one account's), kept so that the report page reads them once, not twice.
+    whole: Option<Vec<LedgerRow>>,
 }
 
 /// `page` with its coaching part (docs/design.md, "Coaching rules"): the report's sell cycle
@@ -377,6 +380,7 @@ pub fn with_coaching(
     // The whole ledger (a cycle starts at the account's first meeting, before any period), or
     // one account's meetings through its index.
     let rows: Vec<LedgerRow> = match page.filter.account.as_deref() {
+        _ if page.whole.is_some() => page.whole.take().unwrap_or_default(),
         Some(a) if a != NO_ACCOUNT => ledger.customer_meetings_of_account(a)?,
         Some(_) => ledger
             .customer_meetings(None)?
@@ -411,12 +415,15 @@ pub fn report(
     accounts.dedup();
     let rows = filter.rows(ledger)?;
     let report = crate::report::build(&rows, filter.since_time(), now);
+    let stalled = stalled(&rows);
+    let whole = (filter.since.is_none() && filter.until.is_none()).then_some(rows);
     Ok(ReportPage {
-        stalled: stalled(&rows),
+        stalled,
         report,
         filter,
         accounts,
         slipped: Vec::new(),
+        whole,
     })
 }
 
