@@ -238,14 +238,9 @@ impl MicrosoftSource {
         let mut warnings = Vec::new();
         let mut changed = false;
         for cal in self.calendars.iter_mut() {
-            if cal.state.is_none() {
-                cal.state = Some(state_file::load(
-                    &self.api.name,
-                    &cal.state_path,
-                    "starting a new round",
-                ));
-            }
-            let state = cal.state.get_or_insert_with(CalendarState::default);
+            let state = cal.state.get_or_insert_with(|| {
+                state_file::load(&self.api.name, &cal.state_path, "starting a new round")
+            });
             let before = state.delta_link.clone();
             let c = sync_calendar(
                 &mut self.api,
@@ -535,11 +530,14 @@ mod tests {
         )
     }
 
+    /// A 200 answer with `body` and no extra header.
+    fn ok(body: String) -> (u16, String, String) {
+        (200, String::new(), body)
+    }
+
     /// The answer to the calendar listing every source makes once.
     fn calendars() -> (u16, String, String) {
-        (
-            200,
-            String::new(),
+        ok(
             r#"{"value":[{"id":"AAMkCal1","name":"Calendar","isDefaultCalendar":true},{"id":"AAMkCal2","name":"Sales","isDefaultCalendar":false}]}"#.into(),
         )
     }
@@ -624,28 +622,16 @@ mod tests {
         let b = &r.base;
         r.canned.lock().unwrap().answers = vec![
             calendars(),
-            (
-                200,
-                String::new(),
-                format!(
-                    r#"{{"@odata.nextLink":"{b}/v1.0/me/calendarView/delta?$skiptoken=1","value":[]}}"#
-                ),
-            ),
-            (
-                200,
-                String::new(),
-                format!(
-                    r#"{{"@odata.deltaLink":"{b}/v1.0/me/calendarView/delta?$deltatoken=2","value":[{}]}}"#,
-                    ev("a")
-                ),
-            ),
-            (
-                200,
-                String::new(),
-                format!(
-                    r#"{{"@odata.deltaLink":"{b}/v1.0/me/calendarView/delta?$deltatoken=3","value":[]}}"#
-                ),
-            ),
+            ok(format!(
+                r#"{{"@odata.nextLink":"{b}/v1.0/me/calendarView/delta?$skiptoken=1","value":[]}}"#
+            )),
+            ok(format!(
+                r#"{{"@odata.deltaLink":"{b}/v1.0/me/calendarView/delta?$deltatoken=2","value":[{}]}}"#,
+                ev("a")
+            )),
+            ok(format!(
+                r#"{{"@odata.deltaLink":"{b}/v1.0/me/calendarView/delta?$deltatoken=3","value":[]}}"#
+            )),
         ];
         let f = r.src.poll(window()).await.unwrap();
         assert_eq!(f.meetings.len(), 1);
@@ -683,35 +669,23 @@ mod tests {
         let b = &r.base;
         r.canned.lock().unwrap().answers = vec![
             calendars(),
-            (
-                200,
-                String::new(),
-                format!(
-                    r#"{{"@odata.deltaLink":"{b}/v1.0/d?$deltatoken=1","value":[{},{}]}}"#,
-                    ev("a"),
-                    ev("b")
-                ),
-            ),
-            (
-                200,
-                String::new(),
-                format!(
-                    r#"{{"@odata.deltaLink":"{b}/v1.0/d?$deltatoken=2","value":[{{"id":"b","@removed":{{"reason":"deleted"}}}}]}}"#
-                ),
-            ),
+            ok(format!(
+                r#"{{"@odata.deltaLink":"{b}/v1.0/d?$deltatoken=1","value":[{},{}]}}"#,
+                ev("a"),
+                ev("b")
+            )),
+            ok(format!(
+                r#"{{"@odata.deltaLink":"{b}/v1.0/d?$deltatoken=2","value":[{{"id":"b","@removed":{{"reason":"deleted"}}}}]}}"#
+            )),
             (
                 410,
                 String::new(),
                 r#"{"error":{"code":"syncStateNotFound","message":"gone"}}"#.into(),
             ),
-            (
-                200,
-                String::new(),
-                format!(
-                    r#"{{"@odata.deltaLink":"{b}/v1.0/d?$deltatoken=3","value":[{}]}}"#,
-                    ev("c")
-                ),
-            ),
+            ok(format!(
+                r#"{{"@odata.deltaLink":"{b}/v1.0/d?$deltatoken=3","value":[{}]}}"#,
+                ev("c")
+            )),
         ];
         assert_eq!(r.src.poll(window()).await.unwrap().meetings.len(), 2);
         let f = r.src.poll(window()).await.unwrap();
@@ -732,11 +706,9 @@ mod tests {
         let mut r = rig_with(Some(vec!["primary".into(), "Sales".into()])).await;
         let b = &r.base;
         let page = |link: &str, value: String| {
-            (
-                200,
-                String::new(),
-                format!(r#"{{"@odata.deltaLink":"{b}/v1.0/{link}","value":[{value}]}}"#),
-            )
+            ok(format!(
+                r#"{{"@odata.deltaLink":"{b}/v1.0/{link}","value":[{value}]}}"#
+            ))
         };
         r.canned.lock().unwrap().answers = vec![
             calendars(),
