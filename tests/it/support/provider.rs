@@ -6,6 +6,8 @@
 //!   where `nextstep auth` would), for tests about polling rather than signing in;
 //! - the daemon's story with a provider ([`prompts_and_follows_a_move`]) and with a refused
 //!   sign-in ([`a_refused_sign_in_is_told_once`]), against a fake seen through [`ProviderFake`];
+//! - the fakes' common frame ([`Fake`] over a [`ProviderState`]): the lock, tokens, request log
+//!   ([`Logged`]) and page limit, alike for both;
 //! - times: a fixed window for the sources in this process, whole seconds for the daemon's.
 
 use std::io::Write;
@@ -22,10 +24,12 @@ use nextstep::secret::Secret;
 use nextstep::source::{SourceError, Window};
 use serde_json::Value;
 use tokio::io::AsyncBufReadExt;
+use wiremock::{MockServer, Request};
 
 use super::daemon::{Daemon, Home, expect_notification, wait_until};
 use super::dbus::PrivateBus;
 use super::notifications::FakeNotificationServer;
+use super::oauth::Tokens;
 
 /// The HTTP client of a source or sign-in in this process.
 pub fn http() -> reqwest::Client {
@@ -339,6 +343,140 @@ pub trait ProviderFake {
     fn limit_pages(&self, n: usize);
     /// Where the fake listens (`127.0.0.1:port`).
     fn address(&self) -> String;
+}
+
+/// A fake provider on wiremock: its server, and its state behind a lock. `FakeGoogle` and
+/// `FakeMicrosoft` are this with their own state; what they do alike is written once here.
+pub struct Fake<S> {
+    pub server: MockServer,
+    pub state: Arc<Mutex<S>>,
+}
+
+/// What a provider fake's state says about itself, so that [`Fake`] can serve as a
+/// [`ProviderFake`]: the parts every fake keeps (tokens, request log, page limit) and the few
+/// that follow the provider's API.
+pub trait ProviderState: Sized {
+    /// How the provider's refresh tokens begin, and how many random characters follow.
+    const REFRESH_PREFIX: &'static str;
+    const REFRESH_LEN: usize;
+    fn tokens(&mut self) -> &mut Tokens;
+    fn log(&self) -> &[Logged];
+    fn max_page_size(&mut self) -> &mut Option<usize>;
+    /// Adds or replaces an event of the default calendar.
+    fn put(fake: &Fake<Self>, event: Value);
+    /// `event` moved to `start`..`end`, in the provider's format.
+    fn moved(event: &Value, start: DateTime<Utc>, end: DateTime<Utc>) -> Value;
+    /// Whether `r` was a request of the calendar API (not of sign-in).
+    fn is_calendar_request(r: &Logged) -> bool;
+    /// Whether `r` asked only for changes (a sync token, a delta link).
+    fn is_incremental(r: &Logged) -> bool;
+}
+
+impl<S: ProviderState> Fake<S> {
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, S> {
+        self.state.lock().unwrap()
+    }
+
+    /// Every access token issued so far expires.
+    pub fn expire_access_tokens(&self) {
+        self.lock().tokens().expire_access();
+    }
+
+    /// A refresh token, as if someone had signed in: for tests about polling, which need a
+    /// signed-in source but not the sign-in.
+    pub fn grant_refresh_token(&self) -> String {
+        self.lock()
+            .tokens()
+            .issue_refresh(S::REFRESH_PREFIX, S::REFRESH_LEN)
+    }
+
+    /// Every request the fake logged, in order.
+    pub fn requests(&self) -> Vec<Logged> {
+        self.lock().log().to_vec()
+    }
+
+    /// The requests of the calendar API so far.
+    pub fn calendar_api_requests(&self) -> Vec<Logged> {
+        self.requests()
+            .into_iter()
+            .filter(S::is_calendar_request)
+            .collect()
+    }
+}
+
+impl<S: ProviderState> ProviderFake for Fake<S> {
+    fn put(&self, event: Value) {
+        S::put(self, event);
+    }
+
+    fn moved(&self, event: &Value, start: DateTime<Utc>, end: DateTime<Utc>) -> Value {
+        S::moved(event, start, end)
+    }
+
+    fn calendar_requests(&self) -> usize {
+        self.calendar_api_requests().len()
+    }
+
+    fn incremental_since(&self, from: usize) -> bool {
+        self.calendar_api_requests()[from..]
+            .iter()
+            .any(|r| r.status == 200 && S::is_incremental(r))
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        self.lock().tokens().secrets.clone()
+    }
+
+    fn limit_pages(&self, n: usize) {
+        *self.lock().max_page_size() = Some(n);
+    }
+
+    fn address(&self) -> String {
+        self.server.address().to_string()
+    }
+}
+
+/// The `Prefer` headers of `req`, joined as one.
+pub fn prefer_of(req: &Request) -> Option<String> {
+    let prefer = req
+        .headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(", ");
+    (!prefer.is_empty()).then_some(prefer)
+}
+
+/// One request a fake answered: its path and query, its `Prefer` header, and the status and
+/// body size of the answer (so tests can count requests and bytes per poll).
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub prefer: Option<String>,
+    pub status: u16,
+    pub bytes: usize,
+}
+
+impl Logged {
+    /// `req` (whose query is `query`), answered with `status` and `bytes` of body.
+    pub fn of(req: &Request, query: Vec<(String, String)>, status: u16, bytes: usize) -> Self {
+        Logged {
+            path: req.url.path().to_string(),
+            query,
+            prefer: prefer_of(req),
+            status,
+            bytes,
+        }
+    }
+
+    pub fn param(&self, k: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// A customer meeting through the daemon: `customer` (meeting `id`, titled `title`, ending at
