@@ -191,6 +191,19 @@ pub struct Ended {
     pub stderr: String,
 }
 
+impl Ended {
+    /// Fails, showing the exit status and all the command printed, unless it succeeded.
+    pub fn assert_succeeded(&self) {
+        assert!(
+            self.status.success(),
+            "the sign-in failed ({}); stdout:\n{}\nstderr:\n{}",
+            self.status,
+            self.stdout,
+            self.stderr
+        );
+    }
+}
+
 impl AuthCommand {
     /// Starts `cmd` (no session bus: it must not need one).
     pub fn spawn(cmd: std::process::Command) -> AuthCommand {
@@ -299,13 +312,7 @@ pub async fn browser_sign_in(cmd: std::process::Command, address: &str, loopback
 
     // The command exits once the browser came back.
     let ended = cmd.finish(Duration::from_secs(20)).await;
-    assert!(
-        ended.status.success(),
-        "the sign-in failed ({}); stdout:\n{}\nstderr:\n{}",
-        ended.status,
-        ended.stdout,
-        ended.stderr
-    );
+    ended.assert_succeeded();
     ended
 }
 

@@ -55,7 +55,7 @@ pub mod cli;
 mod graph;
 mod identity;
 
-pub use cli::{Person, calendar_table, calendar_table_at, sign_in_through_the_cli};
+pub use cli::{Person, calendar_table_at, home, sign_in_through_the_cli};
 use graph::Graph;
 use identity::{Authorize, DeviceAuthorization, DeviceLogin, TokenEndpoint};
 
