@@ -23,7 +23,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::support::oauth::{Tokens, form_of, percent_decode, pkce_matches, query_of, rand_token};
 pub use crate::support::provider::Logged;
-use crate::support::provider::{Fake, ProviderState};
+use crate::support::provider::{Fake, ProviderState, provider_state_fields};
 
 pub const CLIENT_ID: &str = "123456789012-abcdefghijklmnop.apps.googleusercontent.com";
 pub const CLIENT_SECRET: &str = "GOCSPX-fake-client-secret-XYZ";
@@ -172,21 +172,7 @@ impl ProviderState for State {
     const REFRESH_PREFIX: &'static str = REFRESH_PREFIX;
     const REFRESH_LEN: usize = 90;
 
-    fn tokens(&mut self) -> &mut Tokens {
-        &mut self.tokens
-    }
-
-    fn log(&self) -> &[Logged] {
-        &self.log
-    }
-
-    fn max_page_size(&mut self) -> &mut Option<usize> {
-        &mut self.max_page_size
-    }
-
-    fn put(fake: &FakeGoogle, event: Value) {
-        fake.put_event("primary", event);
-    }
+    provider_state_fields!();
 
     fn moved(event: &Value, start: DateTime<Utc>, end: DateTime<Utc>) -> Value {
         let t = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -483,18 +469,12 @@ fn events_list(
         .min(s.max_page_size.unwrap_or(usize::MAX));
 
     let (items, sync_token) = if let Some(pt) = q.get("pageToken") {
-        let Some(c) = s.cursors.remove(*pt) else {
+        let Some(c) = s.cursors.remove(*pt).filter(|c| c.calendar == cal_id) else {
             return reply(
                 400,
                 error_body(400, "global", "invalid", "Invalid page token value."),
             );
         };
-        if c.calendar != cal_id {
-            return reply(
-                400,
-                error_body(400, "global", "invalid", "Invalid page token value."),
-            );
-        }
         (c.remaining, c.sync_token)
     } else if let Some(st) = q.get("syncToken") {
         if q.contains_key("timeMin") || q.contains_key("timeMax") || q.contains_key("updatedMin") {

@@ -379,6 +379,30 @@ pub trait ProviderState: Sized {
     fn is_incremental(r: &Logged) -> bool;
 }
 
+/// The [`ProviderState`] methods that read the same fields of every fake's state (`tokens`,
+/// `log`, `max_page_size`) and put into the calendar `"primary"` with its `put_event`; used inside
+/// each `impl ProviderState`.
+macro_rules! provider_state_fields {
+    () => {
+        fn tokens(&mut self) -> &mut crate::support::oauth::Tokens {
+            &mut self.tokens
+        }
+
+        fn log(&self) -> &[crate::support::provider::Logged] {
+            &self.log
+        }
+
+        fn max_page_size(&mut self) -> &mut Option<usize> {
+            &mut self.max_page_size
+        }
+
+        fn put(fake: &crate::support::provider::Fake<Self>, event: serde_json::Value) {
+            fake.put_event("primary", event);
+        }
+    };
+}
+pub(crate) use provider_state_fields;
+
 impl<S: ProviderState> Fake<S> {
     pub fn lock(&self) -> std::sync::MutexGuard<'_, S> {
         self.state.lock().unwrap()

@@ -223,16 +223,16 @@ fn delta(
     let window_given = q.contains_key("startDateTime") || q.contains_key("endDateTime");
     let cal_index = s.calendars.iter().position(|c| c.id == calendar).unwrap();
 
+    if window_given && (q.contains_key("$skiptoken") || q.contains_key("$deltatoken")) {
+        return reply(
+            400,
+            &graph_error(
+                "ErrorInvalidParameter",
+                "A state token cannot be combined with other parameters.",
+            ),
+        );
+    }
     let (items, delta_token, empty_lead) = if let Some(t) = q.get("$skiptoken") {
-        if window_given {
-            return reply(
-                400,
-                &graph_error(
-                    "ErrorInvalidParameter",
-                    "A state token cannot be combined with other parameters.",
-                ),
-            );
-        }
         let Some(c) = s.cursors.remove(*t).filter(|c| c.calendar == calendar) else {
             return reply(
                 400,
@@ -241,15 +241,6 @@ fn delta(
         };
         (c.remaining, c.delta_token, false)
     } else if let Some(t) = q.get("$deltatoken") {
-        if window_given {
-            return reply(
-                400,
-                &graph_error(
-                    "ErrorInvalidParameter",
-                    "A state token cannot be combined with other parameters.",
-                ),
-            );
-        }
         let Some(st) = s
             .delta_tokens
             .get(*t)

@@ -49,7 +49,7 @@ use wiremock::{Mock, MockServer};
 
 use crate::support::oauth::Tokens;
 pub use crate::support::provider::Logged;
-use crate::support::provider::{Fake, ProviderState};
+use crate::support::provider::{Fake, ProviderState, provider_state_fields};
 
 pub mod cli;
 mod graph;
@@ -342,21 +342,7 @@ impl ProviderState for State {
     const REFRESH_PREFIX: &'static str = REFRESH_PREFIX;
     const REFRESH_LEN: usize = 300;
 
-    fn tokens(&mut self) -> &mut Tokens {
-        &mut self.tokens
-    }
-
-    fn log(&self) -> &[Logged] {
-        &self.log
-    }
-
-    fn max_page_size(&mut self) -> &mut Option<usize> {
-        &mut self.max_page_size
-    }
-
-    fn put(fake: &FakeMicrosoft, event: Value) {
-        fake.put_event("primary", event);
-    }
+    provider_state_fields!();
 
     fn moved(event: &Value, start: DateTime<Utc>, end: DateTime<Utc>) -> Value {
         let mut ev = event.clone();
