@@ -115,6 +115,31 @@ pub fn next_step(
     }
 }
 
+/// POSTs `form` to `url` (within the token request timeout); returns the status and the body. A
+/// failed send or read is a network error naming the URL, never the form (it carries codes).
+async fn post_form(
+    http: &reqwest::Client,
+    provider: &'static Provider,
+    url: &url::Url,
+    form: &[(&str, &str)],
+) -> Result<(u16, Vec<u8>), AuthError> {
+    let network = |e: reqwest::Error| AuthError::Network {
+        provider,
+        url: url.to_string(),
+        detail: crate::http::describe(e),
+    };
+    let resp = http
+        .post(url.clone())
+        .form(form)
+        .timeout(super::oauth_http::TOKEN_REQUEST_TIMEOUT)
+        .send()
+        .await
+        .map_err(network)?;
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.map_err(network)?;
+    Ok((status, body.to_vec()))
+}
+
 /// Runs the device sign-in for `req` and stores the tokens.
 ///
 /// Writes one line with the address and the code to `out`, then polls until the person approves,
@@ -126,21 +151,14 @@ pub async fn sign_in(
 ) -> Result<SignInReport, AuthError> {
     let provider = req.provider;
     let http = opts.http()?;
-    let network = |url: &url::Url, e: reqwest::Error| AuthError::Network {
-        provider,
-        url: url.to_string(),
-        detail: crate::http::describe(e),
-    };
     let scope = req.scopes.join(" ");
-    let resp = http
-        .post(req.device_url.clone())
-        .form(&[("client_id", req.client_id), ("scope", scope.as_str())])
-        .timeout(super::oauth_http::TOKEN_REQUEST_TIMEOUT)
-        .send()
-        .await
-        .map_err(|e| network(req.device_url, e))?;
-    let status = resp.status().as_u16();
-    let body = resp.bytes().await.map_err(|e| network(req.device_url, e))?;
+    let (status, body) = post_form(
+        &http,
+        provider,
+        req.device_url,
+        &[("client_id", req.client_id), ("scope", scope.as_str())],
+    )
+    .await?;
     if !(200..300).contains(&status) {
         let answer = serde_json::from_slice::<ErrorAnswer>(&body).ok();
         return Err(match answer {
@@ -185,19 +203,17 @@ pub async fn sign_in(
             return Err(AuthError::DeviceCodeExpired(lifetime));
         }
         tokio::time::sleep(interval).await;
-        let resp = http
-            .post(req.token_url.clone())
-            .form(&[
+        let (status, body) = post_form(
+            &http,
+            provider,
+            req.token_url,
+            &[
                 ("grant_type", DEVICE_GRANT),
                 ("client_id", req.client_id),
                 ("device_code", device_code.expose()),
-            ])
-            .timeout(super::oauth_http::TOKEN_REQUEST_TIMEOUT)
-            .send()
-            .await
-            .map_err(|e| network(req.token_url, e))?;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(|e| network(req.token_url, e))?;
+            ],
+        )
+        .await?;
         match next_step(
             provider,
             req.source_name,
