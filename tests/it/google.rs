@@ -4,16 +4,16 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::support::google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle, Fault, Logged, event};
+use crate::support::google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle, Fault, event};
 use crate::support::provider::{
-    self, Lines, get_signed_in, rate_limited, refused_naming, t, window,
+    self, Lines, get_signed_in, poll_counting, rate_limited, refused_naming, t, window,
 };
 use nextstep::auth::{self, AuthError, GoogleAuth, SignInOptions, StoredIn, TokenStoreChoice};
 use nextstep::config::{CalendarConfig, CalendarKind, GoogleConfig};
 use nextstep::model::{PartStat, ParticipantKind, Role};
 use nextstep::secret::{Secret, SecretSource};
 use nextstep::source::google::GoogleSource;
-use nextstep::source::{CalendarSource, SourceContext, SourceError};
+use nextstep::source::{CalendarSource, SourceError};
 use serde_json::json;
 
 /// The fix every refusal names.
@@ -114,13 +114,7 @@ fn source(fake: &FakeGoogle, dir: &std::path::Path, calendars: &[&str]) -> Googl
     let CalendarKind::Google(g) = &cfg.kind else {
         unreachable!()
     };
-    let state_dir = dir.join("state");
-    std::fs::create_dir_all(&state_dir).unwrap();
-    let ctx = SourceContext {
-        name: "work".into(),
-        state_dir,
-        http: Some(http()),
-    };
+    let ctx = provider::source_context(dir, "work", http());
     let auth = GoogleAuth::new("work", g, http(), &dir.join("data"), TokenStoreChoice::File);
     GoogleSource::with_auth(&cfg, ctx, auth)
         .unwrap()
@@ -133,16 +127,6 @@ async fn signed_in_source(fake: &FakeGoogle, calendars: &[&str]) -> (SignedIn, G
     s.report.as_ref().unwrap();
     let src = source(fake, s.dir.path(), calendars);
     (s, src)
-}
-
-/// One poll, and the `events.list` requests it made.
-async fn poll_counting(
-    fake: &FakeGoogle,
-    src: &mut GoogleSource,
-) -> (nextstep::source::Fetched, Vec<Logged>) {
-    let before = fake.events_requests().len();
-    let fetched = src.poll(window()).await.unwrap();
-    (fetched, fake.events_requests()[before..].to_vec())
 }
 
 /// A calendar with: a customer meeting (room resource, optional guest), two instances of a series,

@@ -11,14 +11,15 @@ use crate::support::microsoft::{
     CLIENT_ID, FakeMicrosoft, Fault, Logged, ME, SALES_CALENDAR_ID, event, instance, is_delta,
 };
 use crate::support::provider::{
-    get_signed_in, http, output, rate_limited, refused_naming, t, window,
+    get_signed_in, http, output, poll_counting, rate_limited, refused_naming, source_context, t,
+    window,
 };
 use nextstep::auth::{SignInOptions, StoredIn, TokenStoreChoice};
 use nextstep::model::{MeetingId, ParticipantKind, Role};
 use nextstep::source::microsoft::MicrosoftSource;
 use nextstep::source::microsoft::auth::{MicrosoftAuth, microsoft_sign_in};
 use nextstep::source::microsoft::config::MicrosoftConfig;
-use nextstep::source::{CalendarSource, Fetched, SourceContext};
+use nextstep::source::{CalendarSource, Fetched};
 use serde_json::json;
 
 /// The fix every refusal names.
@@ -58,13 +59,7 @@ async fn sign_in(fake: &FakeMicrosoft, dir: &std::path::Path) {
 
 fn source(fake: &FakeMicrosoft, dir: &std::path::Path, calendars: &[&str]) -> MicrosoftSource {
     let cfg = config(fake, calendars);
-    let state_dir = dir.join("state");
-    std::fs::create_dir_all(&state_dir).unwrap();
-    let ctx = SourceContext {
-        name: "m365".into(),
-        state_dir,
-        http: Some(http()),
-    };
+    let ctx = source_context(dir, "m365", http());
     let auth = MicrosoftAuth::new(
         "m365",
         &cfg,
@@ -84,13 +79,6 @@ async fn signed_in_source(
     sign_in(fake, dir.path()).await;
     let src = source(fake, dir.path(), calendars).with_page_size(2);
     (dir, src)
-}
-
-/// One poll, and the Graph requests it made.
-async fn poll_counting(fake: &FakeMicrosoft, src: &mut MicrosoftSource) -> (Fetched, Vec<Logged>) {
-    let before = fake.requests().len();
-    let fetched = src.poll(window()).await.unwrap();
-    (fetched, fake.requests()[before..].to_vec())
 }
 
 fn statuses(reqs: &[Logged]) -> Vec<u16> {

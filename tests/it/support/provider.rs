@@ -21,7 +21,7 @@ use nextstep::auth::TokenStoreChoice;
 use nextstep::auth::store::TokenStore;
 use nextstep::model::{MeetingId, Outcome, Via};
 use nextstep::secret::Secret;
-use nextstep::source::{SourceError, Window};
+use nextstep::source::{CalendarSource, Fetched, SourceContext, SourceError, Window};
 use serde_json::Value;
 use tokio::io::AsyncBufReadExt;
 use wiremock::{MockServer, Request};
@@ -127,6 +127,27 @@ pub fn output() -> (Output, Lines) {
             text: String::new(),
         },
     )
+}
+
+/// The context of source `name` with its state under `dir/state` (made here) and `http`.
+pub fn source_context(dir: &std::path::Path, name: &str, http: reqwest::Client) -> SourceContext {
+    let state_dir = dir.join("state");
+    std::fs::create_dir_all(&state_dir).unwrap();
+    SourceContext {
+        name: name.into(),
+        state_dir,
+        http: Some(http),
+    }
+}
+
+/// One poll of `src` (which must succeed), and the calendar API requests it made to `fake`.
+pub async fn poll_counting<S: ProviderState>(
+    fake: &Fake<S>,
+    src: &mut impl CalendarSource,
+) -> (Fetched, Vec<Logged>) {
+    let before = fake.calendar_api_requests().len();
+    let fetched = src.poll(window()).await.unwrap();
+    (fetched, fake.calendar_api_requests()[before..].to_vec())
 }
 
 /// `err` is refused credentials (not worth a quick retry) whose message names `fix`, the auth
