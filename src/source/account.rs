@@ -1,7 +1,7 @@
 //! What the sources of an account of calendars behind OAuth (Google, Microsoft) do the same way:
 //! one GET of their API with a bearer token ([`get`]), the result of one poll ([`fetched`],
 //! pure) from the meetings each calendar keeps by the provider's event id, and the parts of an
-//! event's projection their JSON shapes share ([`times`], [`organizer`], pure).
+//! event's projection their JSON shapes share ([`times`], [`organizer`], [`parse_error`], pure).
 //!
 //! What it promises: a refused access token is refreshed once, and a fresh one refused is
 //! `Unauthorized` with the provider's fix; a body is read up to [`MAX_RESPONSE_BYTES`]; errors name
@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::{CappedReadError, Fetched, MAX_RESPONSE_BYTES, SourceError, Window, read_capped};
 use crate::auth::session::Session;
@@ -173,6 +175,19 @@ pub fn organizer(
         role: Role::Chair,
         is_self,
     }
+}
+
+/// An error body as both providers wrap it: `{"error": …}`, with the provider's own shape inside.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ErrorBody<D> {
+    pub error: D,
+}
+
+/// The `error` object of an error body; `None` when the body is not `{"error": D}`.
+pub fn parse_error<D: DeserializeOwned>(body: &[u8]) -> Option<D> {
+    serde_json::from_slice::<ErrorBody<D>>(body)
+        .ok()
+        .map(|b| b.error)
 }
 
 #[cfg(test)]

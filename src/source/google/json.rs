@@ -90,10 +90,7 @@ pub struct Person {
 }
 
 /// Google's error body: `{"error": {"errors": [{"domain", "reason", "message"}], "code", "message"}}`.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
+pub type ErrorBody = account::ErrorBody<ErrorDetail>;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ErrorDetail {
@@ -117,9 +114,7 @@ pub struct ErrorItem {
 
 /// Parses an error body; `None` when it is not Google's shape.
 pub fn parse_error(body: &[u8]) -> Option<ErrorDetail> {
-    serde_json::from_slice::<ErrorBody>(body)
-        .ok()
-        .map(|b| b.error)
+    account::parse_error(body)
 }
 
 /// Whether an error body (of a 403) says a rate limit was hit rather than access was refused.

@@ -113,10 +113,7 @@ pub struct EmailAddress {
 }
 
 /// Graph's error body: `{"error": {"code": "syncStateNotFound", "message": "…"}}`.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
+pub type ErrorBody = account::ErrorBody<ErrorDetail>;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ErrorDetail {
@@ -128,9 +125,7 @@ pub struct ErrorDetail {
 
 /// Parses an error body; `None` when it is not Graph's shape.
 pub fn parse_error(body: &[u8]) -> Option<ErrorDetail> {
-    serde_json::from_slice::<ErrorBody>(body)
-        .ok()
-        .map(|b| b.error)
+    account::parse_error(body)
 }
 
 /// Whether an error says the delta link is no longer usable and the round must start again.
