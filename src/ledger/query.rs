@@ -451,6 +451,7 @@ fn complete_row(tx: &Transaction<'_>, mut row: LedgerRow) -> Result<LedgerRow, I
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::testing::ledger_with_one;
     use crate::model::testing::{customer_meeting, id, objective, outcome, t};
     use crate::model::{Answer, ObjectiveRecord, PlannedPrompt, Via};
 
@@ -460,10 +461,8 @@ mod tests {
     fn states_reflect_the_first_answers_and_then_their_latest_corrections() {
         // Under the answer rule a second plain answer does not count; the values this test has
         // always asserted are now reached by corrections.
-        let mut l = Ledger::open_in_memory().unwrap();
         let m = id("w/a/single");
-        l.remember(&[customer_meeting(m.as_str(), t(10, 0), false)], t(8, 0))
-            .unwrap();
+        let mut l = ledger_with_one(m.as_str());
         l.record_answer("o1", &m, &objective("first"), Via::Notification, t(9, 0))
             .unwrap();
         l.correct("o2", &m, &objective("second"), Via::Dialog, t(9, 5))
@@ -503,10 +502,8 @@ mod tests {
 
     #[test]
     fn a_snooze_is_attributed_to_its_prompt_and_lasts_the_snooze_duration() {
-        let mut l = Ledger::open_in_memory().unwrap();
         let m = id("w/a/single");
-        l.remember(&[customer_meeting(m.as_str(), t(10, 0), false)], t(8, 0))
-            .unwrap();
+        let mut l = ledger_with_one(m.as_str());
         // By prompt key.
         l.record_answer(
             "w/a/single#objective#0",
@@ -526,10 +523,8 @@ mod tests {
 
     #[test]
     fn a_missed_objective_is_in_the_state() {
-        let mut l = Ledger::open_in_memory().unwrap();
         let m = id("w/a/single");
-        l.remember(&[customer_meeting(m.as_str(), t(10, 0), false)], t(8, 0))
-            .unwrap();
+        let mut l = ledger_with_one(m.as_str());
         l.record_answer(
             "missed",
             &m,

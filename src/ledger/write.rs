@@ -390,6 +390,7 @@ fn ensure_meeting(tx: &Transaction<'_>, id: &MeetingId) -> Result<(DateTime<Utc>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::testing::ledger_with_one;
     use crate::model::MeetingState;
     use crate::model::testing::{customer_meeting, id, objective, t};
     use std::time::Duration;
@@ -398,9 +399,7 @@ mod tests {
 
     #[test]
     fn the_same_answer_key_twice_is_recorded_once() {
-        let mut l = Ledger::open_in_memory().unwrap();
-        l.remember(&[customer_meeting("w/a/single", t(10, 0), false)], t(8, 0))
-            .unwrap();
+        let mut l = ledger_with_one("w/a/single");
         let a = objective("Agree to a next meeting");
         assert!(
             l.record_answer("k1", &id("w/a/single"), &a, Via::Cli, t(9, 0))
@@ -424,10 +423,8 @@ mod tests {
 
     #[test]
     fn a_shown_prompt_is_recorded_once_and_counted() {
-        let mut l = Ledger::open_in_memory().unwrap();
         let m = id("w/a/single");
-        l.remember(&[customer_meeting(m.as_str(), t(10, 0), false)], t(8, 0))
-            .unwrap();
+        let mut l = ledger_with_one(m.as_str());
         let p = |kind, attempt| PlannedPrompt {
             due: t(9, 45),
             meeting: m.clone(),
@@ -517,10 +514,8 @@ mod tests {
 
     #[test]
     fn not_sales_on_a_single_meeting_overrides_only_it() {
-        let mut l = Ledger::open_in_memory().unwrap();
         let a = id("w/x/single");
-        l.remember(&[customer_meeting(a.as_str(), t(10, 0), false)], t(8, 0))
-            .unwrap();
+        let mut l = ledger_with_one(a.as_str());
         l.record_answer("n1", &a, &Answer::NotSales, Via::Cli, t(9, 0))
             .unwrap();
         let scope: String = l
@@ -532,10 +527,8 @@ mod tests {
 
     #[test]
     fn remembering_again_keeps_first_seen_updates_metadata_and_clears_gone() {
-        let mut l = Ledger::open_in_memory().unwrap();
         let a = id("w/x/single");
-        l.remember(&[customer_meeting(a.as_str(), t(10, 0), false)], t(8, 0))
-            .unwrap();
+        let mut l = ledger_with_one(a.as_str());
         assert!(l.mark_gone(&a, t(8, 30)).unwrap());
         assert!(!l.mark_gone(&a, t(8, 31)).unwrap());
         assert_eq!(l.find(&a).unwrap().unwrap().gone_at, Some(t(8, 30)));

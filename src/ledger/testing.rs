@@ -1,0 +1,19 @@
+//! What the ledger's unit tests start from: a ledger (in memory or in a file) that knows one
+//! customer meeting at 10:00 on 1 December 2026, first seen at 08:00. Each test then says only
+//! what it records and what it expects.
+
+use super::Ledger;
+use crate::model::testing::{customer_meeting, t};
+
+/// Remembers the customer meeting `id` (Acme, 10:00, not recurring) as seen at 08:00.
+pub(super) fn remember_one(l: &mut Ledger, id: &str) {
+    l.remember(&[customer_meeting(id, t(10, 0), false)], t(8, 0))
+        .unwrap();
+}
+
+/// An in-memory ledger that knows the one customer meeting `id` ([`remember_one`]).
+pub(super) fn ledger_with_one(id: &str) -> Ledger {
+    let mut l = Ledger::open_in_memory().unwrap();
+    remember_one(&mut l, id);
+    l
+}
