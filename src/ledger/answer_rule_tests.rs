@@ -7,18 +7,14 @@ use std::path::PathBuf;
 
 use rusqlite::Connection;
 
-use super::testing::remember_one;
+use super::testing::ledger_file_with_one;
 use super::*;
 use crate::model::testing::{customer_meeting, id, objective, outcome, t};
 use crate::model::{Answer, Meeting, Outcome, PlannedPrompt, PromptKind, Verdict, Via};
 
 /// A ledger file in a fresh temporary folder, with one customer meeting at 10:00.
 fn ledger() -> (tempfile::TempDir, PathBuf, Ledger) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ledger.sqlite3");
-    let mut l = Ledger::open(&path).unwrap();
-    remember_one(&mut l, "w/a/single");
-    (dir, path, l)
+    ledger_file_with_one("ledger.sqlite3")
 }
 
 #[test]

@@ -342,7 +342,7 @@ fn prepare_file(path: &Path) -> Result<(), LedgerError> {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::remember_one;
+    use super::testing::ledger_file_with_one;
     use super::*;
     use crate::model::Via;
     use crate::model::testing::{id, objective, t};
@@ -356,12 +356,8 @@ mod tests {
 
     #[test]
     fn opening_twice_keeps_the_data_and_the_schema_version() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ledger.sqlite3");
-        {
-            let mut l = Ledger::open(&path).unwrap();
-            remember_one(&mut l, "w/a/single");
-        }
+        let (_dir, path, first) = ledger_file_with_one("ledger.sqlite3");
+        drop(first);
         let l = Ledger::open(&path).unwrap();
         assert!(l.find(&id("w/a/single")).unwrap().is_some());
         let (v, mode): (i64, String) = (
@@ -422,10 +418,7 @@ mod tests {
     fn two_connections_writing_at_once_both_succeed() {
         // The daemon and the CLI each hold a connection to one file; busy_timeout and
         // BEGIN IMMEDIATE make them take turns instead of failing with "database is locked".
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ledger.sqlite3");
-        let mut l = Ledger::open(&path).unwrap();
-        remember_one(&mut l, "w/a/single");
+        let (_dir, path, l) = ledger_file_with_one("ledger.sqlite3");
         let writers: Vec<_> = (0..2)
             .map(|w| {
                 let path = path.clone();
@@ -467,10 +460,7 @@ mod tests {
     #[test]
     fn a_new_ledger_is_private_to_its_owner() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("data/nextstep/ledger.sqlite3");
-        let mut l = Ledger::open(&path).unwrap();
-        remember_one(&mut l, "w/a/single");
+        let (dir, path, _l) = ledger_file_with_one("data/nextstep/ledger.sqlite3");
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&path), 0o600);
         assert_eq!(mode(&path.with_extension("sqlite3-wal")), 0o600);

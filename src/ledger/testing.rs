@@ -2,11 +2,13 @@
 //! customer meeting at 10:00 on 1 December 2026, first seen at 08:00. Each test then says only
 //! what it records and what it expects.
 
+use std::path::PathBuf;
+
 use super::Ledger;
 use crate::model::testing::{customer_meeting, t};
 
 /// Remembers the customer meeting `id` (Acme, 10:00, not recurring) as seen at 08:00.
-pub(super) fn remember_one(l: &mut Ledger, id: &str) {
+fn remember_one(l: &mut Ledger, id: &str) {
     l.remember(&[customer_meeting(id, t(10, 0), false)], t(8, 0))
         .unwrap();
 }
@@ -16,4 +18,14 @@ pub(super) fn ledger_with_one(id: &str) -> Ledger {
     let mut l = Ledger::open_in_memory().unwrap();
     remember_one(&mut l, id);
     l
+}
+
+/// A ledger file at `rel` in a fresh temporary folder, knowing the one customer meeting
+/// `w/a/single` ([`remember_one`]). Keep the folder: the file goes with it.
+pub(super) fn ledger_file_with_one(rel: &str) -> (tempfile::TempDir, PathBuf, Ledger) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(rel);
+    let mut l = Ledger::open(&path).unwrap();
+    remember_one(&mut l, "w/a/single");
+    (dir, path, l)
 }
