@@ -432,25 +432,25 @@ mod tests {
         assert!(plan_a(s, t(10, 41)).prompts.is_empty());
     }
 
-    #[test]
-    fn a_meeting_that_ended_long_before_it_was_first_seen_is_not_asked_about() {
+    /// The plan, at the moment it is first seen at `at` (after its start), for meeting `a`.
+    fn plan_first_seen(at: DateTime<Utc>) -> Plan {
         let s = MeetingState {
-            first_seen: Some(t(23, 50)),
+            first_seen: Some(at),
             objective_missed: true,
             ..Default::default()
         };
-        let p = plan_a(s, t(23, 50));
+        plan_a(s, at)
+    }
+
+    #[test]
+    fn a_meeting_that_ended_long_before_it_was_first_seen_is_not_asked_about() {
+        let p = plan_first_seen(t(23, 50));
         assert!(p.prompts.is_empty());
     }
 
     #[test]
     fn a_meeting_that_ended_within_the_lookback_is_asked_about_at_once() {
-        let s = MeetingState {
-            first_seen: Some(t(12, 0)),
-            objective_missed: true,
-            ..Default::default()
-        };
-        let p = plan_a(s, t(12, 0));
+        let p = plan_first_seen(t(12, 0));
         assert_eq!(kinds(&p), vec![(PromptKind::Outcome, t(10, 35), 0)]);
         assert!(p.prompts[0].due <= t(12, 0), "overdue means show now");
     }
