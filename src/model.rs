@@ -387,6 +387,17 @@ impl Answer {
             Answer::Dismissed => "dismissed",
         }
     }
+
+    /// The question this answer answers: the objective or the outcome. `None` for the answers
+    /// that answer none (a missed objective, a snooze, not-sales, a dismissal), which the answer
+    /// rule always keeps (docs/design.md, "Answers and their keys").
+    pub fn question(&self) -> Option<PromptKind> {
+        match self {
+            Answer::Objective { .. } => Some(PromptKind::Objective),
+            Answer::Outcome { .. } => Some(PromptKind::Outcome),
+            _ => None,
+        }
+    }
 }
 
 /// A recorded objective, as the ledger and export show it.

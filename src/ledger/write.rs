@@ -103,11 +103,9 @@ impl Ledger {
                 }
             };
             // Only objectives and outcomes answer a question; the rest are always on record.
-            let before = match answer {
-                Answer::Objective { .. } | Answer::Outcome { .. } => {
-                    answers_of(tx, meeting)?.answered(prompt).cloned()
-                }
-                _ => None,
+            let before = match answer.question() {
+                Some(question) => answers_of(tx, meeting)?.answered(question).cloned(),
+                None => None,
             };
             if !insert_answer(tx, key, meeting, kind, prompt, answer, None, via, now)? {
                 return Ok(Recorded::Retry);
@@ -162,10 +160,8 @@ impl Ledger {
     ) -> Result<Recorded, LedgerError> {
         let _span = tracing::info_span!("ledger.write", op = "correct", key = %key, meeting = %meeting, kind = answer.kind())
             .entered();
-        let question = match answer {
-            Answer::Objective { .. } => PromptKind::Objective,
-            Answer::Outcome { .. } => PromptKind::Outcome,
-            _ => return Err(self.nothing_to_correct(meeting, answer.kind())),
+        let Some(question) = answer.question() else {
+            return Err(self.nothing_to_correct(meeting, answer.kind()));
         };
         let recorded = self.write("record a correction", |tx| {
             ensure_meeting(tx, meeting)?;
