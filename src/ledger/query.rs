@@ -451,11 +451,9 @@ fn complete_row(tx: &Transaction<'_>, mut row: LedgerRow) -> Result<LedgerRow, I
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::testing::ledger_with_one;
+    use crate::ledger::testing::{ledger_with_one, state_of};
     use crate::model::testing::{customer_meeting, id, objective, outcome, t};
     use crate::model::{Answer, ObjectiveRecord, PlannedPrompt, Via};
-
-    const SNOOZE: Duration = Duration::from_secs(600);
 
     #[test]
     fn states_reflect_the_first_answers_and_then_their_latest_corrections() {
@@ -483,7 +481,7 @@ mod tests {
             t(11, 5),
         )
         .unwrap();
-        let st = &l.states(std::slice::from_ref(&m), SNOOZE).unwrap()[&m];
+        let st = state_of(&l, &m);
         assert_eq!(
             st.objective,
             Some(ObjectiveRecord {
@@ -516,7 +514,7 @@ mod tests {
         // By time, for a key that is not a prompt key: after the start means the outcome prompt.
         l.record_answer("cli-1", &m, &Answer::Snooze, Via::Cli, t(10, 40))
             .unwrap();
-        let st = &l.states(std::slice::from_ref(&m), SNOOZE).unwrap()[&m];
+        let st = state_of(&l, &m);
         assert_eq!(st.objective_snoozed_until, Some(t(9, 55)));
         assert_eq!(st.outcome_snoozed_until, Some(t(10, 50)));
     }
@@ -533,7 +531,7 @@ mod tests {
             t(10, 0),
         )
         .unwrap();
-        let st = &l.states(std::slice::from_ref(&m), SNOOZE).unwrap()[&m];
+        let st = state_of(&l, &m);
         assert!(st.objective_missed);
         assert_eq!(st.objective, None);
     }

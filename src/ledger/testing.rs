@@ -3,9 +3,14 @@
 //! what it records and what it expects.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::Ledger;
 use crate::model::testing::{customer_meeting, t};
+use crate::model::{MeetingId, MeetingState};
+
+/// The snooze the tests read states with: ten minutes.
+pub(super) const SNOOZE: Duration = Duration::from_secs(600);
 
 /// Remembers the customer meeting `id` (Acme, 10:00, not recurring) as seen at 08:00.
 fn remember_one(l: &mut Ledger, id: &str) {
@@ -28,4 +33,9 @@ pub(super) fn ledger_file_with_one(rel: &str) -> (tempfile::TempDir, PathBuf, Le
     let mut l = Ledger::open(&path).unwrap();
     remember_one(&mut l, "w/a/single");
     (dir, path, l)
+}
+
+/// What the ledger knows about the meeting `m`.
+pub(super) fn state_of(l: &Ledger, m: &MeetingId) -> MeetingState {
+    l.states(std::slice::from_ref(m), SNOOZE).unwrap()[m].clone()
 }

@@ -386,12 +386,9 @@ fn ensure_meeting(tx: &Transaction<'_>, id: &MeetingId) -> Result<(DateTime<Utc>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::testing::ledger_with_one;
+    use crate::ledger::testing::{SNOOZE, ledger_with_one, state_of};
     use crate::model::MeetingState;
     use crate::model::testing::{customer_meeting, id, objective, t};
-    use std::time::Duration;
-
-    const SNOOZE: Duration = Duration::from_secs(600);
 
     #[test]
     fn the_same_answer_key_twice_is_recorded_once() {
@@ -443,7 +440,7 @@ mod tests {
             l.record_shown(&p(PromptKind::Outcome, 1), t(12, 35))
                 .unwrap()
         );
-        let st = &l.states(std::slice::from_ref(&m), SNOOZE).unwrap()[&m];
+        let st = state_of(&l, &m);
         assert_eq!((st.objective_shown, st.outcome_shown), (1, 2));
         assert_eq!(st.last_objective_shown, Some(t(9, 45)));
         assert_eq!(st.last_outcome_shown, Some(t(12, 35)));
@@ -453,8 +450,7 @@ mod tests {
     fn an_unknown_id_gets_a_default_state_and_an_answer_to_it_is_refused_by_name() {
         let mut l = Ledger::open_in_memory().unwrap();
         let m = id("w/nope/single");
-        let st = l.states(std::slice::from_ref(&m), SNOOZE).unwrap();
-        assert_eq!(st[&m], MeetingState::default());
+        assert_eq!(state_of(&l, &m), MeetingState::default());
         let err = l
             .record_answer("k", &m, &objective("x"), Via::Cli, t(9, 0))
             .unwrap_err();
