@@ -17,9 +17,8 @@ impl Ledger {
         items: &[(Meeting, Verdict)],
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        let _span =
-            tracing::info_span!("ledger.write", op = "remember", meetings = items.len()).entered();
         self.store_meetings(
+            "remember",
             "remember meetings",
             "ON CONFLICT(id) DO UPDATE SET
                  source = excluded.source, series = excluded.series, title = excluded.title,
@@ -193,9 +192,8 @@ impl Ledger {
         items: &[(Meeting, Verdict)],
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        let _span =
-            tracing::info_span!("ledger.write", op = "introduce", meetings = items.len()).entered();
         self.store_meetings(
+            "introduce",
             "record new meetings",
             "ON CONFLICT(id) DO NOTHING",
             items,
@@ -203,15 +201,18 @@ impl Ledger {
         )
     }
 
-    /// Inserts `items` into `meetings`, with `on_conflict` saying what happens to known ones.
+    /// Inserts `items` into `meetings`, with `on_conflict` saying what happens to known ones;
+    /// `op` names the call in the trace, `what` in an error.
     fn store_meetings(
         &mut self,
         op: &'static str,
+        what: &'static str,
         on_conflict: &str,
         items: &[(Meeting, Verdict)],
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.write(op, |tx| {
+        let _span = tracing::info_span!("ledger.write", op, meetings = items.len()).entered();
+        self.write(what, |tx| {
             let mut stmt = tx.prepare_cached(&format!(
                 "INSERT INTO meetings (id, source, series, title, start, end, tz, status, customer,
                      reason, account, customer_domains, recurring, first_seen, last_seen, gone_at)
