@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::support::google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle, Fault, event};
 use crate::support::provider::{
-    self, Lines, get_signed_in, poll_counting, rate_limited, refused_naming, t, window,
+    self, Lines, get_signed_in, poll_counting, poll_refused, rate_limited, refused_without_sign_in,
+    t, window,
 };
 use nextstep::auth::{self, AuthError, GoogleAuth, SignInOptions, StoredIn, TokenStoreChoice};
 use nextstep::config::{CalendarConfig, CalendarKind, GoogleConfig};
@@ -390,8 +391,7 @@ async fn a_second_401_after_a_refresh_is_unauthorized_and_names_the_auth_command
     let fake = FakeGoogle::start().await;
     let (_signed_in, mut src) = signed_in_source(&fake, &["primary"]).await;
     fake.lock().refuse_all_access_tokens = true;
-    let err = src.poll(window()).await.unwrap_err();
-    refused_naming(&err, FIX);
+    poll_refused(&mut src, FIX).await;
     assert_eq!(
         fake.lock().token_grants,
         ["authorization_code", "refresh_token"],
@@ -405,8 +405,7 @@ async fn a_revoked_refresh_token_is_unauthorized_and_mentions_testing_consent_sc
     let (_signed_in, mut src) = signed_in_source(&fake, &["primary"]).await;
     fake.expire_access_tokens();
     fake.lock().refresh_revoked = true;
-    let err = src.poll(window()).await.unwrap_err();
-    let msg = refused_naming(&err, FIX);
+    let msg = poll_refused(&mut src, FIX).await;
     assert!(
         msg.contains("invalid_grant") && msg.contains("7 days"),
         "{msg}"
@@ -417,10 +416,7 @@ async fn a_revoked_refresh_token_is_unauthorized_and_mentions_testing_consent_sc
 async fn without_a_sign_in_the_source_is_unauthorized() {
     let fake = FakeGoogle::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut src = source(&fake, dir.path(), &["primary"]);
-    let err = src.poll(window()).await.unwrap_err();
-    refused_naming(&err, FIX);
-    assert!(fake.events_requests().is_empty());
+    refused_without_sign_in(&fake, source(&fake, dir.path(), &["primary"]), FIX).await;
 }
 
 #[tokio::test]

@@ -11,8 +11,8 @@ use crate::support::microsoft::{
     CLIENT_ID, FakeMicrosoft, Fault, Logged, ME, SALES_CALENDAR_ID, event, instance, is_delta,
 };
 use crate::support::provider::{
-    get_signed_in, http, output, poll_counting, rate_limited, refused_naming, source_context, t,
-    window,
+    get_signed_in, http, output, poll_counting, poll_refused, rate_limited,
+    refused_without_sign_in, source_context, t, window,
 };
 use nextstep::auth::{SignInOptions, StoredIn, TokenStoreChoice};
 use nextstep::model::{MeetingId, ParticipantKind, Role};
@@ -390,8 +390,7 @@ async fn a_second_401_after_a_refresh_is_unauthorized_and_names_the_auth_command
     let (_dir, mut src) = signed_in_source(&fake, &["primary"]).await;
     src.poll(window()).await.unwrap();
     fake.lock().refuse_all_access_tokens = true;
-    let err = src.poll(window()).await.unwrap_err();
-    refused_naming(&err, FIX);
+    poll_refused(&mut src, FIX).await;
     let grants = fake.lock().token_grants.clone();
     assert_eq!(
         grants.iter().filter(|g| *g == "refresh_token").count(),
@@ -406,8 +405,7 @@ async fn a_revoked_refresh_token_is_unauthorized_and_names_the_auth_command() {
     let (_dir, mut src) = signed_in_source(&fake, &["primary"]).await;
     fake.expire_access_tokens();
     fake.revoke_refresh_tokens();
-    let err = src.poll(window()).await.unwrap_err();
-    let msg = refused_naming(&err, FIX);
+    let msg = poll_refused(&mut src, FIX).await;
     assert!(msg.contains("invalid_grant"), "{msg}");
 }
 
@@ -506,10 +504,7 @@ async fn a_calendar_named_by_display_name_is_synced_on_its_own_path_with_its_own
 async fn without_a_sign_in_the_source_is_unauthorized_and_graph_is_not_called() {
     let fake = FakeMicrosoft::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut src = source(&fake, dir.path(), &["primary"]);
-    let err = src.poll(window()).await.unwrap_err();
-    refused_naming(&err, FIX);
-    assert!(fake.requests().is_empty());
+    refused_without_sign_in(&fake, source(&fake, dir.path(), &["primary"]), FIX).await;
 }
 
 #[tokio::test]

@@ -160,6 +160,24 @@ pub fn refused_naming(err: &SourceError, fix: &str) -> String {
     msg
 }
 
+/// One poll of `src` fails as refused credentials naming `fix` (see [`refused_naming`]); returns
+/// the message.
+pub async fn poll_refused(src: &mut impl CalendarSource, fix: &str) -> String {
+    let err = src.poll(window()).await.unwrap_err();
+    refused_naming(&err, fix)
+}
+
+/// `src` never signed in to `fake`: its poll is refused naming `fix`, without a request to the
+/// calendar API.
+pub async fn refused_without_sign_in<S: ProviderState>(
+    fake: &Fake<S>,
+    mut src: impl CalendarSource,
+    fix: &str,
+) {
+    poll_refused(&mut src, fix).await;
+    assert!(fake.calendar_api_requests().is_empty());
+}
+
 /// `err` is a rate limit, worth a retry, after the server's `Retry-After` of `secs` (`None`: it
 /// gave none).
 pub fn rate_limited(err: &SourceError, secs: Option<u64>) {
