@@ -549,6 +549,15 @@ mod tests {
         base: String,
     }
 
+    impl Rig {
+        /// The server answers the calendar listing, then `rest` in order (500 after that).
+        fn answers<const N: usize>(&self, rest: [(u16, String, String); N]) {
+            let mut answers = vec![calendars()];
+            answers.extend(rest);
+            self.canned.lock().unwrap().answers = answers;
+        }
+    }
+
     async fn rig() -> Rig {
         rig_with(None).await
     }
@@ -620,8 +629,7 @@ mod tests {
     async fn a_round_pages_to_the_delta_link_and_a_quiet_poll_is_one_request() {
         let mut r = rig().await;
         let b = &r.base;
-        r.canned.lock().unwrap().answers = vec![
-            calendars(),
+        r.answers([
             ok(format!(
                 r#"{{"@odata.nextLink":"{b}/v1.0/me/calendarView/delta?$skiptoken=1","value":[]}}"#
             )),
@@ -632,7 +640,7 @@ mod tests {
             ok(format!(
                 r#"{{"@odata.deltaLink":"{b}/v1.0/me/calendarView/delta?$deltatoken=3","value":[]}}"#
             )),
-        ];
+        ]);
         let f = r.src.poll(window()).await.unwrap();
         assert_eq!(f.meetings.len(), 1);
         assert_eq!(f.meetings[0].id.as_str(), "m365/u-a/single");
@@ -667,8 +675,7 @@ mod tests {
     async fn a_removed_entry_drops_the_meeting_and_gone_starts_a_new_round() {
         let mut r = rig().await;
         let b = &r.base;
-        r.canned.lock().unwrap().answers = vec![
-            calendars(),
+        r.answers([
             ok(format!(
                 r#"{{"@odata.deltaLink":"{b}/v1.0/d?$deltatoken=1","value":[{},{}]}}"#,
                 ev("a"),
@@ -686,7 +693,7 @@ mod tests {
                 r#"{{"@odata.deltaLink":"{b}/v1.0/d?$deltatoken=3","value":[{}]}}"#,
                 ev("c")
             )),
-        ];
+        ]);
         assert_eq!(r.src.poll(window()).await.unwrap().meetings.len(), 2);
         let f = r.src.poll(window()).await.unwrap();
         assert!(f.changed);
@@ -710,8 +717,7 @@ mod tests {
                 r#"{{"@odata.deltaLink":"{b}/v1.0/{link}","value":[{value}]}}"#
             ))
         };
-        r.canned.lock().unwrap().answers = vec![
-            calendars(),
+        r.answers([
             page("p?$deltatoken=1", ev("a")),
             page("s?$deltatoken=1", ev("b")),
             // The default calendar's delta names `a` removed, then Sales fails: the poll fails.
@@ -726,7 +732,7 @@ mod tests {
             ),
             page("p?$deltatoken=3", String::new()),
             page("s?$deltatoken=2", String::new()),
-        ];
+        ]);
         assert_eq!(r.src.poll(window()).await.unwrap().meetings.len(), 2);
         assert!(r.src.poll(window()).await.is_err());
         let f = r.src.poll(window()).await.unwrap();
@@ -741,14 +747,11 @@ mod tests {
     #[tokio::test]
     async fn throttling_is_rate_limited_with_retry_after() {
         let mut r = rig().await;
-        r.canned.lock().unwrap().answers = vec![
-            calendars(),
-            (
-                429,
-                "Retry-After: 7\r\n".into(),
-                r#"{"error":{"code":"TooManyRequests"}}"#.into(),
-            ),
-        ];
+        r.answers([(
+            429,
+            "Retry-After: 7\r\n".into(),
+            r#"{"error":{"code":"TooManyRequests"}}"#.into(),
+        )]);
         match r.src.poll(window()).await.unwrap_err() {
             SourceError::RateLimited { retry_after, .. } => {
                 assert_eq!(retry_after, Some(Duration::from_secs(7)))
