@@ -9,8 +9,8 @@ use clap::Args;
 use serde::Serialize;
 
 use super::common::CommandContext;
-use crate::web::Access;
 use crate::web::pages::meeting_href;
+use crate::web::{Access, Opener};
 
 /// Opens the answer page in the browser: the home page, or MEETING's page (an id from
 /// `nextstep upcoming`).
@@ -42,16 +42,7 @@ impl fmt::Display for Opened {
 
 const NOT_RUNNING: &str = "the answer page is not running: start `nextstep run` (with `[web] enabled = true`, the default) or `nextstep serve`";
 
-/// The program that opens a URL in the user's browser.
-fn opener() -> &'static str {
-    if cfg!(target_os = "macos") {
-        "open"
-    } else {
-        "xdg-open"
-    }
-}
-
-pub fn run(ctx: &CommandContext, cmd: OpenCmd) -> anyhow::Result<Opened> {
+pub async fn run(ctx: &CommandContext, cmd: OpenCmd) -> anyhow::Result<Opened> {
     let access = Access::load(&ctx.data_dir)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", Access::path(&ctx.data_dir).display()))?
         .ok_or_else(|| anyhow::anyhow!(NOT_RUNNING))?;
@@ -78,15 +69,11 @@ pub fn run(ctx: &CommandContext, cmd: OpenCmd) -> anyhow::Result<Opened> {
             printed: Some(full),
         });
     }
-    let status = std::process::Command::new(opener())
-        .arg(&full)
-        .status()
-        .map_err(|e| anyhow::anyhow!("cannot run `{}` to open the page: {e}; use `nextstep open --print` and open the address yourself", opener()))?;
-    if !status.success() {
-        anyhow::bail!(
-            "`{}` could not open the page ({status}); use `nextstep open --print` and open the address yourself",
-            opener()
-        );
-    }
+    // The daemon's notifiers open the page with the same opener.
+    Opener::system().open(&full).await.map_err(|e| {
+        anyhow::anyhow!(
+            "{e}: the page did not open; use `nextstep open --print` and open the address yourself"
+        )
+    })?;
     Ok(Opened { url, printed: None })
 }
