@@ -11,6 +11,7 @@ use nextstep::model::{Answer, MeetingId, Via};
 
 use super::support::calendar::{Event, ics};
 use super::support::daemon::Home;
+use super::support::output::{stderr, stdout, succeeded};
 use super::web_harness::meeting;
 
 /// The default ladder, as `prompts.objectives` has it.
@@ -86,18 +87,9 @@ fn run(home: &Home, args: &[&str]) -> Output {
     home.command(args).output().unwrap()
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 /// `objective --suggest` for the next customer meeting; asserts success.
 fn suggestion(home: &Home) -> String {
-    let out = run(home, &["objective", "--suggest"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = succeeded(run(home, &["objective", "--suggest"]));
     stdout(&out)
 }
 
@@ -197,7 +189,7 @@ fn an_outcome_takes_a_due_date_and_a_bad_date_is_bad_usage_naming_the_flag_and_f
     assert!(stderr(&bad).contains("YYYY-MM-DD"), "{}", stderr(&bad));
     assert_eq!(l.find(&id).unwrap().unwrap().outcome, None);
 
-    let ok = run(
+    let ok = succeeded(run(
         &home,
         &[
             "outcome",
@@ -209,8 +201,7 @@ fn an_outcome_takes_a_due_date_and_a_bad_date_is_bad_usage_naming_the_flag_and_f
             "--due",
             "2026-12-12",
         ],
-    );
-    assert!(ok.status.success(), "{}", stderr(&ok));
+    ));
     assert!(
         stdout(&ok).contains("next step due 2026-12-12"),
         "{}",
@@ -230,8 +221,7 @@ fn an_account_is_won_lost_and_reopened_by_correction_rows() {
     );
     let won_day = (Utc::now() - Duration::days(30)).date_naive().to_string();
 
-    let shown = run(&home, &["account", "acme"]);
-    assert!(shown.status.success(), "{}", stderr(&shown));
+    let shown = succeeded(run(&home, &["account", "acme"]));
     let text = stdout(&shown);
     assert!(
         text.contains(&format!(
@@ -240,15 +230,13 @@ fn an_account_is_won_lost_and_reopened_by_correction_rows() {
         "{text}"
     );
 
-    let lost = run(&home, &["account", "Acme", "--lost", "2026-11-02"]);
-    assert!(lost.status.success(), "{}", stderr(&lost));
+    let lost = succeeded(run(&home, &["account", "Acme", "--lost", "2026-11-02"]));
     assert!(
         stdout(&lost).contains("Acme: lost on 2026-11-02 (your correction)"),
         "{}",
         stdout(&lost)
     );
-    let reopened = run(&home, &["account", "Acme", "--reopen", "--json"]);
-    assert!(reopened.status.success(), "{}", stderr(&reopened));
+    let reopened = succeeded(run(&home, &["account", "Acme", "--reopen", "--json"]));
     let v: serde_json::Value = serde_json::from_slice(&reopened.stdout).unwrap();
     assert_eq!(v["status"]["state"], "open");
     assert_eq!(v["marks"].as_array().unwrap().len(), 2);
@@ -287,8 +275,7 @@ fn the_digest_lists_a_slipped_commitment_with_the_command_that_moves_it() {
     );
     let id = &ids[0];
 
-    let out = run(&home, &["digest"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = succeeded(run(&home, &["digest"]));
     let text = stdout(&out);
     assert!(text.contains("Slipped commitments (1):"), "{text}");
     assert!(
@@ -333,8 +320,7 @@ fn the_report_shows_the_sell_cycle_with_counts_and_says_when_the_sample_is_too_s
         &[("c", "Globex", 5, None, Some(Advanced), Some(due))],
     );
 
-    let out = run(&home, &["report"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = succeeded(run(&home, &["report"]));
     let text = stdout(&out);
     assert!(text.contains("Sell cycle:"), "{text}");
     assert!(
