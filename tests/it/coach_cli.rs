@@ -83,6 +83,14 @@ fn seed(ledger: &mut Ledger, meetings: &[Past]) -> Vec<MeetingId> {
     ids
 }
 
+/// A [`home`] whose ledger holds `meetings`; the ledger stays open for more.
+fn seeded(meetings: &[Past]) -> (Home, Ledger) {
+    let home = home();
+    let mut l = home.ledger();
+    seed(&mut l, meetings);
+    (home, l)
+}
+
 fn run(home: &Home, args: &[&str]) -> Output {
     home.command(args).output().unwrap()
 }
@@ -95,15 +103,10 @@ fn suggestion(home: &Home) -> String {
 
 #[test]
 fn after_a_commitment_the_next_rung_is_suggested_with_why_and_the_command_that_sets_it() {
-    let home = home();
-    let mut l = home.ledger();
-    seed(
-        &mut l,
-        &[
-            ("a", "Acme", 20, Some(LADDER[0]), Some(Committed), None),
-            ("b", "Acme", 10, Some(LADDER[1]), Some(Committed), None),
-        ],
-    );
+    let (home, l) = seeded(&[
+        ("a", "Acme", 20, Some(LADDER[0]), Some(Committed), None),
+        ("b", "Acme", 10, Some(LADDER[1]), Some(Committed), None),
+    ]);
     let text = suggestion(&home);
     assert!(text.contains("\"Acme follow-up\""), "{text}");
     assert!(text.contains(": Agree to a proposal meeting\n"), "{text}");
@@ -123,12 +126,7 @@ fn after_a_commitment_the_next_rung_is_suggested_with_why_and_the_command_that_s
 
 #[test]
 fn after_a_continuation_the_same_rung_is_suggested_again() {
-    let home = home();
-    let mut l = home.ledger();
-    seed(
-        &mut l,
-        &[("a", "Acme", 10, Some(LADDER[2]), Some(Continuation), None)],
-    );
+    let (home, _ledger) = seeded(&[("a", "Acme", 10, Some(LADDER[2]), Some(Continuation), None)]);
     let text = suggestion(&home);
     assert!(text.contains(": Agree to a proposal meeting\n"), "{text}");
     assert!(
@@ -139,19 +137,14 @@ fn after_a_continuation_the_same_rung_is_suggested_again() {
 
 #[test]
 fn after_no_sale_or_a_custom_objective_there_is_no_suggestion_and_a_line_says_why() {
-    let home = home();
-    let mut l = home.ledger();
-    seed(
-        &mut l,
-        &[(
-            "a",
-            "Acme",
-            10,
-            Some("Lunch with the CFO"),
-            Some(Committed),
-            None,
-        )],
-    );
+    let (home, mut l) = seeded(&[(
+        "a",
+        "Acme",
+        10,
+        Some("Lunch with the CFO"),
+        Some(Committed),
+        None,
+    )]);
     let text = suggestion(&home);
     assert!(
         text.contains("no suggestion: the last objective with Acme (“Lunch with the CFO”) is not on the ladder"),
@@ -213,12 +206,7 @@ fn an_outcome_takes_a_due_date_and_a_bad_date_is_bad_usage_naming_the_flag_and_f
 
 #[test]
 fn an_account_is_won_lost_and_reopened_by_correction_rows() {
-    let home = home();
-    let mut l = home.ledger();
-    seed(
-        &mut l,
-        &[("a", "Acme", 30, Some(LADDER[5]), Some(Committed), None)],
-    );
+    let (home, l) = seeded(&[("a", "Acme", 30, Some(LADDER[5]), Some(Committed), None)]);
     let won_day = (Utc::now() - Duration::days(30)).date_naive().to_string();
 
     let shown = succeeded(run(&home, &["account", "acme"]));
@@ -305,15 +293,10 @@ fn the_digest_lists_a_slipped_commitment_with_the_command_that_moves_it() {
 
 #[test]
 fn the_report_shows_the_sell_cycle_with_counts_and_says_when_the_sample_is_too_small() {
-    let home = home();
-    let mut l = home.ledger();
-    seed(
-        &mut l,
-        &[
-            ("a", "Acme", 40, Some(LADDER[0]), Some(Continuation), None),
-            ("b", "Acme", 10, Some(LADDER[1]), Some(NoSale), None),
-        ],
-    );
+    let (home, mut l) = seeded(&[
+        ("a", "Acme", 40, Some(LADDER[0]), Some(Continuation), None),
+        ("b", "Acme", 10, Some(LADDER[1]), Some(NoSale), None),
+    ]);
     let due = (Utc::now() - Duration::days(1)).date_naive();
     seed(
         &mut l,
