@@ -193,7 +193,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     output::emit(&digest::run(&ctx, cmd)?, json)
                 }
                 Command::Export(cmd) => output::emit(&export::run(&ctx, cmd)?, false),
-                Command::Open(cmd) => output::emit(&open::run(&ctx, cmd).await?, false),
+                Command::Open(cmd) => output::emit(&open::run(&ctx, cmd)?, false),
                 Command::Auth(AuthCmd {
                     service: AuthService::Google(cmd),
                 }) => output::emit(&auth::google(&ctx, cmd).await?, false),

@@ -42,7 +42,7 @@ impl fmt::Display for Opened {
 
 const NOT_RUNNING: &str = "the answer page is not running: start `nextstep run` (with `[web] enabled = true`, the default) or `nextstep serve`";
 
-pub async fn run(ctx: &CommandContext, cmd: OpenCmd) -> anyhow::Result<Opened> {
+pub fn run(ctx: &CommandContext, cmd: OpenCmd) -> anyhow::Result<Opened> {
     let access = Access::load(&ctx.data_dir)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", Access::path(&ctx.data_dir).display()))?
         .ok_or_else(|| anyhow::anyhow!(NOT_RUNNING))?;
@@ -69,11 +69,18 @@ pub async fn run(ctx: &CommandContext, cmd: OpenCmd) -> anyhow::Result<Opened> {
             printed: Some(full),
         });
     }
-    // The daemon's notifiers open the page with the same opener.
-    Opener::system().open(&full).await.map_err(|e| {
-        anyhow::anyhow!(
-            "{e}: the page did not open; use `nextstep open --print` and open the address yourself"
-        )
-    })?;
+    // The daemon's notifiers open the page with the same opener; here the command waits for it
+    // as long as it takes, as a command run from a terminal does.
+    let opener = Opener::system();
+    let status = opener
+        .command(&full)
+        .status()
+        .map_err(|e| anyhow::anyhow!("cannot run `{}` to open the page: {e}; use `nextstep open --print` and open the address yourself", opener.name()))?;
+    if !status.success() {
+        anyhow::bail!(
+            "`{}` could not open the page ({status}); use `nextstep open --print` and open the address yourself",
+            opener.name()
+        );
+    }
     Ok(Opened { url, printed: None })
 }
