@@ -11,19 +11,20 @@ use super::calendar::{Event, ics};
 /// Kim of Acme, a customer, as an accepted guest.
 pub const KIM: &str = "PARTSTAT=ACCEPTED:mailto:kim@acme.example";
 
-/// A half-hour meeting `uid` with `guest` (an [`Event`] attendee, [`KIM`] for a customer meeting).
+/// A half-hour meeting `uid` with `guests` ([`Event`] attendees; [`KIM`] makes it a customer
+/// meeting).
 pub fn meeting<'a>(
     uid: &'a str,
     title: &'a str,
     start: DateTime<Utc>,
-    guest: &'a [&'a str],
+    guests: &'a [&'a str],
 ) -> Event<'a> {
     Event {
         uid,
         title,
         start,
         length: chrono::Duration::minutes(30),
-        attendees: guest,
+        attendees: guests,
     }
 }
 
