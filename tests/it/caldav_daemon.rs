@@ -13,7 +13,6 @@ use std::time::Duration;
 use crate::support::calendar::{Event, ics};
 use crate::support::daemon::{
     Home, expect_notification, expect_only_the_moved_prompt, expect_the_acme_objective_prompt,
-    wait_for_ledger,
 };
 use crate::support::dbus::PrivateBus;
 use crate::support::notifications::FakeNotificationServer;
@@ -146,13 +145,9 @@ async fn a_caldav_customer_meeting_is_prompted_and_answered_and_an_internal_one_
 
     server.click(n.id, "objective:0").await;
     let id = MeetingId::new(SOURCE, "dav-cust-1", None);
-    wait_for_ledger(&setup.ledger, "the objective via the notification", |l| {
-        l.find(&id)
-            .unwrap()
-            .and_then(|r| r.objective)
-            .is_some_and(|o| o.text == "Agree to a next meeting" && o.via == Via::Notification)
-    })
-    .await;
+    setup
+        .wait_for_objective(&id, "Agree to a next meeting", Via::Notification)
+        .await;
 
     // The internal meeting (and the unselected calendar's) were due before the customer one; by
     // now they would have been shown. Nothing else was.
@@ -238,14 +233,7 @@ async fn a_wrong_password_is_told_once_and_retried_only_at_a_slow_pace() {
 
     // Over the next 3 s (three poll intervals; the meeting's prompt would be due too): no retry
     // (the next is 15 minutes away), no second notification, and the daemon is still up.
-    assert!(
-        server
-            .next_notification(Duration::from_secs(3))
-            .await
-            .is_none(),
-        "{:?}",
-        server.recorded()
-    );
+    server.expect_none_within(Duration::from_secs(3)).await;
     assert!(daemon.is_running(), "{}", daemon.log());
     let log = daemon.stop();
     assert_eq!(log.matches("not authorised").count(), 1, "{log}");
