@@ -431,6 +431,7 @@ fn is_executable(p: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::testing::{objective, outcome};
     use crate::notify::text::tests::{objective_prompt, outcome_prompt};
 
     fn args(c: &Command) -> Vec<String> {
@@ -488,21 +489,11 @@ mod tests {
     fn an_outcome_line_may_carry_a_next_step() {
         assert_eq!(
             parse_outcome_line("advanced: workshop on 12/3"),
-            Answer::Outcome {
-                result: Outcome::Advanced,
-                next_step: Some("workshop on 12/3".into()),
-                note: None,
-                due: None,
-            }
+            outcome(Outcome::Advanced, Some("workshop on 12/3"))
         );
         assert_eq!(
             parse_outcome_line("no-show"),
-            Answer::Outcome {
-                result: Outcome::NoShow,
-                next_step: None,
-                note: None,
-                due: None,
-            }
+            outcome(Outcome::NoShow, None)
         );
         assert_eq!(parse_outcome_line("maybe: later"), Answer::Dismissed);
     }
@@ -529,12 +520,7 @@ mod tests {
             ),
         );
         let answer = dialog(argv).ask(&objective_prompt()).await;
-        assert_eq!(
-            answer,
-            Answer::Objective {
-                text: "Pilot by Friday; $(rm -rf /)".into()
-            }
-        );
+        assert_eq!(answer, objective("Pilot by Friday; $(rm -rf /)"));
         let seen = std::fs::read_to_string(log).unwrap();
         let parts: Vec<&str> = seen.split('|').collect();
         assert!(
@@ -552,12 +538,7 @@ mod tests {
         let argv = script(dir.path(), "echo 'committed: PO by Friday'");
         assert_eq!(
             dialog(argv).ask(&outcome_prompt()).await,
-            Answer::Outcome {
-                result: Outcome::Committed,
-                next_step: Some("PO by Friday".into()),
-                note: None,
-                due: None,
-            }
+            outcome(Outcome::Committed, Some("PO by Friday"))
         );
     }
 
