@@ -13,6 +13,7 @@ use std::time::Duration;
 use crate::support::calendar::{Event, ics};
 use crate::support::daemon::{
     Home, expect_notification, expect_only_the_moved_prompt, expect_the_acme_objective_prompt,
+    the_deleted_meeting, the_moved_meeting,
 };
 use crate::support::dbus::PrivateBus;
 use crate::support::notifications::FakeNotificationServer;
@@ -171,25 +172,10 @@ async fn an_event_moved_on_the_server_moves_its_prompt() {
     let setup = Setup::new(ALICE.1, &[]);
     let work = setup.calendar("work", "Work").await;
     let now = Utc::now();
-    let moving = |start| Event {
-        uid: "dav-move",
-        title: "Demo for Initech",
-        start,
-        length: secs(60),
-        attendees: &["PARTSTAT=NEEDS-ACTION:mailto:peter@initech.example"],
-    };
+    let moving = |start| the_moved_meeting("dav-move", start);
     setup.put(&work, &moving(now + secs(12))).await;
     let deleted = setup
-        .put(
-            &work,
-            &Event {
-                uid: "dav-del",
-                title: "Call with Umbrella",
-                start: now + secs(12),
-                length: secs(60),
-                attendees: &["PARTSTAT=NEEDS-ACTION:mailto:alice@umbrella.example"],
-            },
-        )
+        .put(&work, &the_deleted_meeting("dav-del", now + secs(12)))
         .await;
     let daemon = setup.start(&bus);
     daemon

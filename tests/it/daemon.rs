@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::support::calendar::{Event, ics};
 use crate::support::daemon::{
     BIN, Daemon, Home, expect_notification, expect_only_the_moved_prompt,
-    expect_the_acme_objective_prompt, wait_for_ledger,
+    expect_the_acme_objective_prompt, the_deleted_meeting, the_moved_meeting, wait_for_ledger,
 };
 use crate::support::dbus::PrivateBus;
 use crate::support::notifications::FakeNotificationServer;
@@ -157,21 +157,11 @@ async fn a_moved_meeting_moves_its_prompt_and_a_deleted_one_is_never_prompted() 
     let server = FakeNotificationServer::start(bus.address()).await;
     let setup = home();
     let now = Utc::now();
-    let moving = |start| Event {
-        uid: "cust-move",
-        title: "Demo for Initech",
-        start,
-        length: secs(60),
-        attendees: &["PARTSTAT=NEEDS-ACTION:mailto:peter@initech.example"],
-    };
-    let deleted = Event {
-        uid: "cust-del",
-        title: "Call with Umbrella",
-        start: now + secs(12),
-        length: secs(60),
-        attendees: &["PARTSTAT=NEEDS-ACTION:mailto:alice@umbrella.example"],
-    };
-    setup.write_calendar(&[moving(now + secs(12)), deleted]);
+    let moving = |start| the_moved_meeting("cust-move", start);
+    setup.write_calendar(&[
+        moving(now + secs(12)),
+        the_deleted_meeting("cust-del", now + secs(12)),
+    ]);
     let daemon = setup.start(&bus);
     daemon
         .wait_for_log("polled", 1, Duration::from_secs(10))

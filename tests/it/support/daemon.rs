@@ -357,6 +357,30 @@ pub async fn expect_the_acme_objective_prompt(
     n
 }
 
+/// The meeting of the "moved and deleted" scenario that moves (see
+/// [`expect_only_the_moved_prompt`]): "Demo for Initech", with id `uid`, at `start`.
+pub fn the_moved_meeting(uid: &str, start: DateTime<Utc>) -> Event<'_> {
+    Event {
+        uid,
+        title: "Demo for Initech",
+        start,
+        length: chrono::Duration::seconds(60),
+        attendees: &["PARTSTAT=NEEDS-ACTION:mailto:peter@initech.example"],
+    }
+}
+
+/// The meeting of the "moved and deleted" scenario that is deleted: "Call with Umbrella", with id
+/// `uid`, at `start`.
+pub fn the_deleted_meeting(uid: &str, start: DateTime<Utc>) -> Event<'_> {
+    Event {
+        uid,
+        title: "Call with Umbrella",
+        start,
+        length: chrono::Duration::seconds(60),
+        attendees: &["PARTSTAT=NEEDS-ACTION:mailto:alice@umbrella.example"],
+    }
+}
+
 /// The end of the "moved and deleted" scenario, whatever the calendar: "Demo for Initech" was
 /// moved from `now` + 12 s to `now` + 24 s and "Call with Umbrella" deleted, before either prompt
 /// was due. After the poll that saw it, the one prompt is the moved meeting's, at its new time; the
