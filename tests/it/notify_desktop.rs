@@ -4,7 +4,9 @@
 use std::time::{Duration, Instant};
 
 use crate::support::dbus::PrivateBus;
-use crate::support::desktop::{FakeDesktop, MINUTE, WAIT, dialog_script, prompt, prompts};
+use crate::support::desktop::{
+    FakeDesktop, MINUTE, WAIT, dialog_script, objective_reply, prompt, prompts,
+};
 use crate::support::notifications::CLOSED_BY_USER;
 use nextstep::config::DialogSetting;
 use nextstep::model::{Answer, Outcome, PromptKind, Via};
@@ -72,12 +74,7 @@ async fn clicking_a_quick_objective_returns_that_objective_via_the_notification(
     eprintln!("show + click + answer: {:?}", t0.elapsed());
     assert_eq!(
         reply,
-        Reply {
-            answer: Answer::Objective {
-                text: "Schedule a needs analysis".into()
-            },
-            via: Via::Notification
-        }
+        objective_reply("Schedule a needs analysis", Via::Notification)
     );
 }
 
@@ -132,12 +129,7 @@ echo "Pilot with 20 seats signed by Friday""#,
     assert_eq!(
         desk.answer(prompt(PromptKind::Objective), dialog, "open")
             .await,
-        Reply {
-            answer: Answer::Objective {
-                text: "Pilot with 20 seats signed by Friday".into()
-            },
-            via: Via::Dialog
-        }
+        objective_reply("Pilot with 20 seats signed by Friday", Via::Dialog)
     );
 }
 
@@ -235,12 +227,7 @@ async fn a_server_without_buttons_shows_the_text_and_asks_in_the_dialog() {
     assert!(shown.summary.starts_with("Before \"Acme pilot review\""));
     assert_eq!(
         asking.reply().await,
-        Reply {
-            answer: Answer::Objective {
-                text: "Meet the CFO".into()
-            },
-            via: Via::Dialog
-        }
+        objective_reply("Meet the CFO", Via::Dialog)
     );
     assert_eq!(
         desk.server.close_calls(),

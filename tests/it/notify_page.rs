@@ -17,7 +17,9 @@ use nextstep::web::{Access, Opener, PageLink, Secret};
 use crate::support::calendar::{Event, ics};
 use crate::support::daemon::{Home, expect_notification};
 use crate::support::dbus::PrivateBus;
-use crate::support::desktop::{Asking, WAIT, ask_in_background, dialog_script, prompt, prompts};
+use crate::support::desktop::{
+    Asking, WAIT, ask_in_background, dialog_script, objective_reply, prompt, prompts,
+};
 use crate::support::notifications::{DEFAULT_CAPABILITIES, FakeNotificationServer};
 use crate::support::opener::FakeOpener;
 use crate::web_harness::Page;
@@ -191,12 +193,7 @@ async fn while_no_page_is_served_nothing_of_it_appears() {
     server.click(asking.shown.id, "default").await;
     assert_eq!(
         asking.reply().await,
-        Reply {
-            answer: Answer::Objective {
-                text: "Meet the CFO".into()
-            },
-            via: Via::Dialog
-        }
+        objective_reply("Meet the CFO", Via::Dialog)
     );
 
     // "Answer…" with the web dialog has nothing to open: no answer, and the prompt comes back.

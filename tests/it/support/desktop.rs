@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use nextstep::config::{DEFAULT_OBJECTIVES, DialogSetting, Prompts};
-use nextstep::model::{MeetingId, PromptKind};
+use nextstep::model::{Answer, MeetingId, PromptKind, Via};
 use nextstep::notify::desktop::DesktopNotifier;
 use nextstep::notify::{Notifier, NotifyError, PromptView, Reply, Showing};
 
@@ -66,6 +66,14 @@ pub fn dialog_script(dir: &Path, body: &str) -> DialogSetting {
     std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     DialogSetting::Program(vec![path.to_string_lossy().into_owned()])
+}
+
+/// The reply that sets the objective `text`, given `via`.
+pub fn objective_reply(text: &str, via: Via) -> Reply {
+    Reply {
+        answer: Answer::Objective { text: text.into() },
+        via,
+    }
 }
 
 /// A private bus with a fake notification server on it: a desktop, as the notifier sees one.
