@@ -318,13 +318,20 @@ mod tests {
     use crate::model::testing::{objective, outcome};
     use crate::notify::text::tests::{objective_prompt, outcome_prompt};
 
-    async fn run(prompt: &PromptView, typed: &str) -> (Answer, String) {
-        let mut input = typed.as_bytes();
+    /// The answer to `prompt` read from `input` within `timeout`, and what was written to the
+    /// terminal.
+    async fn ask_from<R: AsyncBufRead + Unpin>(
+        prompt: &PromptView,
+        input: &mut R,
+        timeout: Duration,
+    ) -> (Answer, String) {
         let mut out = Vec::new();
-        let a = ask_with(prompt, &mut input, &mut out, Duration::from_secs(5))
-            .await
-            .unwrap();
+        let a = ask_with(prompt, input, &mut out, timeout).await.unwrap();
         (a, String::from_utf8(out).unwrap())
+    }
+
+    async fn run(prompt: &PromptView, typed: &str) -> (Answer, String) {
+        ask_from(prompt, &mut typed.as_bytes(), Duration::from_secs(5)).await
     }
 
     #[tokio::test]
@@ -453,15 +460,7 @@ mod tests {
             .unwrap();
         discard_typed(&mut input).await;
         typing.write_all(b"2\n").await.unwrap();
-        let mut out = Vec::new();
-        let a = ask_with(
-            &objective_prompt(),
-            &mut input,
-            &mut out,
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+        let (a, _) = ask_from(&objective_prompt(), &mut input, Duration::from_secs(5)).await;
         assert_eq!(a, objective("Schedule a needs analysis"));
     }
 
@@ -470,16 +469,8 @@ mod tests {
         // A reader that never yields a line: the far end of a duplex pipe nobody writes to.
         let (_keep, reader) = tokio::io::duplex(64);
         let mut input = BufReader::new(reader);
-        let mut out = Vec::new();
-        let a = ask_with(
-            &objective_prompt(),
-            &mut input,
-            &mut out,
-            Duration::from_millis(100),
-        )
-        .await
-        .unwrap();
+        let (a, out) = ask_from(&objective_prompt(), &mut input, Duration::from_millis(100)).await;
         assert_eq!(a, Answer::Dismissed);
-        assert!(String::from_utf8(out).unwrap().ends_with("(no answer)\n"));
+        assert!(out.ends_with("(no answer)\n"));
     }
 }
