@@ -14,7 +14,7 @@ use nextstep::notify::desktop::DesktopNotifier;
 use nextstep::notify::{NotifyError, Reply};
 use nextstep::web::{Access, Opener, PageLink, Secret};
 
-use crate::support::calendar::{Event, ics};
+use crate::support::calendar::Event;
 use crate::support::daemon::{Home, expect_notification};
 use crate::support::dbus::PrivateBus;
 use crate::support::desktop::{
@@ -227,23 +227,14 @@ async fn the_daemon_opens_the_meeting_page_on_a_body_click_and_takes_the_answer_
     let bus = PrivateBus::start();
     let server = FakeNotificationServer::start(bus.address()).await;
     let now = Utc::now();
-    let home = Home::new("me@mycorp.example", |dir| {
-        std::fs::write(
-            dir.join("calendar.ics"),
-            ics(&[Event {
-                uid: "pilot",
-                title: "Pilot scoping with Acme",
-                start: now + chrono::Duration::seconds(6),
-                length: chrono::Duration::minutes(30),
-                attendees: &["PARTSTAT=ACCEPTED:mailto:jane@acme.example"],
-            }]),
-        )
-        .unwrap();
-        format!(
-            "[[calendars]]\nname = \"work\"\nkind = \"ics\"\npath = {:?}\npoll = \"1s\"\n\n[web]\nport = 0\n",
-            dir.join("calendar.ics").display().to_string()
-        )
-    });
+    let home = Home::with_ics_calendar("\n[web]\nport = 0\n");
+    home.write_calendar(&[Event {
+        uid: "pilot",
+        title: "Pilot scoping with Acme",
+        start: now + chrono::Duration::seconds(6),
+        length: chrono::Duration::minutes(30),
+        attendees: &["PARTSTAT=ACCEPTED:mailto:jane@acme.example"],
+    }]);
     let opener = FakeOpener::new(home.dir.path());
     let home = home.with_env("PATH", &opener.path());
     let daemon = home.start(&bus);
