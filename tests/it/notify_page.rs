@@ -79,6 +79,23 @@ impl Desk {
                 .with_page(link.clone());
         ask_in_background(notifier, prompt(kind), server).await
     }
+
+    /// Shows a `kind` prompt with `dialog` on a server with buttons while the page is served,
+    /// clicks `key`, and checks that the meeting's page opened; returns the server and the prompt,
+    /// still being asked.
+    async fn click_to_the_page(
+        &self,
+        dialog: DialogSetting,
+        kind: PromptKind,
+        key: &str,
+    ) -> (FakeNotificationServer, Asking) {
+        let server = self.server(DEFAULT_CAPABILITIES).await;
+        let (link, access) = self.served();
+        let asking = self.show(&server, dialog, &link, kind).await;
+        server.click(asking.shown.id, key).await;
+        assert_opens_the_meeting(&self.opener.first_opened(WAIT).await, &access);
+        (server, asking)
+    }
 }
 
 /// `url` opens the page of the meeting of [`prompt`] (`work/u1/single`) with `access`'s token.
@@ -96,14 +113,9 @@ fn assert_opens_the_meeting(url: &str, access: &Access) {
 #[tokio::test]
 async fn clicking_the_body_opens_the_meeting_page_and_waits_for_the_answer_given_there() {
     let desk = Desk::new(60);
-    let server = desk.server(DEFAULT_CAPABILITIES).await;
-    let (link, access) = desk.served();
-    let asking = desk.show(&server, NoDialog, &link, Outcome).await;
+    let (server, asking) = desk.click_to_the_page(NoDialog, Outcome, "default").await;
     let shown = asking.shown.clone();
     assert!(shown.action_keys().contains(&"default"));
-    server.click(shown.id, "default").await;
-
-    assert_opens_the_meeting(&desk.opener.first_opened(WAIT).await, &access);
     // The page writes the answer to the ledger, and the daemon withdraws the prompt.
     assert!(
         !asking.is_finished(),
@@ -122,11 +134,7 @@ async fn clicking_the_body_opens_the_meeting_page_and_waits_for_the_answer_given
 #[tokio::test]
 async fn with_the_web_dialog_answer_opens_the_page_and_no_answer_there_is_no_answer() {
     let desk = Desk::new(2);
-    let server = desk.server(DEFAULT_CAPABILITIES).await;
-    let (link, access) = desk.served();
-    let asking = desk.show(&server, Web, &link, Objective).await;
-    server.click(asking.shown.id, "open").await;
-    assert_opens_the_meeting(&desk.opener.first_opened(WAIT).await, &access);
+    let (_server, asking) = desk.click_to_the_page(Web, Objective, "open").await;
     assert_eq!(
         asking.reply().await,
         Reply {
