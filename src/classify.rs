@@ -486,6 +486,17 @@ mod tests {
         res_with(m, &rules(), &[])
     }
 
+    /// Asserts that a meeting of the user with `attendees` is not a customer meeting, for
+    /// `reason`.
+    fn assert_not_customer(attendees: &[&str], reason: &str) {
+        let v = res(&meeting(attendees));
+        assert_eq!(
+            (v.customer, v.reason.as_str()),
+            (false, reason),
+            "{attendees:?}"
+        );
+    }
+
     /// The verdict of [`classify`], checked against a [`Classifier`] asked twice (the second
     /// time from its remembered domain facts), so every rule test covers both.
     fn res_with(m: &M, rules: &ClassifyRules, accounts: &[Account]) -> Verdict {
@@ -654,19 +665,14 @@ mod tests {
 
     #[test]
     fn an_ignored_domain_is_not_a_customer() {
-        let v = res(&meeting(&["bot@zoom.us"]));
-        assert_eq!(
-            (v.customer, v.reason.as_str()),
-            (false, "only ignored domains")
-        );
+        assert_not_customer(&["bot@zoom.us"], "only ignored domains");
     }
 
     #[test]
     fn gmail_attendees_are_not_customers_by_default() {
-        let v = res(&meeting(&["pat@gmail.com", "sam@outlook.com"]));
-        assert_eq!(
-            (v.customer, v.reason.as_str()),
-            (false, "only personal addresses")
+        assert_not_customer(
+            &["pat@gmail.com", "sam@outlook.com"],
+            "only personal addresses",
         );
     }
 
@@ -705,23 +711,18 @@ mod tests {
 
     #[test]
     fn a_google_resource_address_is_not_a_customer() {
-        let v = res(&meeting(&[
-            "c_188abc@resource.calendar.google.com",
-            "team_x@group.calendar.google.com",
-        ]));
-        assert_eq!(
-            (v.customer, v.reason.as_str()),
-            (false, "only rooms and resources")
+        assert_not_customer(
+            &[
+                "c_188abc@resource.calendar.google.com",
+                "team_x@group.calendar.google.com",
+            ],
+            "only rooms and resources",
         );
     }
 
     #[test]
     fn a_meeting_with_only_the_user_is_not_a_customer_meeting() {
-        let v = res(&meeting(&[]));
-        assert_eq!(
-            (v.customer, v.reason.as_str()),
-            (false, "no other participants")
-        );
+        assert_not_customer(&[], "no other participants");
         // Known to the source as `self`, not by identity.emails, and from an outside domain.
         let m = meeting(&[]).with(|m| {
             m.organizer = None;
@@ -737,11 +738,7 @@ mod tests {
 
     #[test]
     fn an_attendee_without_a_domain_is_not_a_customer() {
-        let v = res(&meeting(&["someone", "x@"]));
-        assert_eq!(
-            (v.customer, v.reason.as_str()),
-            (false, "no other participants")
-        );
+        assert_not_customer(&["someone", "x@"], "no other participants");
     }
 
     #[test]

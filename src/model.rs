@@ -319,6 +319,15 @@ pub enum Via {
 }
 
 impl Via {
+    pub const ALL: [Via; 6] = [
+        Via::Notification,
+        Via::Dialog,
+        Via::Terminal,
+        Via::Cli,
+        Via::Web,
+        Via::Daemon,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Via::Notification => "notification",
@@ -334,15 +343,10 @@ impl Via {
 impl std::str::FromStr for Via {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "notification" => Via::Notification,
-            "dialog" => Via::Dialog,
-            "terminal" => Via::Terminal,
-            "cli" => Via::Cli,
-            "web" => Via::Web,
-            "daemon" => Via::Daemon,
-            other => return Err(format!("unknown via `{other}`")),
-        })
+        Via::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown via `{s}`"))
     }
 }
 
@@ -381,6 +385,17 @@ impl Answer {
             Answer::Snooze => "snooze",
             Answer::NotSales => "not_sales",
             Answer::Dismissed => "dismissed",
+        }
+    }
+
+    /// The question this answer answers: the objective or the outcome. `None` for the answers
+    /// that answer none (a missed objective, a snooze, not-sales, a dismissal), which the answer
+    /// rule always keeps (docs/design.md, "Answers and their keys").
+    pub fn question(&self) -> Option<PromptKind> {
+        match self {
+            Answer::Objective { .. } => Some(PromptKind::Objective),
+            Answer::Outcome { .. } => Some(PromptKind::Outcome),
+            _ => None,
         }
     }
 }
@@ -603,6 +618,14 @@ mod tests {
         assert_eq!("COMMITTED".parse::<Outcome>().unwrap(), Outcome::Committed);
         let err = "maybe".parse::<Outcome>().unwrap_err();
         assert!(err.contains("committed, advanced"), "{err}");
+    }
+
+    #[test]
+    fn every_via_parses_from_its_own_name_and_others_are_refused() {
+        for v in Via::ALL {
+            assert_eq!(v.as_str().parse::<Via>(), Ok(v));
+        }
+        assert_eq!("fax".parse::<Via>(), Err("unknown via `fax`".to_owned()));
     }
 
     #[test]

@@ -245,7 +245,7 @@ pub fn pending_kind(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::testing::{customer, internal, meeting, t};
+    use crate::model::testing::{customer, internal, ledger_row, meeting, t};
     use crate::model::{ObjectiveRecord, Outcome, OutcomeRecord, Via};
 
     pub(super) fn objective() -> Option<ObjectiveRecord> {
@@ -269,10 +269,49 @@ mod tests {
             .collect()
     }
 
+    /// The plan at `now` for the customer meeting `a` at 10:00, in state `s`.
+    fn plan_a(s: MeetingState, now: DateTime<Utc>) -> Plan {
+        plan_one(&meeting("a", t(10, 0)), customer(), s, now)
+    }
+
+    fn asks_objective(p: &Plan) -> bool {
+        p.prompts.iter().any(|p| p.kind == PromptKind::Objective)
+    }
+
+    /// The state after `shown` showings of the objective prompt, the last at `last`, snoozed
+    /// until `snoozed`.
+    fn objective_shown(
+        shown: u32,
+        last: DateTime<Utc>,
+        snoozed: Option<DateTime<Utc>>,
+    ) -> MeetingState {
+        MeetingState {
+            objective_shown: shown,
+            last_objective_shown: Some(last),
+            objective_snoozed_until: snoozed,
+            ..Default::default()
+        }
+    }
+
+    /// The state after `shown` showings of the outcome prompt, the last at `last`, snoozed until
+    /// `snoozed`; the objective was recorded missed.
+    fn outcome_shown(
+        shown: u32,
+        last: DateTime<Utc>,
+        snoozed: Option<DateTime<Utc>>,
+    ) -> MeetingState {
+        MeetingState {
+            outcome_shown: shown,
+            last_outcome_shown: Some(last),
+            outcome_snoozed_until: snoozed,
+            objective_missed: true,
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn a_customer_meeting_gets_an_objective_prompt_before_and_an_outcome_prompt_after() {
-        let m = meeting("a", t(10, 0));
-        let p = plan_one(&m, customer(), MeetingState::default(), t(8, 0));
+        let p = plan_a(MeetingState::default(), t(8, 0));
         assert_eq!(
             kinds(&p),
             vec![
@@ -294,8 +333,7 @@ mod tests {
 
     #[test]
     fn a_meeting_first_seen_inside_the_lead_time_is_asked_at_once() {
-        let m = meeting("a", t(10, 0));
-        let p = plan_one(&m, customer(), MeetingState::default(), t(9, 55));
+        let p = plan_a(MeetingState::default(), t(9, 55));
         assert_eq!(p.prompts[0].kind, PromptKind::Objective);
         assert_eq!(p.prompts[0].due, t(9, 55));
     }
@@ -304,65 +342,38 @@ mod tests {
     fn an_objective_prompt_is_never_planned_after_the_start_and_the_objective_is_recorded_missed() {
         let m = meeting("a", t(10, 0));
         let p = plan_one(&m, customer(), MeetingState::default(), t(10, 5));
-        assert!(p.prompts.iter().all(|p| p.kind != PromptKind::Objective));
+        assert!(!asks_objective(&p));
         assert_eq!(p.missed, vec![m.id.clone()]);
     }
 
     #[test]
     fn a_missed_objective_is_recorded_once() {
-        let m = meeting("a", t(10, 0));
         let s = MeetingState {
             objective_missed: true,
             ..Default::default()
         };
-        assert!(plan_one(&m, customer(), s, t(10, 5)).missed.is_empty());
+        assert!(plan_a(s, t(10, 5)).missed.is_empty());
     }
 
     #[test]
     fn a_shown_objective_prompt_is_not_shown_again_without_a_snooze() {
-        let m = meeting("a", t(10, 0));
-        let s = MeetingState {
-            objective_shown: 1,
-            last_objective_shown: Some(t(9, 45)),
-            ..Default::default()
-        };
-        let p = plan_one(&m, customer(), s, t(9, 46));
-        assert!(p.prompts.iter().all(|p| p.kind != PromptKind::Objective));
+        let p = plan_a(objective_shown(1, t(9, 45), None), t(9, 46));
+        assert!(!asks_objective(&p));
     }
 
     #[test]
     fn a_snoozed_objective_prompt_comes_back_after_the_snooze_as_a_new_attempt() {
-        let m = meeting("a", t(10, 0));
-        let s = MeetingState {
-            objective_shown: 1,
-            last_objective_shown: Some(t(9, 30)),
-            objective_snoozed_until: Some(t(9, 40)),
-            ..Default::default()
-        };
-        let p = plan_one(&m, customer(), s, t(9, 31));
+        let p = plan_a(objective_shown(1, t(9, 30), Some(t(9, 40))), t(9, 31));
         assert_eq!(kinds(&p)[0], (PromptKind::Objective, t(9, 40), 1));
     }
 
     #[test]
     fn a_snooze_reopens_only_the_showing_before_it() {
-        let m = meeting("a", t(10, 0));
-        let s = MeetingState {
-            objective_shown: 2,
-            last_objective_shown: Some(t(9, 40)),
-            objective_snoozed_until: Some(t(9, 40)),
-            ..Default::default()
-        };
-        let p = plan_one(&m, customer(), s, t(9, 41));
-        assert!(p.prompts.iter().all(|p| p.kind != PromptKind::Objective));
-        let s = MeetingState {
-            outcome_shown: 2,
-            last_outcome_shown: Some(t(10, 45)),
-            outcome_snoozed_until: Some(t(10, 45)),
-            objective_missed: true,
-            ..Default::default()
-        };
+        let p = plan_a(objective_shown(2, t(9, 40), Some(t(9, 40))), t(9, 41));
+        assert!(!asks_objective(&p));
+        let s = outcome_shown(2, t(10, 45), Some(t(10, 45)));
         assert_eq!(
-            kinds(&plan_one(&m, customer(), s, t(10, 46))),
+            kinds(&plan_a(s, t(10, 46))),
             vec![(PromptKind::Outcome, t(12, 45), 2)],
             "after the snoozed showing, the normal re-ask applies"
         );
@@ -370,64 +381,42 @@ mod tests {
 
     #[test]
     fn a_snooze_past_the_start_drops_the_objective_prompt() {
-        let m = meeting("a", t(10, 0));
-        let s = MeetingState {
-            objective_shown: 1,
-            last_objective_shown: Some(t(9, 55)),
-            objective_snoozed_until: Some(t(10, 5)),
-            ..Default::default()
-        };
-        let p = plan_one(&m, customer(), s, t(9, 56));
-        assert!(p.prompts.iter().all(|p| p.kind != PromptKind::Objective));
+        let p = plan_a(objective_shown(1, t(9, 55), Some(t(10, 5))), t(9, 56));
+        assert!(!asks_objective(&p));
     }
 
     #[test]
     fn a_set_objective_means_no_objective_prompt() {
-        let m = meeting("a", t(10, 0));
         let s = MeetingState {
             objective: objective(),
             ..Default::default()
         };
-        let p = plan_one(&m, customer(), s, t(9, 0));
+        let p = plan_a(s, t(9, 0));
         assert_eq!(kinds(&p), vec![(PromptKind::Outcome, t(10, 35), 0)]);
     }
 
     #[test]
     fn an_unanswered_outcome_is_asked_again_after_reask_until_the_limit() {
-        let m = meeting("a", t(10, 0));
-        let shown = |n: u32| MeetingState {
-            outcome_shown: n,
-            last_outcome_shown: Some(t(10, 35)),
-            objective_missed: true,
-            ..Default::default()
-        };
-        let p = plan_one(&m, customer(), shown(1), t(11, 0));
+        let shown = |n: u32| outcome_shown(n, t(10, 35), None);
+        let p = plan_a(shown(1), t(11, 0));
         assert_eq!(kinds(&p), vec![(PromptKind::Outcome, t(12, 35), 1)]);
-        let p = plan_one(&m, customer(), shown(3), t(11, 0));
+        let p = plan_a(shown(3), t(11, 0));
         assert_eq!(kinds(&p), vec![(PromptKind::Outcome, t(12, 35), 3)]);
-        let p = plan_one(&m, customer(), shown(4), t(11, 0));
+        let p = plan_a(shown(4), t(11, 0));
         assert!(p.prompts.is_empty(), "after 1 + reask_limit showings: none");
     }
 
     #[test]
     fn a_snoozed_outcome_comes_back_after_the_snooze() {
-        let m = meeting("a", t(10, 0));
-        let s = MeetingState {
-            outcome_shown: 1,
-            last_outcome_shown: Some(t(10, 35)),
-            outcome_snoozed_until: Some(t(10, 45)),
-            objective_missed: true,
-            ..Default::default()
-        };
+        let s = outcome_shown(1, t(10, 35), Some(t(10, 45)));
         assert_eq!(
-            kinds(&plan_one(&m, customer(), s, t(10, 36))),
+            kinds(&plan_a(s, t(10, 36))),
             vec![(PromptKind::Outcome, t(10, 45), 1)]
         );
     }
 
     #[test]
     fn a_recorded_outcome_ends_the_prompts() {
-        let m = meeting("a", t(10, 0));
         let s = MeetingState {
             objective: objective(),
             outcome: Some(OutcomeRecord {
@@ -440,30 +429,28 @@ mod tests {
             }),
             ..Default::default()
         };
-        assert!(plan_one(&m, customer(), s, t(10, 41)).prompts.is_empty());
+        assert!(plan_a(s, t(10, 41)).prompts.is_empty());
+    }
+
+    /// The plan, at the moment it is first seen at `at` (after its start), for meeting `a`.
+    fn plan_first_seen(at: DateTime<Utc>) -> Plan {
+        let s = MeetingState {
+            first_seen: Some(at),
+            objective_missed: true,
+            ..Default::default()
+        };
+        plan_a(s, at)
     }
 
     #[test]
     fn a_meeting_that_ended_long_before_it_was_first_seen_is_not_asked_about() {
-        let m = meeting("a", t(10, 0));
-        let s = MeetingState {
-            first_seen: Some(t(23, 50)),
-            objective_missed: true,
-            ..Default::default()
-        };
-        let p = plan_one(&m, customer(), s, t(23, 50));
+        let p = plan_first_seen(t(23, 50));
         assert!(p.prompts.is_empty());
     }
 
     #[test]
     fn a_meeting_that_ended_within_the_lookback_is_asked_about_at_once() {
-        let m = meeting("a", t(10, 0));
-        let s = MeetingState {
-            first_seen: Some(t(12, 0)),
-            objective_missed: true,
-            ..Default::default()
-        };
-        let p = plan_one(&m, customer(), s, t(12, 0));
+        let p = plan_first_seen(t(12, 0));
         assert_eq!(kinds(&p), vec![(PromptKind::Outcome, t(10, 35), 0)]);
         assert!(p.prompts[0].due <= t(12, 0), "overdue means show now");
     }
@@ -553,28 +540,13 @@ mod tests {
         );
     }
 
+    /// The 30-minute customer meeting `w/a/single` as the ledger returns it, first seen at
+    /// `first_seen`.
     pub(super) fn row(start: DateTime<Utc>, first_seen: DateTime<Utc>) -> LedgerRow {
-        let m = meeting("w/a/single", start);
         LedgerRow {
-            id: m.id.clone(),
-            source: m.source,
-            series: m.id.series().to_owned(),
-            title: m.title,
-            start: m.start,
-            end: m.end,
-            tz: m.tz,
-            status: m.status,
-            customer: true,
-            reason: "customer domain acme.com".into(),
-            account: Some("Acme".into()),
-            customer_domains: vec!["acme.com".into()],
-            recurring: false,
             first_seen,
             last_seen: first_seen,
-            gone_at: None,
-            objective: None,
-            objective_missed: false,
-            outcome: None,
+            ..ledger_row("w", "a", "Acme", start, start + TimeDelta::minutes(30))
         }
     }
 

@@ -222,14 +222,19 @@ fn cells(name: &str, s: &Stats) -> Vec<String> {
     ]
 }
 
-/// Writes a table: the first column left-aligned, the others right-aligned.
-fn table(f: &mut fmt::Formatter<'_>, title: &str, rows: &[Vec<String>]) -> fmt::Result {
+/// Writes the stats of each named group as a table: the names left-aligned under `title`, the
+/// numbers right-aligned.
+fn table<'a>(
+    f: &mut fmt::Formatter<'_>,
+    title: &str,
+    groups: impl IntoIterator<Item = (&'a str, &'a Stats)>,
+) -> fmt::Result {
     let mut all = vec![
         std::iter::once(title.to_owned())
             .chain(COLUMNS.iter().map(|c| c.to_string()))
             .collect::<Vec<_>>(),
     ];
-    all.extend(rows.iter().cloned());
+    all.extend(groups.into_iter().map(|(name, s)| cells(name, s)));
     let widths: Vec<usize> = (0..all[0].len())
         .map(|i| all.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
@@ -281,19 +286,14 @@ impl fmt::Display for Report {
             t.continuation, t.no_sale, t.no_show, t.rescheduled, t.cancelled, t.awaiting_outcome
         )?;
         writeln!(f)?;
-        let weeks: Vec<_> = self
-            .by_week
-            .iter()
-            .map(|w| cells(&w.week, &w.stats))
-            .collect();
-        table(f, "week", &weeks)?;
+        let weeks = self.by_week.iter().map(|w| (w.week.as_str(), &w.stats));
+        table(f, "week", weeks)?;
         writeln!(f)?;
-        let accounts: Vec<_> = self
+        let accounts = self
             .by_account
             .iter()
-            .map(|a| cells(&a.account, &a.stats))
-            .collect();
-        table(f, "account", &accounts)?;
+            .map(|a| (a.account.as_str(), &a.stats));
+        table(f, "account", accounts)?;
         if let Some(c) = &self.coaching {
             writeln!(f)?;
             c.fmt(f)?;

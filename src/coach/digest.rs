@@ -162,65 +162,70 @@ impl fmt::Display for Digest {
                  customer meeting of the past week has an outcome."
             );
         }
-        if !self.slipped.is_empty() {
-            writeln!(f, "\nSlipped commitments ({}):", self.slipped.len())?;
-            for s in &self.slipped {
-                let who = s.account.as_deref().unwrap_or(&s.title);
-                let what = s
-                    .next_step
-                    .as_deref()
-                    .map(|n| format!("“{n}”"))
-                    .unwrap_or_else(|| "the next step".to_owned());
-                let days = if s.days_late == 1 { "day" } else { "days" };
-                writeln!(
-                    f,
-                    "  {who}: {what} was due {} ({} {days} ago), and no meeting since",
-                    s.due.format("%Y-%m-%d"),
-                    s.days_late
-                )?;
-                writeln!(f, "    {}", s.command)?;
-            }
-        }
-        if !self.stalled.is_empty() {
-            writeln!(
-                f,
-                "\nNo commitment twice in a row ({}):",
-                self.stalled.len()
-            )?;
-            for s in &self.stalled {
-                writeln!(
-                    f,
-                    "  {}: no commitment on {} and {}",
-                    s.account,
-                    s.days[0].format("%Y-%m-%d"),
-                    s.days[1].format("%Y-%m-%d")
-                )?;
-                writeln!(f, "    {}", s.command)?;
-            }
-        }
-        if !self.awaiting.is_empty() {
-            writeln!(
-                f,
-                "\nMeetings of the past week without an outcome ({}):",
-                self.awaiting.len()
-            )?;
-            for a in &self.awaiting {
+        section(f, "Slipped commitments", &self.slipped, |s| {
+            let who = s.account.as_deref().unwrap_or(&s.title);
+            let what = s
+                .next_step
+                .as_deref()
+                .map(|n| format!("“{n}”"))
+                .unwrap_or_else(|| "the next step".to_owned());
+            let days = if s.days_late == 1 { "day" } else { "days" };
+            let line = format!(
+                "{who}: {what} was due {} ({} {days} ago), and no meeting since",
+                s.due.format("%Y-%m-%d"),
+                s.days_late
+            );
+            (line, &s.command)
+        })?;
+        section(f, "No commitment twice in a row", &self.stalled, |s| {
+            let line = format!(
+                "{}: no commitment on {} and {}",
+                s.account,
+                s.days[0].format("%Y-%m-%d"),
+                s.days[1].format("%Y-%m-%d")
+            );
+            (line, &s.command)
+        })?;
+        section(
+            f,
+            "Meetings of the past week without an outcome",
+            &self.awaiting,
+            |a| {
                 let account = a
                     .account
                     .as_deref()
                     .map(|a| format!(" ({a})"))
                     .unwrap_or_default();
-                writeln!(
-                    f,
-                    "  {} {}{account}",
+                let line = format!(
+                    "{} {}{account}",
                     a.start.format("%Y-%m-%d %H:%M UTC"),
                     a.title
-                )?;
-                writeln!(f, "    {}", a.command)?;
-            }
-        }
+                );
+                (line, &a.command)
+            },
+        )?;
         Ok(())
     }
+}
+
+/// One list of the digest, left out when empty: its title with the count, then each item's
+/// line and, below it, the command that answers it.
+fn section<T>(
+    f: &mut fmt::Formatter<'_>,
+    title: &str,
+    items: &[T],
+    line: impl Fn(&T) -> (String, &String),
+) -> fmt::Result {
+    if items.is_empty() {
+        return Ok(());
+    }
+    writeln!(f, "\n{title} ({}):", items.len())?;
+    for item in items {
+        let (text, command) = line(item);
+        writeln!(f, "  {text}")?;
+        writeln!(f, "    {command}")?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

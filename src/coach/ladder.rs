@@ -187,6 +187,15 @@ mod tests {
         explain(&ladder(), rows, at(m, d))
     }
 
+    /// The suggestion on 9 November after one meeting with Acme on 2 November that had
+    /// `objective` and ended in `result`.
+    fn suggest_after_one(
+        objective: Option<&str>,
+        result: Outcome,
+    ) -> Result<Suggestion, NoSuggestion> {
+        suggest_at(&[meeting("Acme", (11, 2), objective, Some(result))], 11, 9)
+    }
+
     #[test]
     fn a_commitment_on_a_rung_suggests_the_next_rung_and_says_why() {
         let l = ladder();
@@ -209,8 +218,7 @@ mod tests {
     #[test]
     fn a_continuation_suggests_the_same_rung_again_and_says_so() {
         let l = ladder();
-        let rows = [meeting("Acme", (11, 2), Some(&l[2]), Some(Continuation))];
-        let s = suggest_at(&rows, 11, 9).unwrap();
+        let s = suggest_after_one(Some(&l[2]), Continuation).unwrap();
         assert_eq!((s.rung, s.objective.as_str()), (2, l[2].as_str()));
         assert_eq!(
             s.why,
@@ -247,28 +255,21 @@ mod tests {
 
     #[test]
     fn a_custom_objective_off_the_ladder_suggests_nothing() {
-        let rows = [meeting("Acme", (11, 2), Some("Lunch"), Some(Committed))];
-        let no = suggest_at(&rows, 11, 9).unwrap_err();
+        let no = suggest_after_one(Some("Lunch"), Committed).unwrap_err();
         assert!(matches!(no, NoSuggestion::OffLadder { .. }), "{no:?}");
         assert!(no.to_string().contains("“Lunch”"), "{no}");
     }
 
     #[test]
     fn the_ladder_is_matched_trimmed_and_case_insensitive() {
-        let rows = [meeting(
-            "Acme",
-            (11, 2),
-            Some("  schedule A NEEDS analysis "),
-            Some(Committed),
-        )];
-        assert_eq!(suggest_at(&rows, 11, 9).unwrap().rung, 2);
+        let s = suggest_after_one(Some("  schedule A NEEDS analysis "), Committed);
+        assert_eq!(s.unwrap().rung, 2);
     }
 
     #[test]
     fn a_commitment_on_the_last_rung_is_the_sale_and_suggests_nothing() {
         let l = ladder();
-        let rows = [meeting("Acme", (11, 2), Some(&l[5]), Some(Committed))];
-        let no = suggest_at(&rows, 11, 9).unwrap_err();
+        let no = suggest_after_one(Some(&l[5]), Committed).unwrap_err();
         assert!(matches!(no, NoSuggestion::Won { .. }), "{no:?}");
     }
 
@@ -290,8 +291,7 @@ mod tests {
     fn no_history_or_no_objective_suggests_nothing_and_says_why() {
         let no = suggest_at(&[], 11, 9).unwrap_err();
         assert_eq!(no, NoSuggestion::NoHistory { account: None });
-        let rows = [meeting("Acme", (11, 2), None, Some(Committed))];
-        let no = suggest_at(&rows, 11, 9).unwrap_err();
+        let no = suggest_after_one(None, Committed).unwrap_err();
         assert!(matches!(no, NoSuggestion::NoObjective { .. }), "{no:?}");
         let future = [meeting(
             "Acme",

@@ -111,13 +111,8 @@ impl DigestWhen {
     pub fn next_after<Z: TimeZone>(&self, now: DateTime<Utc>, zone: &Z) -> DateTime<Utc> {
         let today = now.with_timezone(zone).date_naive();
         // Yesterday too: a gap can push yesterday's local time past today's midnight.
-        (0..=15u64)
-            .filter_map(|d| {
-                today
-                    .checked_sub_days(Days::new(1))?
-                    .checked_add_days(Days::new(d))
-            })
-            .filter_map(|day| self.on(day, zone))
+        let yesterday = today.checked_sub_days(Days::new(1));
+        self.showings(yesterday, NaiveDate::checked_add_days, zone)
             .find(|t| *t > now)
             .unwrap_or(now + chrono::Duration::weeks(1))
     }
@@ -125,15 +120,23 @@ impl DigestWhen {
     /// The last showing at or before `now`, in `zone`.
     pub fn last_at_or_before<Z: TimeZone>(&self, now: DateTime<Utc>, zone: &Z) -> DateTime<Utc> {
         let today = now.with_timezone(zone).date_naive();
-        (0..=15u64)
-            .filter_map(|d| {
-                today
-                    .checked_add_days(Days::new(1))?
-                    .checked_sub_days(Days::new(d))
-            })
-            .filter_map(|day| self.on(day, zone))
+        let tomorrow = today.checked_add_days(Days::new(1));
+        self.showings(tomorrow, NaiveDate::checked_sub_days, zone)
             .find(|t| *t <= now)
             .unwrap_or(now - chrono::Duration::weeks(1))
+    }
+
+    /// The showings on the 16 days from `first`, walking a day at a time with `step` (forward
+    /// or back); every weekday falls at least twice in 16 days.
+    fn showings<'a, Z: TimeZone>(
+        &'a self,
+        first: Option<NaiveDate>,
+        step: fn(NaiveDate, Days) -> Option<NaiveDate>,
+        zone: &'a Z,
+    ) -> impl Iterator<Item = DateTime<Utc>> + 'a {
+        (0..=15u64)
+            .filter_map(move |d| step(first?, Days::new(d)))
+            .filter_map(|day| self.on(day, zone))
     }
 }
 

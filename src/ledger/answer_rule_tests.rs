@@ -7,18 +7,14 @@ use std::path::PathBuf;
 
 use rusqlite::Connection;
 
+use super::testing::ledger_file_with_one;
 use super::*;
 use crate::model::testing::{customer_meeting, id, objective, outcome, t};
 use crate::model::{Answer, Meeting, Outcome, PlannedPrompt, PromptKind, Verdict, Via};
 
 /// A ledger file in a fresh temporary folder, with one customer meeting at 10:00.
 fn ledger() -> (tempfile::TempDir, PathBuf, Ledger) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ledger.sqlite3");
-    let mut l = Ledger::open(&path).unwrap();
-    l.remember(&[customer_meeting("w/a/single", t(10, 0), false)], t(8, 0))
-        .unwrap();
-    (dir, path, l)
+    ledger_file_with_one("ledger.sqlite3")
 }
 
 #[test]
@@ -179,21 +175,20 @@ fn a_correction_is_a_new_row_that_names_the_row_it_supersedes() {
 fn a_correction_without_an_answer_to_correct_is_refused_by_name() {
     let (_dir, _path, mut l) = ledger();
     let m = id("w/a/single");
-    let err = l
-        .correct("c", &m, &objective("Pilot"), Via::Cli, t(9, 0))
-        .unwrap_err();
-    assert!(
-        matches!(err, LedgerError::NothingToCorrect { .. }),
-        "{err:?}"
-    );
+    let err = refused_correction(&mut l, &m, &objective("Pilot"));
     assert!(err.to_string().contains("no objective to correct"), "{err}");
-    let err = l
-        .correct("c", &m, &Answer::Snooze, Via::Cli, t(9, 0))
-        .unwrap_err();
+    refused_correction(&mut l, &m, &Answer::Snooze);
+}
+
+/// Corrects `m` to `answer`, asserting that it is refused as having nothing to correct; the
+/// error, for its message.
+fn refused_correction(l: &mut Ledger, m: &MeetingId, answer: &Answer) -> LedgerError {
+    let err = l.correct("c", m, answer, Via::Cli, t(9, 0)).unwrap_err();
     assert!(
         matches!(err, LedgerError::NothingToCorrect { .. }),
         "{err:?}"
     );
+    err
 }
 
 #[test]
@@ -329,6 +324,26 @@ fn shown(
     p.key()
 }
 
+/// Records `answer` as given at the prompt shown under `prompt_key` (the answer's key is the
+/// prompt's with `#answer`).
+fn answer_at_prompt(
+    l: &mut Ledger,
+    prompt_key: &str,
+    meeting: &str,
+    answer: &Answer,
+    via: Via,
+    at: DateTime<Utc>,
+) {
+    l.record(
+        &format!("{prompt_key}#answer"),
+        &id(meeting),
+        answer,
+        via,
+        at,
+    )
+    .unwrap();
+}
+
 #[test]
 fn a_notification_id_leads_back_to_its_prompt_after_a_restart() {
     let (_dir, path, mut l) = ledger();
@@ -366,14 +381,14 @@ fn open_prompts_are_the_latest_showings_neither_answered_nor_dismissed() {
     l.record_notification(&a, "41", t(9, 45)).unwrap();
     // b: answered at the prompt; c: answered elsewhere (the CLI); d: snoozed at the prompt.
     let b = shown(&mut l, "w/b/single", PromptKind::Objective, 0, t(10, 45));
-    l.record(
-        &format!("{b}#answer"),
-        &id("w/b/single"),
+    answer_at_prompt(
+        &mut l,
+        &b,
+        "w/b/single",
         &objective("x"),
         Via::Notification,
         t(10, 46),
-    )
-    .unwrap();
+    );
     shown(&mut l, "w/c/single", PromptKind::Objective, 0, t(11, 45));
     l.record(
         "cli",
@@ -384,34 +399,34 @@ fn open_prompts_are_the_latest_showings_neither_answered_nor_dismissed() {
     )
     .unwrap();
     let d = shown(&mut l, "w/d/single", PromptKind::Objective, 0, t(12, 45));
-    l.record(
-        &format!("{d}#answer"),
-        &id("w/d/single"),
+    answer_at_prompt(
+        &mut l,
+        &d,
+        "w/d/single",
         &Answer::Snooze,
         Via::Terminal,
         t(12, 46),
-    )
-    .unwrap();
+    );
     // a's outcome prompt: shown twice, the first dismissed by the person, the second could not
     // be shown (the daemon's own dismissal leaves it open).
     let a0 = shown(&mut l, "w/a/single", PromptKind::Outcome, 0, t(10, 35));
-    l.record(
-        &format!("{a0}#answer"),
-        &id("w/a/single"),
+    answer_at_prompt(
+        &mut l,
+        &a0,
+        "w/a/single",
         &Answer::Dismissed,
         Via::Notification,
         t(10, 36),
-    )
-    .unwrap();
+    );
     let a1 = shown(&mut l, "w/a/single", PromptKind::Outcome, 1, t(12, 35));
-    l.record(
-        &format!("{a1}#answer"),
-        &id("w/a/single"),
+    answer_at_prompt(
+        &mut l,
+        &a1,
+        "w/a/single",
         &Answer::Dismissed,
         Via::Daemon,
         t(12, 35),
-    )
-    .unwrap();
+    );
     drop(l);
 
     let l = Ledger::open(&path).unwrap();

@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 
+use super::testing::ledger_with_one;
 use super::*;
 use crate::model::testing::{customer_meeting, id, internal, meeting, t};
 use crate::model::{Answer, MarkKind, Outcome, Via};
@@ -14,10 +15,8 @@ fn due(d: u32) -> Option<NaiveDate> {
 
 #[test]
 fn an_outcome_due_date_is_kept_by_the_answer_and_by_its_correction() {
-    let mut l = Ledger::open_in_memory().unwrap();
     let m = id("w/a/single");
-    l.remember(&[customer_meeting(m.as_str(), t(10, 0), false)], t(8, 0))
-        .unwrap();
+    let mut l = ledger_with_one(m.as_str());
     let answer = |d| Answer::Outcome {
         result: Outcome::Advanced,
         next_step: Some("Review the proposal".into()),

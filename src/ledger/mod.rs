@@ -43,6 +43,8 @@ mod codec;
 mod fold;
 mod query;
 mod schema;
+#[cfg(test)]
+mod testing;
 mod write;
 
 use std::fs;
@@ -340,19 +342,22 @@ fn prepare_file(path: &Path) -> Result<(), LedgerError> {
 
 #[cfg(test)]
 mod tests {
+    use super::testing::ledger_file_with_one;
     use super::*;
     use crate::model::Via;
-    use crate::model::testing::{customer_meeting, id, objective, t};
+    use crate::model::testing::{id, objective, t};
+
+    /// Opens `path`, asserting that it is refused as not a ledger; the error, for its message.
+    fn refused_as_not_a_ledger(path: &Path) -> LedgerError {
+        let err = Ledger::open(path).unwrap_err();
+        assert!(matches!(err, LedgerError::NotALedger { .. }), "{err:?}");
+        err
+    }
 
     #[test]
     fn opening_twice_keeps_the_data_and_the_schema_version() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ledger.sqlite3");
-        {
-            let mut l = Ledger::open(&path).unwrap();
-            l.remember(&[customer_meeting("w/a/single", t(10, 0), false)], t(8, 0))
-                .unwrap();
-        }
+        let (_dir, path, first) = ledger_file_with_one("ledger.sqlite3");
+        drop(first);
         let l = Ledger::open(&path).unwrap();
         assert!(l.find(&id("w/a/single")).unwrap().is_some());
         let (v, mode): (i64, String) = (
@@ -394,9 +399,7 @@ mod tests {
             "these are my meeting notes, not a database\n".repeat(20),
         )
         .unwrap();
-        let err = Ledger::open(&path).unwrap_err();
-        assert!(matches!(err, LedgerError::NotALedger { .. }), "{err:?}");
-        let msg = err.to_string();
+        let msg = refused_as_not_a_ledger(&path).to_string();
         assert!(msg.contains(&path.display().to_string()), "{msg}");
         assert!(msg.contains("move it aside"), "{msg}");
         // And the file is untouched.
@@ -408,19 +411,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ledger.sqlite3");
         fs::write(&path, "hello\n").unwrap();
-        let err = Ledger::open(&path).unwrap_err();
-        assert!(matches!(err, LedgerError::NotALedger { .. }), "{err:?}");
+        refused_as_not_a_ledger(&path);
     }
 
     #[test]
     fn two_connections_writing_at_once_both_succeed() {
         // The daemon and the CLI each hold a connection to one file; busy_timeout and
         // BEGIN IMMEDIATE make them take turns instead of failing with "database is locked".
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ledger.sqlite3");
-        let mut l = Ledger::open(&path).unwrap();
-        l.remember(&[customer_meeting("w/a/single", t(10, 0), false)], t(8, 0))
-            .unwrap();
+        let (_dir, path, l) = ledger_file_with_one("ledger.sqlite3");
         let writers: Vec<_> = (0..2)
             .map(|w| {
                 let path = path.clone();
@@ -455,19 +453,14 @@ mod tests {
             .unwrap()
             .execute_batch("CREATE TABLE cookies (name TEXT)")
             .unwrap();
-        let err = Ledger::open(&path).unwrap_err();
-        assert!(matches!(err, LedgerError::NotALedger { .. }), "{err:?}");
+        refused_as_not_a_ledger(&path);
     }
 
     #[cfg(unix)]
     #[test]
     fn a_new_ledger_is_private_to_its_owner() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("data/nextstep/ledger.sqlite3");
-        let mut l = Ledger::open(&path).unwrap();
-        l.remember(&[customer_meeting("w/a/single", t(10, 0), false)], t(8, 0))
-            .unwrap();
+        let (dir, path, _l) = ledger_file_with_one("data/nextstep/ledger.sqlite3");
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&path), 0o600);
         assert_eq!(mode(&path.with_extension("sqlite3-wal")), 0o600);

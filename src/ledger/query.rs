@@ -451,19 +451,16 @@ fn complete_row(tx: &Transaction<'_>, mut row: LedgerRow) -> Result<LedgerRow, I
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::testing::{ledger_with_one, state_of};
     use crate::model::testing::{customer_meeting, id, objective, outcome, t};
     use crate::model::{Answer, ObjectiveRecord, PlannedPrompt, Via};
-
-    const SNOOZE: Duration = Duration::from_secs(600);
 
     #[test]
     fn states_reflect_the_first_answers_and_then_their_latest_corrections() {
         // Under the answer rule a second plain answer does not count; the values this test has
         // always asserted are now reached by corrections.
-        let mut l = Ledger::open_in_memory().unwrap();
         let m = id("w/a/single");
-        l.remember(&[customer_meeting(m.as_str(), t(10, 0), false)], t(8, 0))
-            .unwrap();
+        let mut l = ledger_with_one(m.as_str());
         l.record_answer("o1", &m, &objective("first"), Via::Notification, t(9, 0))
             .unwrap();
         l.correct("o2", &m, &objective("second"), Via::Dialog, t(9, 5))
@@ -484,7 +481,7 @@ mod tests {
             t(11, 5),
         )
         .unwrap();
-        let st = &l.states(std::slice::from_ref(&m), SNOOZE).unwrap()[&m];
+        let st = state_of(&l, &m);
         assert_eq!(
             st.objective,
             Some(ObjectiveRecord {
@@ -503,10 +500,8 @@ mod tests {
 
     #[test]
     fn a_snooze_is_attributed_to_its_prompt_and_lasts_the_snooze_duration() {
-        let mut l = Ledger::open_in_memory().unwrap();
         let m = id("w/a/single");
-        l.remember(&[customer_meeting(m.as_str(), t(10, 0), false)], t(8, 0))
-            .unwrap();
+        let mut l = ledger_with_one(m.as_str());
         // By prompt key.
         l.record_answer(
             "w/a/single#objective#0",
@@ -519,17 +514,15 @@ mod tests {
         // By time, for a key that is not a prompt key: after the start means the outcome prompt.
         l.record_answer("cli-1", &m, &Answer::Snooze, Via::Cli, t(10, 40))
             .unwrap();
-        let st = &l.states(std::slice::from_ref(&m), SNOOZE).unwrap()[&m];
+        let st = state_of(&l, &m);
         assert_eq!(st.objective_snoozed_until, Some(t(9, 55)));
         assert_eq!(st.outcome_snoozed_until, Some(t(10, 50)));
     }
 
     #[test]
     fn a_missed_objective_is_in_the_state() {
-        let mut l = Ledger::open_in_memory().unwrap();
         let m = id("w/a/single");
-        l.remember(&[customer_meeting(m.as_str(), t(10, 0), false)], t(8, 0))
-            .unwrap();
+        let mut l = ledger_with_one(m.as_str());
         l.record_answer(
             "missed",
             &m,
@@ -538,7 +531,7 @@ mod tests {
             t(10, 0),
         )
         .unwrap();
-        let st = &l.states(std::slice::from_ref(&m), SNOOZE).unwrap()[&m];
+        let st = state_of(&l, &m);
         assert!(st.objective_missed);
         assert_eq!(st.objective, None);
     }

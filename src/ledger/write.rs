@@ -17,9 +17,8 @@ impl Ledger {
         items: &[(Meeting, Verdict)],
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        let _span =
-            tracing::info_span!("ledger.write", op = "remember", meetings = items.len()).entered();
         self.store_meetings(
+            "remember",
             "remember meetings",
             "ON CONFLICT(id) DO UPDATE SET
                  source = excluded.source, series = excluded.series, title = excluded.title,
@@ -103,11 +102,9 @@ impl Ledger {
                 }
             };
             // Only objectives and outcomes answer a question; the rest are always on record.
-            let before = match answer {
-                Answer::Objective { .. } | Answer::Outcome { .. } => {
-                    answers_of(tx, meeting)?.answered(prompt).cloned()
-                }
-                _ => None,
+            let before = match answer.question() {
+                Some(question) => answers_of(tx, meeting)?.answered(question).cloned(),
+                None => None,
             };
             if !insert_answer(tx, key, meeting, kind, prompt, answer, None, via, now)? {
                 return Ok(Recorded::Retry);
@@ -162,10 +159,8 @@ impl Ledger {
     ) -> Result<Recorded, LedgerError> {
         let _span = tracing::info_span!("ledger.write", op = "correct", key = %key, meeting = %meeting, kind = answer.kind())
             .entered();
-        let question = match answer {
-            Answer::Objective { .. } => PromptKind::Objective,
-            Answer::Outcome { .. } => PromptKind::Outcome,
-            _ => return Err(self.nothing_to_correct(meeting, answer.kind())),
+        let Some(question) = answer.question() else {
+            return Err(self.nothing_to_correct(meeting, answer.kind()));
         };
         let recorded = self.write("record a correction", |tx| {
             ensure_meeting(tx, meeting)?;
@@ -197,9 +192,8 @@ impl Ledger {
         items: &[(Meeting, Verdict)],
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        let _span =
-            tracing::info_span!("ledger.write", op = "introduce", meetings = items.len()).entered();
         self.store_meetings(
+            "introduce",
             "record new meetings",
             "ON CONFLICT(id) DO NOTHING",
             items,
@@ -207,15 +201,18 @@ impl Ledger {
         )
     }
 
-    /// Inserts `items` into `meetings`, with `on_conflict` saying what happens to known ones.
+    /// Inserts `items` into `meetings`, with `on_conflict` saying what happens to known ones;
+    /// `op` names the call in the trace, `what` in an error.
     fn store_meetings(
         &mut self,
         op: &'static str,
+        what: &'static str,
         on_conflict: &str,
         items: &[(Meeting, Verdict)],
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.write(op, |tx| {
+        let _span = tracing::info_span!("ledger.write", op, meetings = items.len()).entered();
+        self.write(what, |tx| {
             let mut stmt = tx.prepare_cached(&format!(
                 "INSERT INTO meetings (id, source, series, title, start, end, tz, status, customer,
                      reason, account, customer_domains, recurring, first_seen, last_seen, gone_at)
@@ -390,17 +387,13 @@ fn ensure_meeting(tx: &Transaction<'_>, id: &MeetingId) -> Result<(DateTime<Utc>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::testing::{SNOOZE, ledger_with_one, state_of};
     use crate::model::MeetingState;
     use crate::model::testing::{customer_meeting, id, objective, t};
-    use std::time::Duration;
-
-    const SNOOZE: Duration = Duration::from_secs(600);
 
     #[test]
     fn the_same_answer_key_twice_is_recorded_once() {
-        let mut l = Ledger::open_in_memory().unwrap();
-        l.remember(&[customer_meeting("w/a/single", t(10, 0), false)], t(8, 0))
-            .unwrap();
+        let mut l = ledger_with_one("w/a/single");
         let a = objective("Agree to a next meeting");
         assert!(
             l.record_answer("k1", &id("w/a/single"), &a, Via::Cli, t(9, 0))
@@ -424,10 +417,8 @@ mod tests {
 
     #[test]
     fn a_shown_prompt_is_recorded_once_and_counted() {
-        let mut l = Ledger::open_in_memory().unwrap();
         let m = id("w/a/single");
-        l.remember(&[customer_meeting(m.as_str(), t(10, 0), false)], t(8, 0))
-            .unwrap();
+        let mut l = ledger_with_one(m.as_str());
         let p = |kind, attempt| PlannedPrompt {
             due: t(9, 45),
             meeting: m.clone(),
@@ -450,7 +441,7 @@ mod tests {
             l.record_shown(&p(PromptKind::Outcome, 1), t(12, 35))
                 .unwrap()
         );
-        let st = &l.states(std::slice::from_ref(&m), SNOOZE).unwrap()[&m];
+        let st = state_of(&l, &m);
         assert_eq!((st.objective_shown, st.outcome_shown), (1, 2));
         assert_eq!(st.last_objective_shown, Some(t(9, 45)));
         assert_eq!(st.last_outcome_shown, Some(t(12, 35)));
@@ -460,8 +451,7 @@ mod tests {
     fn an_unknown_id_gets_a_default_state_and_an_answer_to_it_is_refused_by_name() {
         let mut l = Ledger::open_in_memory().unwrap();
         let m = id("w/nope/single");
-        let st = l.states(std::slice::from_ref(&m), SNOOZE).unwrap();
-        assert_eq!(st[&m], MeetingState::default());
+        assert_eq!(state_of(&l, &m), MeetingState::default());
         let err = l
             .record_answer("k", &m, &objective("x"), Via::Cli, t(9, 0))
             .unwrap_err();
@@ -517,10 +507,8 @@ mod tests {
 
     #[test]
     fn not_sales_on_a_single_meeting_overrides_only_it() {
-        let mut l = Ledger::open_in_memory().unwrap();
         let a = id("w/x/single");
-        l.remember(&[customer_meeting(a.as_str(), t(10, 0), false)], t(8, 0))
-            .unwrap();
+        let mut l = ledger_with_one(a.as_str());
         l.record_answer("n1", &a, &Answer::NotSales, Via::Cli, t(9, 0))
             .unwrap();
         let scope: String = l
@@ -532,10 +520,8 @@ mod tests {
 
     #[test]
     fn remembering_again_keeps_first_seen_updates_metadata_and_clears_gone() {
-        let mut l = Ledger::open_in_memory().unwrap();
         let a = id("w/x/single");
-        l.remember(&[customer_meeting(a.as_str(), t(10, 0), false)], t(8, 0))
-            .unwrap();
+        let mut l = ledger_with_one(a.as_str());
         assert!(l.mark_gone(&a, t(8, 30)).unwrap());
         assert!(!l.mark_gone(&a, t(8, 31)).unwrap());
         assert_eq!(l.find(&a).unwrap().unwrap().gone_at, Some(t(8, 30)));

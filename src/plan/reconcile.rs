@@ -86,14 +86,19 @@ mod tests {
         Dropped,
     }
 
+    /// The poll window at `now`: a day back, 30 days ahead.
+    fn window_at(now: DateTime<Utc>) -> crate::source::Window {
+        crate::source::Window {
+            start: now - TimeDelta::days(1),
+            end: now + TimeDelta::days(30),
+        }
+    }
+
     #[test]
     fn a_missing_meeting_is_removed_only_on_the_sources_word_or_a_complete_read() {
         use std::collections::BTreeSet;
         let now = t(8, 0);
-        let window = crate::source::Window {
-            start: now - TimeDelta::days(1),
-            end: now + TimeDelta::days(30),
-        };
+        let window = window_at(now);
         let m = |s: &str| {
             meeting(
                 &format!("w/{s}/single"),
@@ -192,10 +197,7 @@ mod tests {
     fn a_meeting_that_started_or_left_the_window_is_never_recorded_removed() {
         use std::collections::BTreeSet;
         let now = t(8, 0);
-        let window = crate::source::Window {
-            start: now - TimeDelta::days(1),
-            end: now + TimeDelta::days(30),
-        };
+        let window = window_at(now);
         let none = BTreeSet::new();
         let past = meeting("w/p/single", t(6, 0));
         let old = meeting("w/o/single", now - TimeDelta::days(2));

@@ -90,17 +90,16 @@ mod tests {
         )
     }
 
+    /// [`reopen_one`] for a customer meeting with nothing recorded about it.
+    fn reopen_fresh(m: &Meeting, left: PlannedPrompt, now: DateTime<Utc>) -> Vec<PlannedPrompt> {
+        reopen_one(m, customer(), MeetingState::default(), left, now)
+    }
+
     #[test]
     fn an_objective_left_open_is_asked_again_now_under_its_own_key_before_the_start() {
         let m = meeting("a", t(10, 0));
         let left = left_open(&m, PromptKind::Objective, 0);
-        let again = reopen_one(
-            &m,
-            customer(),
-            MeetingState::default(),
-            left.clone(),
-            t(9, 50),
-        );
+        let again = reopen_fresh(&m, left.clone(), t(9, 50));
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].key(), left.key());
         assert_eq!(again[0].due, t(9, 50));
@@ -110,13 +109,7 @@ mod tests {
     fn an_objective_left_open_is_not_asked_once_the_meeting_started_or_it_was_answered() {
         let m = meeting("a", t(10, 0));
         let left = left_open(&m, PromptKind::Objective, 0);
-        let started = reopen_one(
-            &m,
-            customer(),
-            MeetingState::default(),
-            left.clone(),
-            t(10, 0),
-        );
+        let started = reopen_fresh(&m, left.clone(), t(10, 0));
         assert!(started.is_empty());
         let answered = MeetingState {
             objective: objective(),
@@ -132,18 +125,15 @@ mod tests {
         let limit = Prompts::default().reask_limit;
         let within = left_open(&m, PromptKind::Outcome, limit);
         let days_later = t(10, 0) + TimeDelta::days(3);
-        assert_eq!(
-            reopen_one(&m, customer(), MeetingState::default(), within, days_later).len(),
-            1
-        );
+        assert_eq!(reopen_fresh(&m, within, days_later).len(), 1);
         let beyond = left_open(&m, PromptKind::Outcome, limit + 1);
-        assert!(reopen_one(&m, customer(), MeetingState::default(), beyond, days_later).is_empty());
+        assert!(reopen_fresh(&m, beyond, days_later).is_empty());
     }
 
     #[test]
     fn a_prompt_left_open_for_a_meeting_no_longer_in_the_calendars_is_not_asked() {
         let m = meeting("a", t(10, 0));
         let left = left_open(&meeting("b", t(10, 0)), PromptKind::Outcome, 0);
-        assert!(reopen_one(&m, customer(), MeetingState::default(), left, t(11, 0)).is_empty());
+        assert!(reopen_fresh(&m, left, t(11, 0)).is_empty());
     }
 }

@@ -124,14 +124,20 @@ mod tests {
     use crate::coach::testing::{dated, day, ladder, meeting};
     use crate::model::Outcome::*;
 
-    #[test]
-    fn the_section_gives_medians_with_counts_and_the_small_sample_sentence() {
+    /// Accounts A, B and C, each first met on 1 January and lost 10, 20 and 30 days later.
+    fn three_lost_accounts() -> Vec<LedgerRow> {
         let mut rows = Vec::new();
         for (i, a) in ["A", "B", "C"].into_iter().enumerate() {
             let d = 11 + 10 * i as u32;
             rows.push(meeting(a, (1, 1), Some("x"), Some(Continuation)));
             rows.push(meeting(a, (1, d), Some("x"), Some(NoSale)));
         }
+        rows
+    }
+
+    #[test]
+    fn the_section_gives_medians_with_counts_and_the_small_sample_sentence() {
+        let mut rows = three_lost_accounts();
         rows.push(meeting("D", (4, 1), None, Some(Continuation)));
         rows.push(meeting("D", (4, 21), None, Some(NoSale)));
         rows.push(dated("E", (11, 2), Advanced, "Review", day(11, 12)));
@@ -181,11 +187,7 @@ mod tests {
 
     #[test]
     fn an_empty_group_prints_the_sentence_the_json_carries() {
-        let mut rows = Vec::new();
-        for (i, a) in ["A", "B", "C"].into_iter().enumerate() {
-            rows.push(meeting(a, (1, 1), Some("x"), Some(Continuation)));
-            rows.push(meeting(a, (1, 11 + 10 * i as u32), Some("x"), Some(NoSale)));
-        }
+        let rows = three_lost_accounts();
         let c = Coaching::build(&ladder(), &rows, &[], None, day(12, 1));
         let uncovered = &c.sell_cycle.by_coverage[1];
         assert_eq!(uncovered.n, 0);
