@@ -401,7 +401,7 @@ fn report_html_writes_one_self_contained_page_with_its_charts() {
         .command(&["report", "--html", file.to_str().unwrap()])
         .output()
         .unwrap();
-    crate::support::daemon::assert_success(&out);
+    crate::support::output::assert_success(&out);
     let html = std::fs::read_to_string(&file).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
     assert!(html.contains("<style>"), "the style is inline");

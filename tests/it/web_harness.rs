@@ -396,7 +396,7 @@ pub fn upcoming(config: &std::path::Path, data: &std::path::Path) -> Vec<serde_j
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
-    crate::support::daemon::assert_success(&out);
+    crate::support::output::assert_success(&out);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 

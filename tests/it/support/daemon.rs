@@ -14,6 +14,7 @@ use nextstep::model::{MeetingId, Via};
 use super::calendar::{Event, ics};
 use super::dbus::PrivateBus;
 use super::notifications::{FakeNotificationServer, Recorded};
+use super::output::assert_success;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_nextstep");
@@ -303,16 +304,6 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Fails, showing its stderr, unless the command that gave `out` succeeded.
-#[track_caller]
-pub fn assert_success(out: &Output) {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// The next notification the server was asked to show, or a failure showing the daemon's log.
