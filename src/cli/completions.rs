@@ -1,12 +1,10 @@
 //! `nextstep completions SHELL`: the shell's completion script, generated from the same clap
 //! definition that parses the command line, so the two cannot drift.
 
-use std::fmt;
-
 use clap::{Args, CommandFactory as _, ValueEnum};
-use serde::Serialize;
 
 use super::Cli;
+use super::output::Verbatim;
 
 /// Prints a completion script for bash, zsh or fish (e.g. `nextstep completions bash >
 /// ~/.local/share/bash-completion/completions/nextstep`).
@@ -25,15 +23,7 @@ pub enum CompletionShell {
 }
 
 /// A completion script, printed as is.
-#[derive(Debug, Serialize)]
-#[serde(transparent)]
-pub struct Script(String);
-
-impl fmt::Display for Script {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub type Script = Verbatim;
 
 pub fn run(cmd: CompletionsCmd) -> anyhow::Result<Script> {
     let shell = match cmd.shell {
@@ -44,7 +34,7 @@ pub fn run(cmd: CompletionsCmd) -> anyhow::Result<Script> {
     let mut command = Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut command, "nextstep", &mut out);
-    Ok(Script(String::from_utf8(out)?))
+    Ok(Verbatim(String::from_utf8(out)?))
 }
 
 #[cfg(test)]

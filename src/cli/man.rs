@@ -1,27 +1,17 @@
 //! `nextstep man`: the manual page (roff, section 1), generated from the clap definition that
 //! parses the command line, with every subcommand, its options and its help text.
 
-use std::fmt;
-
 use clap::{Args, CommandFactory as _};
-use serde::Serialize;
 
 use super::Cli;
+use super::output::Verbatim;
 
 /// Prints the manual page in roff (e.g. `nextstep man > ~/.local/share/man/man1/nextstep.1`).
 #[derive(Debug, Args)]
 pub struct ManCmd {}
 
 /// The man page, printed as is.
-#[derive(Debug, Serialize)]
-#[serde(transparent)]
-pub struct ManPage(String);
-
-impl fmt::Display for ManPage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub type ManPage = Verbatim;
 
 pub fn run(_cmd: ManCmd) -> anyhow::Result<ManPage> {
     let command = Cli::command();
@@ -38,7 +28,7 @@ pub fn run(_cmd: ManCmd) -> anyhow::Result<ManPage> {
         render_command_section(&mut out, &command, sub)?;
     }
     man.render_version_section(&mut out)?;
-    Ok(ManPage(String::from_utf8(out)?))
+    Ok(Verbatim(String::from_utf8(out)?))
 }
 
 /// A `COMMAND: name` section: its about text, and its arguments as the options section shows them.

@@ -9,8 +9,8 @@ use clap::Args;
 use serde::Serialize;
 
 use super::common::CommandContext;
-use crate::web::Access;
 use crate::web::pages::meeting_href;
+use crate::web::{Access, Opener};
 
 /// Opens the answer page in the browser: the home page, or MEETING's page (an id from
 /// `nextstep upcoming`).
@@ -42,15 +42,6 @@ impl fmt::Display for Opened {
 
 const NOT_RUNNING: &str = "the answer page is not running: start `nextstep run` (with `[web] enabled = true`, the default) or `nextstep serve`";
 
-/// The program that opens a URL in the user's browser.
-fn opener() -> &'static str {
-    if cfg!(target_os = "macos") {
-        "open"
-    } else {
-        "xdg-open"
-    }
-}
-
 pub fn run(ctx: &CommandContext, cmd: OpenCmd) -> anyhow::Result<Opened> {
     let access = Access::load(&ctx.data_dir)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", Access::path(&ctx.data_dir).display()))?
@@ -78,14 +69,17 @@ pub fn run(ctx: &CommandContext, cmd: OpenCmd) -> anyhow::Result<Opened> {
             printed: Some(full),
         });
     }
-    let status = std::process::Command::new(opener())
-        .arg(&full)
+    // The daemon's notifiers open the page with the same opener; here the command waits for it
+    // as long as it takes, as a command run from a terminal does.
+    let opener = Opener::system();
+    let status = opener
+        .command(&full)
         .status()
-        .map_err(|e| anyhow::anyhow!("cannot run `{}` to open the page: {e}; use `nextstep open --print` and open the address yourself", opener()))?;
+        .map_err(|e| anyhow::anyhow!("cannot run `{}` to open the page: {e}; use `nextstep open --print` and open the address yourself", opener.name()))?;
     if !status.success() {
         anyhow::bail!(
             "`{}` could not open the page ({status}); use `nextstep open --print` and open the address yourself",
-            opener()
+            opener.name()
         );
     }
     Ok(Opened { url, printed: None })

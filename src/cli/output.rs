@@ -2,7 +2,7 @@
 //! text, byte for byte. A reader that went away (`nextstep upcoming | head -1`) is not an error:
 //! the command ends quietly with success, as `cat` and `ls` do under a shell that ignores SIGPIPE.
 
-use std::fmt::Display;
+use std::fmt::{self, Display};
 use std::io;
 
 use serde::Serialize;
@@ -18,6 +18,17 @@ pub fn emit<T: Serialize + Display>(value: &T, json: bool) -> anyhow::Result<()>
     };
     quietly(write_all(&mut io::stdout().lock(), &bytes))?;
     Ok(())
+}
+
+/// Text a command prints as it is (a completion script, the man page), or as one JSON string.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct Verbatim(pub String);
+
+impl Display for Verbatim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// Stdout for text a command writes while it runs (the demo's introduction), with the same rule

@@ -386,21 +386,34 @@ impl Notifier for DesktopNotifier {
     }
 }
 
+/// Calls `method` of the notification server with `body`, bounded by [`CALL_TIMEOUT`]; `Err` when
+/// no answer came in time, with the sentence that says so.
+async fn call<B>(
+    conn: &Connection,
+    method: &str,
+    body: &B,
+) -> Result<zbus::Result<zbus::Message>, String>
+where
+    B: serde::Serialize + zbus::zvariant::DynamicType,
+{
+    let call = conn.call_method(Some(NAME), PATH, Some(INTERFACE), method, body);
+    tokio::time::timeout(CALL_TIMEOUT, call).await.map_err(|_| {
+        format!(
+            "the notification server did not answer {method} within {}s",
+            CALL_TIMEOUT.as_secs()
+        )
+    })
+}
+
 async fn capabilities(conn: &Connection) -> Result<Capabilities, NotifyError> {
-    let call = conn.call_method(Some(NAME), PATH, Some(INTERFACE), "GetCapabilities", &());
-    let reply = match tokio::time::timeout(CALL_TIMEOUT, call).await {
+    let reply = match call(conn, "GetCapabilities", &()).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             return Err(NotifyError::Unavailable(format!(
                 "no notification server on the session bus ({e}); start one (e.g. dunst, xfce4-notifyd) or use the terminal"
             )));
         }
-        Err(_) => {
-            return Err(NotifyError::Unavailable(format!(
-                "the notification server did not answer GetCapabilities within {}s",
-                CALL_TIMEOUT.as_secs()
-            )));
-        }
+        Err(late) => return Err(NotifyError::Unavailable(late)),
     };
     let list: Vec<String> = reply.body().deserialize().map_err(|e| {
         NotifyError::Unavailable(format!(
@@ -471,8 +484,7 @@ async fn notify(
         hints,
         expire,
     );
-    let call = conn.call_method(Some(NAME), PATH, Some(INTERFACE), "Notify", &args);
-    let reply = match tokio::time::timeout(CALL_TIMEOUT, call).await {
+    let reply = match call(conn, "Notify", &args).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) if is_no_server(&e) => {
             return Err(NotifyError::Unavailable(format!(
@@ -484,12 +496,7 @@ async fn notify(
                 "the notification server refused the notification: {e}"
             )));
         }
-        Err(_) => {
-            return Err(NotifyError::Failed(format!(
-                "the notification server did not answer Notify within {}s",
-                CALL_TIMEOUT.as_secs()
-            )));
-        }
+        Err(late) => return Err(NotifyError::Failed(late)),
     };
     let id = reply.body().deserialize::<u32>().map_err(|e| {
         NotifyError::Failed(format!(
@@ -555,8 +562,7 @@ async fn server_owner(conn: &Connection) -> Option<String> {
 
 /// Best effort: a notification that is already gone is fine.
 async fn close(conn: &Connection, id: u32) {
-    let call = conn.call_method(Some(NAME), PATH, Some(INTERFACE), "CloseNotification", &id);
-    match tokio::time::timeout(CALL_TIMEOUT, call).await {
+    match call(conn, "CloseNotification", &id).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => tracing::debug!(id, error = %e, "CloseNotification failed"),
         Err(_) => tracing::debug!(id, "CloseNotification got no answer"),

@@ -23,6 +23,7 @@
 //! (the program is then killed) count as "no answer" ([`Answer::Dismissed`]): the prompt comes back
 //! later.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -102,7 +103,7 @@ impl Dialog {
         let choices = text::choices(prompt);
         match (&backend, prompt.kind) {
             (Backend::Program(argv), _) => {
-                let mut cmd = command(&argv[0], &argv[1..]);
+                let mut cmd = program(argv);
                 cmd.arg(&question)
                     .env("NEXTSTEP_PROMPT_KIND", prompt.kind.as_str())
                     .env("NEXTSTEP_MEETING_TITLE", &prompt.title)
@@ -206,10 +207,19 @@ impl Dialog {
     }
 }
 
-fn command(program: impl AsRef<std::ffi::OsStr>, args: &[String]) -> Command {
+/// `program` with `args`.
+fn command<S: AsRef<OsStr>>(
+    program: impl AsRef<OsStr>,
+    args: impl IntoIterator<Item = S>,
+) -> Command {
     let mut c = Command::new(program);
     c.args(args);
     c
+}
+
+/// The configured dialog program (`prompts.dialog = [argv…]`), started directly.
+fn program(argv: &[String]) -> Command {
+    command(&argv[0], &argv[1..])
 }
 
 /// `osascript` running `body` as the lines of an `on run argv` handler, with `argv` as its
@@ -229,11 +239,12 @@ fn osascript<'a>(
 }
 
 fn objective_command(backend: &Backend, question: &str, choices: &[String]) -> Command {
+    let first = choices.first().map(String::as_str).unwrap_or("");
     match backend {
         // An editable combo box: pick a listed objective or type another.
-        Backend::Zenity(p) => {
-            let mut c = Command::new(p);
-            c.args([
+        Backend::Zenity(p) => command(
+            p,
+            [
                 "--entry",
                 "--title",
                 TITLE,
@@ -241,32 +252,34 @@ fn objective_command(backend: &Backend, question: &str, choices: &[String]) -> C
                 question,
                 "--entry-text",
                 "",
-            ])
-            .args(choices);
-            c
-        }
-        Backend::Kdialog(p) => {
-            let mut c = Command::new(p);
-            c.args(["--title", TITLE, "--inputbox", question])
-                .arg(choices.first().map(String::as_str).unwrap_or(""));
-            c
-        }
+            ]
+            .into_iter()
+            .chain(choices.iter().map(String::as_str)),
+        ),
+        Backend::Kdialog(p) => command(p, ["--title", TITLE, "--inputbox", question, first]),
         Backend::Osascript(p) => osascript(
             p,
             &[
                 "return text returned of (display dialog (item 1 of argv) default answer (item 2 of argv) with title \"nextstep\")",
             ],
-            [question, choices.first().map(String::as_str).unwrap_or("")],
+            [question, first],
         ),
-        Backend::Program(argv) => command(&argv[0], &argv[1..]),
+        Backend::Program(argv) => program(argv),
     }
+}
+
+/// Each outcome as a row of a list: its value, then its label.
+fn outcome_rows<'a>() -> impl Iterator<Item = &'a str> {
+    Outcome::ALL
+        .iter()
+        .flat_map(|o| -> [&'a str; 2] { [o.as_str(), o.label()] })
 }
 
 fn outcome_command(backend: &Backend, question: &str) -> Command {
     match backend {
-        Backend::Zenity(p) => {
-            let mut c = Command::new(p);
-            c.args([
+        Backend::Zenity(p) => command(
+            p,
+            [
                 "--list",
                 "--title",
                 TITLE,
@@ -280,20 +293,16 @@ fn outcome_command(backend: &Backend, question: &str) -> Command {
                 "1",
                 "--print-column",
                 "1",
-            ]);
-            for o in Outcome::ALL {
-                c.args([o.as_str(), o.label()]);
-            }
-            c
-        }
-        Backend::Kdialog(p) => {
-            let mut c = Command::new(p);
-            c.args(["--title", TITLE, "--menu", question]);
-            for o in Outcome::ALL {
-                c.args([o.as_str(), o.label()]);
-            }
-            c
-        }
+            ]
+            .into_iter()
+            .chain(outcome_rows()),
+        ),
+        Backend::Kdialog(p) => command(
+            p,
+            ["--title", TITLE, "--menu", question]
+                .into_iter()
+                .chain(outcome_rows()),
+        ),
         Backend::Osascript(p) => osascript(
             p,
             &[
@@ -303,7 +312,7 @@ fn outcome_command(backend: &Backend, question: &str) -> Command {
             ],
             std::iter::once(question).chain(Outcome::ALL.iter().map(|o| o.label())),
         ),
-        Backend::Program(argv) => command(&argv[0], &argv[1..]),
+        Backend::Program(argv) => program(argv),
     }
 }
 
@@ -314,16 +323,8 @@ fn next_step_command(backend: &Backend) -> Command {
 /// A question with an empty text field.
 fn text_command(backend: &Backend, q: &str) -> Command {
     match backend {
-        Backend::Zenity(p) => {
-            let mut c = Command::new(p);
-            c.args(["--entry", "--title", TITLE, "--text", q]);
-            c
-        }
-        Backend::Kdialog(p) => {
-            let mut c = Command::new(p);
-            c.args(["--title", TITLE, "--inputbox", q]);
-            c
-        }
+        Backend::Zenity(p) => command(p, ["--entry", "--title", TITLE, "--text", q]),
+        Backend::Kdialog(p) => command(p, ["--title", TITLE, "--inputbox", q]),
         Backend::Osascript(p) => osascript(
             p,
             &[
@@ -331,7 +332,7 @@ fn text_command(backend: &Backend, q: &str) -> Command {
             ],
             [q],
         ),
-        Backend::Program(argv) => command(&argv[0], &argv[1..]),
+        Backend::Program(argv) => program(argv),
     }
 }
 
@@ -431,6 +432,7 @@ fn is_executable(p: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::testing::{objective, outcome};
     use crate::notify::text::tests::{objective_prompt, outcome_prompt};
 
     fn args(c: &Command) -> Vec<String> {
@@ -472,6 +474,47 @@ mod tests {
         assert_eq!(next[6], "What is the next step? (optional)");
     }
 
+    #[test]
+    fn zenity_and_kdialog_get_the_question_then_every_outcome_as_its_value_and_its_label() {
+        let zenity = args(&outcome_command(
+            &Backend::Zenity(PathBuf::from("zenity")),
+            "Did they?",
+        ));
+        assert_eq!(
+            zenity[..5],
+            ["--list", "--title", TITLE, "--text", "Did they?"]
+        );
+        assert_eq!(
+            zenity[13..15],
+            ["committed", "They committed"],
+            "{zenity:?}"
+        );
+        assert_eq!(zenity.len(), 13 + 2 * Outcome::ALL.len(), "{zenity:?}");
+        let kdialog = args(&outcome_command(
+            &Backend::Kdialog(PathBuf::from("kdialog")),
+            "Did they?",
+        ));
+        assert_eq!(kdialog[..4], ["--title", TITLE, "--menu", "Did they?"]);
+        assert_eq!(
+            kdialog[16..],
+            ["cancelled", "Did not happen"],
+            "{kdialog:?}"
+        );
+        assert_eq!(kdialog.len(), 4 + 2 * Outcome::ALL.len(), "{kdialog:?}");
+        let choices = ["Pilot".to_string(), "Other".to_string()];
+        let entry = args(&objective_command(
+            &Backend::Zenity(PathBuf::from("zenity")),
+            "What?",
+            &choices,
+        ));
+        assert_eq!(entry[7..], ["Pilot", "Other"], "{entry:?}");
+        let input = args(&text_command(
+            &Backend::Kdialog(PathBuf::from("kdialog")),
+            "When?",
+        ));
+        assert_eq!(input, ["--title", TITLE, "--inputbox", "When?"]);
+    }
+
     fn script(dir: &Path, body: &str) -> Vec<String> {
         use std::os::unix::fs::PermissionsExt;
         let path = dir.join("dialog.sh");
@@ -488,21 +531,11 @@ mod tests {
     fn an_outcome_line_may_carry_a_next_step() {
         assert_eq!(
             parse_outcome_line("advanced: workshop on 12/3"),
-            Answer::Outcome {
-                result: Outcome::Advanced,
-                next_step: Some("workshop on 12/3".into()),
-                note: None,
-                due: None,
-            }
+            outcome(Outcome::Advanced, Some("workshop on 12/3"))
         );
         assert_eq!(
             parse_outcome_line("no-show"),
-            Answer::Outcome {
-                result: Outcome::NoShow,
-                next_step: None,
-                note: None,
-                due: None,
-            }
+            outcome(Outcome::NoShow, None)
         );
         assert_eq!(parse_outcome_line("maybe: later"), Answer::Dismissed);
     }
@@ -529,12 +562,7 @@ mod tests {
             ),
         );
         let answer = dialog(argv).ask(&objective_prompt()).await;
-        assert_eq!(
-            answer,
-            Answer::Objective {
-                text: "Pilot by Friday; $(rm -rf /)".into()
-            }
-        );
+        assert_eq!(answer, objective("Pilot by Friday; $(rm -rf /)"));
         let seen = std::fs::read_to_string(log).unwrap();
         let parts: Vec<&str> = seen.split('|').collect();
         assert!(
@@ -552,12 +580,7 @@ mod tests {
         let argv = script(dir.path(), "echo 'committed: PO by Friday'");
         assert_eq!(
             dialog(argv).ask(&outcome_prompt()).await,
-            Answer::Outcome {
-                result: Outcome::Committed,
-                next_step: Some("PO by Friday".into()),
-                note: None,
-                due: None,
-            }
+            outcome(Outcome::Committed, Some("PO by Friday"))
         );
     }
 

@@ -403,6 +403,7 @@ pub fn parse_dialog(out: &str, buttons: &[&str]) -> Option<DialogReply> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::testing::{objective, outcome};
     use crate::notify::text::tests::{objective_prompt, outcome_prompt};
     use std::path::Path;
 
@@ -546,9 +547,7 @@ mod tests {
         assert_eq!(
             reply,
             Reply {
-                answer: Answer::Objective {
-                    text: "Sign the pilot, by Friday".into()
-                },
+                answer: objective("Sign the pilot, by Friday"),
                 via: Via::Dialog
             }
         );
@@ -574,12 +573,7 @@ mod tests {
         let n = fake(dir.path());
         let p = objective_prompt();
         answer(dir.path(), 2, &p.objectives[1]);
-        assert_eq!(
-            n.ask(&p).await.unwrap().answer,
-            Answer::Objective {
-                text: p.objectives[1].clone()
-            }
-        );
+        assert_eq!(n.ask(&p).await.unwrap().answer, objective(&p.objectives[1]));
         answer(dir.path(), 4, "Not a sales meeting");
         assert_eq!(n.ask(&p).await.unwrap().answer, Answer::NotSales);
         std::fs::write(
@@ -632,12 +626,7 @@ mod tests {
         answer(dir.path(), 6, Outcome::NoShow.label());
         assert_eq!(
             n.ask(&p).await.unwrap().answer,
-            Answer::Outcome {
-                result: Outcome::NoShow,
-                next_step: None,
-                note: None,
-                due: None,
-            }
+            outcome(Outcome::NoShow, None)
         );
         answer(dir.path(), 8, "false");
         assert_eq!(n.ask(&p).await.unwrap().answer, Answer::Snooze);

@@ -315,26 +315,29 @@ async fn read_line<R: AsyncBufRead + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::testing::{objective, outcome};
     use crate::notify::text::tests::{objective_prompt, outcome_prompt};
 
-    async fn run(prompt: &PromptView, typed: &str) -> (Answer, String) {
-        let mut input = typed.as_bytes();
+    /// The answer to `prompt` read from `input` within `timeout`, and what was written to the
+    /// terminal.
+    async fn ask_from<R: AsyncBufRead + Unpin>(
+        prompt: &PromptView,
+        input: &mut R,
+        timeout: Duration,
+    ) -> (Answer, String) {
         let mut out = Vec::new();
-        let a = ask_with(prompt, &mut input, &mut out, Duration::from_secs(5))
-            .await
-            .unwrap();
+        let a = ask_with(prompt, input, &mut out, timeout).await.unwrap();
         (a, String::from_utf8(out).unwrap())
+    }
+
+    async fn run(prompt: &PromptView, typed: &str) -> (Answer, String) {
+        ask_from(prompt, &mut typed.as_bytes(), Duration::from_secs(5)).await
     }
 
     #[tokio::test]
     async fn a_number_picks_a_listed_objective() {
         let (a, out) = run(&objective_prompt(), "3\n").await;
-        assert_eq!(
-            a,
-            Answer::Objective {
-                text: "Agree to a proposal meeting".into()
-            }
-        );
+        assert_eq!(a, objective("Agree to a proposal meeting"));
         assert!(out.contains("Before \"Acme & Co <pilot> review\""), "{out}");
         assert!(out.contains("  6) Agree to the sale\n"), "{out}");
     }
@@ -343,12 +346,7 @@ mod tests {
     async fn the_suggested_rung_is_number_one_and_the_others_follow_once() {
         let p = crate::notify::text::tests::suggested_prompt(2);
         let (a, out) = run(&p, "1\n").await;
-        assert_eq!(
-            a,
-            Answer::Objective {
-                text: "Agree to a proposal meeting".into()
-            }
-        );
+        assert_eq!(a, objective("Agree to a proposal meeting"));
         assert!(out.contains("Last time Acme agreed to"), "{out}");
         assert!(
             out.contains("  1) Agree to a proposal meeting\n  2) Agree to a next meeting\n"),
@@ -361,9 +359,7 @@ mod tests {
         );
         assert_eq!(
             run(&p, "4\n").await.0,
-            Answer::Objective {
-                text: "Meet the decision makers".into()
-            }
+            objective("Meet the decision makers")
         );
     }
 
@@ -397,12 +393,7 @@ mod tests {
         for typed in ["1\nSend the PO\n\n", "1\nSend the PO\n"] {
             assert_eq!(
                 run(&outcome_prompt(), typed).await.0,
-                Answer::Outcome {
-                    result: Outcome::Committed,
-                    next_step: Some("Send the PO".into()),
-                    note: None,
-                    due: None,
-                }
+                outcome(Outcome::Committed, Some("Send the PO"))
             );
         }
     }
@@ -410,23 +401,13 @@ mod tests {
     #[tokio::test]
     async fn free_text_is_the_objective() {
         let (a, _) = run(&objective_prompt(), "  Pilot signed by Friday \n").await;
-        assert_eq!(
-            a,
-            Answer::Objective {
-                text: "Pilot signed by Friday".into()
-            }
-        );
+        assert_eq!(a, objective("Pilot signed by Friday"));
     }
 
     #[tokio::test]
     async fn a_number_out_of_range_asks_again() {
         let (a, out) = run(&objective_prompt(), "9\n1\n").await;
-        assert_eq!(
-            a,
-            Answer::Objective {
-                text: "Agree to a next meeting".into()
-            }
-        );
+        assert_eq!(a, objective("Agree to a next meeting"));
         assert!(out.contains("No objective 9"), "{out}");
     }
 
@@ -449,46 +430,23 @@ mod tests {
             run(&outcome_prompt(), "2\nTech workshop on 3 Dec\n")
                 .await
                 .0,
-            Answer::Outcome {
-                result: Outcome::Advanced,
-                next_step: Some("Tech workshop on 3 Dec".into()),
-                note: None,
-                due: None,
-            }
+            outcome(Outcome::Advanced, Some("Tech workshop on 3 Dec"))
         );
         assert_eq!(
             run(&outcome_prompt(), "no-show\n\n").await.0,
-            Answer::Outcome {
-                result: Outcome::NoShow,
-                next_step: None,
-                note: None,
-                due: None,
-            }
+            outcome(Outcome::NoShow, None)
         );
         // The next step never comes: the outcome still counts.
         assert_eq!(
             run(&outcome_prompt(), "committed\n").await.0,
-            Answer::Outcome {
-                result: Outcome::Committed,
-                next_step: None,
-                note: None,
-                due: None,
-            }
+            outcome(Outcome::Committed, None)
         );
     }
 
     #[tokio::test]
     async fn an_unknown_outcome_asks_again() {
         let (a, out) = run(&outcome_prompt(), "maybe\n1\n\n").await;
-        assert_eq!(
-            a,
-            Answer::Outcome {
-                result: Outcome::Committed,
-                next_step: None,
-                note: None,
-                due: None,
-            }
-        );
+        assert_eq!(a, outcome(Outcome::Committed, None));
         assert!(out.contains("Not an outcome"), "{out}");
     }
 
@@ -502,21 +460,8 @@ mod tests {
             .unwrap();
         discard_typed(&mut input).await;
         typing.write_all(b"2\n").await.unwrap();
-        let mut out = Vec::new();
-        let a = ask_with(
-            &objective_prompt(),
-            &mut input,
-            &mut out,
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
-        assert_eq!(
-            a,
-            Answer::Objective {
-                text: "Schedule a needs analysis".into()
-            }
-        );
+        let (a, _) = ask_from(&objective_prompt(), &mut input, Duration::from_secs(5)).await;
+        assert_eq!(a, objective("Schedule a needs analysis"));
     }
 
     #[tokio::test]
@@ -524,16 +469,8 @@ mod tests {
         // A reader that never yields a line: the far end of a duplex pipe nobody writes to.
         let (_keep, reader) = tokio::io::duplex(64);
         let mut input = BufReader::new(reader);
-        let mut out = Vec::new();
-        let a = ask_with(
-            &objective_prompt(),
-            &mut input,
-            &mut out,
-            Duration::from_millis(100),
-        )
-        .await
-        .unwrap();
+        let (a, out) = ask_from(&objective_prompt(), &mut input, Duration::from_millis(100)).await;
         assert_eq!(a, Answer::Dismissed);
-        assert!(String::from_utf8(out).unwrap().ends_with("(no answer)\n"));
+        assert!(out.ends_with("(no answer)\n"));
     }
 }

@@ -307,6 +307,7 @@ fn shorten(s: &str, max: usize) -> String {
 pub(crate) mod tests {
     use super::*;
     use crate::model::MeetingId;
+    use crate::model::testing::{objective, outcome};
     use chrono::{FixedOffset, Utc};
 
     pub(crate) fn objective_prompt() -> PromptView {
@@ -414,9 +415,7 @@ pub(crate) mod tests {
         );
         assert_eq!(
             action(&suggested_prompt(2), "objective:2"),
-            Action::Answer(Answer::Objective {
-                text: "Agree to a proposal meeting".into()
-            })
+            Action::Answer(objective("Agree to a proposal meeting"))
         );
     }
 
@@ -569,16 +568,12 @@ pub(crate) mod tests {
         let p = objective_prompt();
         assert_eq!(
             action(&p, "objective:1"),
-            Action::Answer(Answer::Objective {
-                text: "Schedule a needs analysis".into()
-            })
+            Action::Answer(objective("Schedule a needs analysis"))
         );
         // Any listed objective, not only the quick ones: `open` may offer them all.
         assert_eq!(
             action(&p, "objective:5"),
-            Action::Answer(Answer::Objective {
-                text: "Agree to the sale".into()
-            })
+            Action::Answer(objective("Agree to the sale"))
         );
     }
 
@@ -586,12 +581,7 @@ pub(crate) mod tests {
     fn outcome_keys_map_back_to_the_outcome_value() {
         assert_eq!(
             action(&outcome_prompt(), "outcome:no_show"),
-            Action::Answer(Answer::Outcome {
-                result: Outcome::NoShow,
-                next_step: None,
-                note: None,
-                due: None,
-            })
+            Action::Answer(outcome(Outcome::NoShow, None))
         );
     }
 

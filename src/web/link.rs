@@ -52,12 +52,17 @@ impl Opener {
         &self.argv[0]
     }
 
+    /// The command that opens `url`: the program, its first arguments, then the address.
+    pub fn command(&self, url: &str) -> std::process::Command {
+        let mut cmd = std::process::Command::new(&self.argv[0]);
+        cmd.args(&self.argv[1..]).arg(url);
+        cmd
+    }
+
     /// Opens `url`; the error says what failed (without the address, which holds the token).
     pub async fn open(&self, url: &str) -> Result<(), String> {
-        let mut cmd = tokio::process::Command::new(&self.argv[0]);
-        cmd.args(&self.argv[1..])
-            .arg(url)
-            .stdin(std::process::Stdio::null())
+        let mut cmd = tokio::process::Command::from(self.command(url));
+        cmd.stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true);

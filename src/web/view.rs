@@ -430,30 +430,13 @@ pub fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::testing::t;
-    use crate::model::{MeetingStatus, OutcomeRecord, Via};
+    use crate::model::testing::{ledger_row, t};
+    use crate::model::{OutcomeRecord, Via};
 
     fn row(account: &str, day: u32, outcome: Option<Outcome>) -> LedgerRow {
         let start = t(10, 0) + Duration::days(i64::from(day));
+        let name = format!("{account}{day}");
         LedgerRow {
-            id: MeetingId(format!("w/{account}{day}/single")),
-            source: "w".into(),
-            series: format!("w/{account}{day}"),
-            title: "Call".into(),
-            start,
-            end: start + Duration::hours(1),
-            tz: None,
-            status: MeetingStatus::Confirmed,
-            customer: true,
-            reason: "customer".into(),
-            account: Some(account.into()),
-            customer_domains: vec![],
-            recurring: false,
-            first_seen: start,
-            last_seen: start,
-            gone_at: None,
-            objective: None,
-            objective_missed: false,
             outcome: outcome.map(|result| OutcomeRecord {
                 result,
                 next_step: None,
@@ -462,6 +445,7 @@ mod tests {
                 via: Via::Cli,
                 due: None,
             }),
+            ..ledger_row("w", &name, account, start, start + Duration::hours(1))
         }
     }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::support::calendar::{Event, ics};
 use crate::support::daemon::{
     Home, expect_notification, expect_only_the_moved_prompt, expect_the_acme_objective_prompt,
-    wait_for_ledger,
+    the_deleted_meeting, the_moved_meeting,
 };
 use crate::support::dbus::PrivateBus;
 use crate::support::notifications::FakeNotificationServer;
@@ -146,13 +146,9 @@ async fn a_caldav_customer_meeting_is_prompted_and_answered_and_an_internal_one_
 
     server.click(n.id, "objective:0").await;
     let id = MeetingId::new(SOURCE, "dav-cust-1", None);
-    wait_for_ledger(&setup.ledger, "the objective via the notification", |l| {
-        l.find(&id)
-            .unwrap()
-            .and_then(|r| r.objective)
-            .is_some_and(|o| o.text == "Agree to a next meeting" && o.via == Via::Notification)
-    })
-    .await;
+    setup
+        .wait_for_objective(&id, "Agree to a next meeting", Via::Notification)
+        .await;
 
     // The internal meeting (and the unselected calendar's) were due before the customer one; by
     // now they would have been shown. Nothing else was.
@@ -176,25 +172,10 @@ async fn an_event_moved_on_the_server_moves_its_prompt() {
     let setup = Setup::new(ALICE.1, &[]);
     let work = setup.calendar("work", "Work").await;
     let now = Utc::now();
-    let moving = |start| Event {
-        uid: "dav-move",
-        title: "Demo for Initech",
-        start,
-        length: secs(60),
-        attendees: &["PARTSTAT=NEEDS-ACTION:mailto:peter@initech.example"],
-    };
+    let moving = |start| the_moved_meeting("dav-move", start);
     setup.put(&work, &moving(now + secs(12))).await;
     let deleted = setup
-        .put(
-            &work,
-            &Event {
-                uid: "dav-del",
-                title: "Call with Umbrella",
-                start: now + secs(12),
-                length: secs(60),
-                attendees: &["PARTSTAT=NEEDS-ACTION:mailto:alice@umbrella.example"],
-            },
-        )
+        .put(&work, &the_deleted_meeting("dav-del", now + secs(12)))
         .await;
     let daemon = setup.start(&bus);
     daemon
@@ -238,14 +219,7 @@ async fn a_wrong_password_is_told_once_and_retried_only_at_a_slow_pace() {
 
     // Over the next 3 s (three poll intervals; the meeting's prompt would be due too): no retry
     // (the next is 15 minutes away), no second notification, and the daemon is still up.
-    assert!(
-        server
-            .next_notification(Duration::from_secs(3))
-            .await
-            .is_none(),
-        "{:?}",
-        server.recorded()
-    );
+    server.expect_none_within(Duration::from_secs(3)).await;
     assert!(daemon.is_running(), "{}", daemon.log());
     let log = daemon.stop();
     assert_eq!(log.matches("not authorised").count(), 1, "{log}");

@@ -2,40 +2,20 @@
 //! stdout a pipe whose reading end is already closed (what `nextstep upcoming --all | head -1`
 //! becomes once `head` has its line), exits 0 without a panic or an error message.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use chrono::{Duration, Utc};
 
-const BIN: &str = env!("CARGO_BIN_EXE_nextstep");
+use super::support::one_calendar::{self, KIM, meeting};
 
-/// A config with one ICS calendar holding a customer meeting tomorrow, in `dir`.
-fn configured(dir: &Path) -> std::path::PathBuf {
-    let f = |t: chrono::DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
-    let start = Utc::now() + Duration::days(1);
-    let cal = format!(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:next\r\nDTSTAMP:{s}\r\nDTSTART:{s}\r\nDTEND:{e}\r\nSUMMARY:Proposal review, Acme\r\nATTENDEE:mailto:me@mycorp.example\r\nATTENDEE:mailto:kim@acme.example\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
-        s = f(start),
-        e = f(start + Duration::minutes(30)),
-    );
-    std::fs::write(dir.join("cal.ics"), cal).unwrap();
-    let config = dir.join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[identity]\nemails = [\"me@mycorp.example\"]\ninternal_domains = [\"mycorp.example\"]\n\n[[calendars]]\nname = \"work\"\nkind = \"ics\"\npath = {:?}\n\n[ledger]\npath = {:?}\n",
-            dir.join("cal.ics").display().to_string(),
-            dir.join("ledger.sqlite3").display().to_string()
-        ),
-    )
-    .unwrap();
-    config
-}
+const BIN: &str = env!("CARGO_BIN_EXE_nextstep");
 
 #[test]
 fn every_printing_command_ends_quietly_when_its_reader_has_gone() {
     let dir = tempfile::tempdir().unwrap();
-    let config = configured(dir.path());
+    let tomorrow = Utc::now() + Duration::days(1);
+    let next = meeting("next", "Proposal review, Acme", tomorrow, &[KIM]);
+    let config = one_calendar::write(dir.path(), &[next], "");
     let commands: &[&[&str]] = &[
         &["upcoming", "--all"],
         &["upcoming", "--json"],

@@ -11,6 +11,7 @@ use nextstep::model::{Answer, MeetingId, Via};
 
 use super::support::calendar::{Event, ics};
 use super::support::daemon::Home;
+use super::support::output::{stderr, stdout, succeeded};
 use super::web_harness::meeting;
 
 /// The default ladder, as `prompts.objectives` has it.
@@ -82,36 +83,30 @@ fn seed(ledger: &mut Ledger, meetings: &[Past]) -> Vec<MeetingId> {
     ids
 }
 
+/// A [`home`] whose ledger holds `meetings`; the ledger stays open for more.
+fn seeded(meetings: &[Past]) -> (Home, Ledger) {
+    let home = home();
+    let mut l = home.ledger();
+    seed(&mut l, meetings);
+    (home, l)
+}
+
 fn run(home: &Home, args: &[&str]) -> Output {
     home.command(args).output().unwrap()
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 /// `objective --suggest` for the next customer meeting; asserts success.
 fn suggestion(home: &Home) -> String {
-    let out = run(home, &["objective", "--suggest"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = succeeded(run(home, &["objective", "--suggest"]));
     stdout(&out)
 }
 
 #[test]
 fn after_a_commitment_the_next_rung_is_suggested_with_why_and_the_command_that_sets_it() {
-    let home = home();
-    let mut l = home.ledger();
-    seed(
-        &mut l,
-        &[
-            ("a", "Acme", 20, Some(LADDER[0]), Some(Committed), None),
-            ("b", "Acme", 10, Some(LADDER[1]), Some(Committed), None),
-        ],
-    );
+    let (home, l) = seeded(&[
+        ("a", "Acme", 20, Some(LADDER[0]), Some(Committed), None),
+        ("b", "Acme", 10, Some(LADDER[1]), Some(Committed), None),
+    ]);
     let text = suggestion(&home);
     assert!(text.contains("\"Acme follow-up\""), "{text}");
     assert!(text.contains(": Agree to a proposal meeting\n"), "{text}");
@@ -131,12 +126,7 @@ fn after_a_commitment_the_next_rung_is_suggested_with_why_and_the_command_that_s
 
 #[test]
 fn after_a_continuation_the_same_rung_is_suggested_again() {
-    let home = home();
-    let mut l = home.ledger();
-    seed(
-        &mut l,
-        &[("a", "Acme", 10, Some(LADDER[2]), Some(Continuation), None)],
-    );
+    let (home, _ledger) = seeded(&[("a", "Acme", 10, Some(LADDER[2]), Some(Continuation), None)]);
     let text = suggestion(&home);
     assert!(text.contains(": Agree to a proposal meeting\n"), "{text}");
     assert!(
@@ -147,19 +137,14 @@ fn after_a_continuation_the_same_rung_is_suggested_again() {
 
 #[test]
 fn after_no_sale_or_a_custom_objective_there_is_no_suggestion_and_a_line_says_why() {
-    let home = home();
-    let mut l = home.ledger();
-    seed(
-        &mut l,
-        &[(
-            "a",
-            "Acme",
-            10,
-            Some("Lunch with the CFO"),
-            Some(Committed),
-            None,
-        )],
-    );
+    let (home, mut l) = seeded(&[(
+        "a",
+        "Acme",
+        10,
+        Some("Lunch with the CFO"),
+        Some(Committed),
+        None,
+    )]);
     let text = suggestion(&home);
     assert!(
         text.contains("no suggestion: the last objective with Acme (“Lunch with the CFO”) is not on the ladder"),
@@ -197,7 +182,7 @@ fn an_outcome_takes_a_due_date_and_a_bad_date_is_bad_usage_naming_the_flag_and_f
     assert!(stderr(&bad).contains("YYYY-MM-DD"), "{}", stderr(&bad));
     assert_eq!(l.find(&id).unwrap().unwrap().outcome, None);
 
-    let ok = run(
+    let ok = succeeded(run(
         &home,
         &[
             "outcome",
@@ -209,8 +194,7 @@ fn an_outcome_takes_a_due_date_and_a_bad_date_is_bad_usage_naming_the_flag_and_f
             "--due",
             "2026-12-12",
         ],
-    );
-    assert!(ok.status.success(), "{}", stderr(&ok));
+    ));
     assert!(
         stdout(&ok).contains("next step due 2026-12-12"),
         "{}",
@@ -222,16 +206,10 @@ fn an_outcome_takes_a_due_date_and_a_bad_date_is_bad_usage_naming_the_flag_and_f
 
 #[test]
 fn an_account_is_won_lost_and_reopened_by_correction_rows() {
-    let home = home();
-    let mut l = home.ledger();
-    seed(
-        &mut l,
-        &[("a", "Acme", 30, Some(LADDER[5]), Some(Committed), None)],
-    );
+    let (home, l) = seeded(&[("a", "Acme", 30, Some(LADDER[5]), Some(Committed), None)]);
     let won_day = (Utc::now() - Duration::days(30)).date_naive().to_string();
 
-    let shown = run(&home, &["account", "acme"]);
-    assert!(shown.status.success(), "{}", stderr(&shown));
+    let shown = succeeded(run(&home, &["account", "acme"]));
     let text = stdout(&shown);
     assert!(
         text.contains(&format!(
@@ -240,15 +218,13 @@ fn an_account_is_won_lost_and_reopened_by_correction_rows() {
         "{text}"
     );
 
-    let lost = run(&home, &["account", "Acme", "--lost", "2026-11-02"]);
-    assert!(lost.status.success(), "{}", stderr(&lost));
+    let lost = succeeded(run(&home, &["account", "Acme", "--lost", "2026-11-02"]));
     assert!(
         stdout(&lost).contains("Acme: lost on 2026-11-02 (your correction)"),
         "{}",
         stdout(&lost)
     );
-    let reopened = run(&home, &["account", "Acme", "--reopen", "--json"]);
-    assert!(reopened.status.success(), "{}", stderr(&reopened));
+    let reopened = succeeded(run(&home, &["account", "Acme", "--reopen", "--json"]));
     let v: serde_json::Value = serde_json::from_slice(&reopened.stdout).unwrap();
     assert_eq!(v["status"]["state"], "open");
     assert_eq!(v["marks"].as_array().unwrap().len(), 2);
@@ -287,8 +263,7 @@ fn the_digest_lists_a_slipped_commitment_with_the_command_that_moves_it() {
     );
     let id = &ids[0];
 
-    let out = run(&home, &["digest"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = succeeded(run(&home, &["digest"]));
     let text = stdout(&out);
     assert!(text.contains("Slipped commitments (1):"), "{text}");
     assert!(
@@ -318,23 +293,17 @@ fn the_digest_lists_a_slipped_commitment_with_the_command_that_moves_it() {
 
 #[test]
 fn the_report_shows_the_sell_cycle_with_counts_and_says_when_the_sample_is_too_small() {
-    let home = home();
-    let mut l = home.ledger();
-    seed(
-        &mut l,
-        &[
-            ("a", "Acme", 40, Some(LADDER[0]), Some(Continuation), None),
-            ("b", "Acme", 10, Some(LADDER[1]), Some(NoSale), None),
-        ],
-    );
+    let (home, mut l) = seeded(&[
+        ("a", "Acme", 40, Some(LADDER[0]), Some(Continuation), None),
+        ("b", "Acme", 10, Some(LADDER[1]), Some(NoSale), None),
+    ]);
     let due = (Utc::now() - Duration::days(1)).date_naive();
     seed(
         &mut l,
         &[("c", "Globex", 5, None, Some(Advanced), Some(due))],
     );
 
-    let out = run(&home, &["report"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = succeeded(run(&home, &["report"]));
     let text = stdout(&out);
     assert!(text.contains("Sell cycle:"), "{text}");
     assert!(

@@ -22,20 +22,9 @@ fn utc(s: &str) -> DateTime<Utc> {
 /// and a ledger where Acme's next step was due on 27 November (a Friday) and nothing happened
 /// since, and a meeting on Thursday 3 December has no outcome yet.
 fn home() -> Home {
-    let home = Home::new("me@mycorp.example", |dir| {
-        let ics = dir.join("calendar.ics");
-        std::fs::write(
-            &ics,
-            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//nextstep tests//EN\r\nEND:VCALENDAR\r\n",
-        )
-        .unwrap();
-        format!(
-            "[[calendars]]\nname = \"work\"\nkind = \"ics\"\npath = {:?}\npoll = \"1s\"\n\n\
-             [web]\nport = 0\n\n[digest]\nwhen = \"Mon 09:00\"\n",
-            ics.display().to_string()
-        )
-    })
-    .with_env("TZ", "UTC");
+    let home = Home::with_ics_calendar("\n[web]\nport = 0\n\n[digest]\nwhen = \"Mon 09:00\"\n")
+        .with_env("TZ", "UTC");
+    home.write_calendar(&[]);
     let mut ledger = home.ledger();
     let acme = meeting(
         "work/acme-1/single",

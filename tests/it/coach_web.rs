@@ -77,12 +77,7 @@ async fn the_objective_form_offers_the_next_rung_first_with_its_why() {
         Some("Schedule a needs analysis"),
         Outcome::Committed,
     );
-    let body = page
-        .get(&meeting_path("work/acme-1/single"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let body = page.body(&meeting_path("work/acme-1/single")).await;
     assert!(
         body.contains("Suggested next rung: <b>Agree to a proposal meeting</b>"),
         "{body}"
@@ -102,7 +97,7 @@ async fn the_objective_form_offers_the_next_rung_first_with_its_why() {
     );
     assert_eq!(buttons.len(), 6, "each objective once: {buttons:?}");
     // The home page's pending form for the meeting offers it too (and none for Beta's).
-    let home = page.get("/").await.text().await.unwrap();
+    let home = page.body("/").await;
     assert_eq!(
         home.matches("Suggested next rung: <b>Agree to a proposal meeting</b>")
             .count(),
@@ -122,20 +117,11 @@ async fn the_objective_form_offers_the_next_rung_first_with_its_why() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let row = page
-        .open_ledger()
-        .find(&MeetingId("work/acme-1/single".into()))
-        .unwrap()
-        .unwrap();
+    let row = page.row("work/acme-1/single");
     assert_eq!(row.objective.unwrap().text, "Agree to a proposal meeting");
 
     // An account without history gets the ladder as it is.
-    let body = page
-        .get(&meeting_path("work/beta-1/single"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let body = page.body(&meeting_path("work/beta-1/single")).await;
     assert!(!body.contains("Suggested next rung"), "{body}");
     assert_eq!(objective_buttons(&body)[0], "Agree to a next meeting");
 }
@@ -160,7 +146,7 @@ async fn the_outcome_form_stores_the_due_date_and_refuses_a_bad_one() {
         .to_string();
     let id = "work/acme-1/single";
     let page = Page::start(&[meeting(id, "Pilot with Acme", soon(), Some("Acme"))]).await;
-    let body = page.get(&meeting_path(id)).await.text().await.unwrap();
+    let body = page.body(&meeting_path(id)).await;
     assert!(body.contains("type=\"date\" name=\"due\""), "{body}");
 
     let bad = send_the_po_by(&page, id, "d0", "24.12.2026").await;
@@ -195,16 +181,10 @@ async fn the_outcome_form_stores_the_due_date_and_refuses_a_bad_one() {
 
     let r = send_the_po_by(&page, id, "d1", &later).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let outcome = page
-        .open_ledger()
-        .find(&meeting)
-        .unwrap()
-        .unwrap()
-        .outcome
-        .unwrap();
+    let outcome = page.row(id).outcome.unwrap();
     assert_eq!(outcome.next_step.as_deref(), Some("Send the PO"));
     assert_eq!(outcome.due.map(|d| d.to_string()), Some(later.clone()));
-    let body = page.get(&meeting_path(id)).await.text().await.unwrap();
+    let body = page.body(&meeting_path(id)).await;
     assert!(body.contains(&format!("due {later}")), "{body}");
 }
 
@@ -260,7 +240,7 @@ async fn the_report_draws_the_sell_cycle_with_n_and_lists_slipped_commitments() 
         .record("c1#r", &c1, &due, Via::Cli, slipped_at)
         .unwrap();
 
-    let body = page.get("/report").await.text().await.unwrap();
+    let body = page.body("/report").await;
     assert!(body.contains("<h2>Sell cycle</h2>"), "{body}");
     // Q1 (n = 3) and the covered group (n = 3) have medians; Q2 and the uncovered group (n = 1)
     // are too small for one and get no bar.

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use crate::support::calendar::{Event, ics};
+use crate::support::calendar::Event;
 use crate::support::daemon::{Daemon, Home};
 use crate::support::dbus::PrivateBus;
 use crate::support::notifications::FakeNotificationServer;
@@ -123,21 +123,14 @@ async fn crash_loop(kills: usize) -> Figures {
             attendees: &["PARTSTAT=NEEDS-ACTION:mailto:jane@acme.example"],
         })
         .collect();
-    let calendar = std::cell::OnceCell::new();
     let home = Home::new("me@mycorp.example", |dir| {
-        let path = dir.join("calendar.ics");
-        let _ = calendar.set(path.clone());
         format!(
             "[[calendars]]\nname = \"work\"\nkind = \"ics\"\npath = {:?}\npoll = \"1h\"\n",
-            path.display().to_string()
+            dir.join("calendar.ics").display().to_string()
         )
     });
-    let calendar = calendar.into_inner().expect("the calendar's path");
-    let write_calendar = |batches: usize| {
-        let tmp = calendar.with_extension("tmp");
-        std::fs::write(&tmp, ics(&events[..(batches * BATCH).min(meetings)])).unwrap();
-        std::fs::rename(&tmp, &calendar).unwrap();
-    };
+    let write_calendar =
+        |batches: usize| home.write_calendar(&events[..(batches * BATCH).min(meetings)]);
 
     let mut rng = fastrand::Rng::with_seed(10);
     let seen = Arc::new(Mutex::new(Vec::new()));

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use nextstep::ledger::Ledger;
 use nextstep::lock::{InstanceLock, LockError};
-use nextstep::model::{
-    Answer, Meeting, MeetingId, MeetingStatus, Outcome, PlannedPrompt, PromptKind, Verdict, Via,
-};
+use nextstep::model::{Answer, MeetingId, Outcome, PlannedPrompt, PromptKind, Via};
+
+use crate::web_harness::meeting;
 
 const WRITER_ENV: &str = "NEXTSTEP_TEST_CRASH_WRITER_LEDGER";
 const MEETINGS: usize = 10;
@@ -66,29 +66,11 @@ fn crash_writer_child() {
     let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
     let items: Vec<_> = (0..MEETINGS)
         .map(|i| {
-            let start = now - chrono::TimeDelta::hours(2);
-            (
-                Meeting {
-                    id: meeting_id(i),
-                    source: "work".into(),
-                    title: format!("Crash test {i}"),
-                    start,
-                    end: start + chrono::TimeDelta::hours(1),
-                    tz: None,
-                    all_day: false,
-                    status: MeetingStatus::Confirmed,
-                    organizer: None,
-                    attendees: Default::default(),
-                    location: None,
-                    description: None,
-                    recurring: false,
-                },
-                Verdict {
-                    customer: true,
-                    reason: "test".into(),
-                    account: Some("Acme".into()),
-                    customer_domains: vec!["acme.com".into()],
-                },
+            meeting(
+                meeting_id(i).as_str(),
+                &format!("Crash test {i}"),
+                now - chrono::TimeDelta::hours(2),
+                Some("Acme"),
             )
         })
         .collect();

@@ -1,96 +1,29 @@
 //! The desktop notifier against a fake notification server on a private D-Bus: what is shown,
 //! and what each click brings back.
 
-use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::support::dbus::PrivateBus;
-use crate::support::notifications::{CLOSED_BY_USER, FakeNotificationServer, Recorded};
-use chrono::{TimeZone, Utc};
-use nextstep::config::{DEFAULT_OBJECTIVES, DialogSetting, Prompts};
-use nextstep::model::{Answer, MeetingId, Outcome, PromptKind, Via};
+use crate::support::desktop::{
+    FakeDesktop, MINUTE, WAIT, dialog_script, objective_reply, prompt, prompts,
+};
+use crate::support::notifications::CLOSED_BY_USER;
+use nextstep::config::DialogSetting;
+use nextstep::model::{Answer, Outcome, PromptKind, Via};
 use nextstep::notify::desktop::DesktopNotifier;
 use nextstep::notify::{Notifier, NotifyError, PromptView, Reply};
 
-const WAIT: Duration = Duration::from_secs(5);
-
-pub(crate) fn prompt(kind: PromptKind) -> PromptView {
-    let start = Utc.with_ymd_and_hms(2026, 12, 1, 13, 30, 0).unwrap();
-    PromptView {
-        key: format!("work/u1/single#{kind}#0"),
-        kind,
-        meeting: MeetingId("work/u1/single".into()),
-        title: "Acme pilot review".into(),
-        start,
-        end: start + chrono::Duration::minutes(30),
-        tz: None,
-        account: Some("Acme".into()),
-        objectives: DEFAULT_OBJECTIVES.iter().map(|s| s.to_string()).collect(),
-        quick: 2,
-        last_commitment: None,
-        suggestion: None,
-        objective: None,
-        recurring: false,
-    }
-}
-
-pub(crate) fn prompts(timeout: Duration, dialog: DialogSetting) -> Prompts {
-    Prompts {
-        timeout,
-        dialog,
-        ..Prompts::default()
-    }
-}
-
-/// A dialog program: a shell script in `dir` with `body`.
-fn dialog_script(dir: &Path, body: &str) -> DialogSetting {
-    use std::os::unix::fs::PermissionsExt;
-    let path = dir.join("answer.sh");
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    DialogSetting::Program(vec![path.to_string_lossy().into_owned()])
-}
-
-/// Starts `ask` in the background and returns the notification it showed.
-async fn ask_in_background(
-    notifier: DesktopNotifier,
-    p: PromptView,
-    server: &FakeNotificationServer,
-) -> (
-    tokio::task::JoinHandle<Result<Reply, NotifyError>>,
-    Recorded,
-) {
-    let notifier = Arc::new(notifier);
-    let task = tokio::spawn(async move { notifier.ask(&p).await });
-    let shown = server
-        .next_notification(WAIT)
-        .await
-        .expect("the prompt was shown");
-    (task, shown)
-}
-
-async fn reply_of(task: tokio::task::JoinHandle<Result<Reply, NotifyError>>) -> Reply {
-    tokio::time::timeout(WAIT, task)
-        .await
-        .expect("ask returned in time")
-        .expect("ask did not panic")
-        .expect("ask succeeded")
-}
-
 #[tokio::test]
 async fn the_objective_prompt_shows_the_meeting_the_question_and_the_quick_answers() {
-    let bus = PrivateBus::start();
-    let server = FakeNotificationServer::start(bus.address()).await;
+    let desk = FakeDesktop::start().await;
     let p = PromptView {
         last_commitment: Some("a pilot with 5 users".into()),
         ..prompt(PromptKind::Objective)
     };
-    let notifier = DesktopNotifier::with_address(
-        bus.address(),
-        &prompts(Duration::from_secs(90), DialogSetting::None),
-    );
-    let (task, shown) = ask_in_background(notifier, p, &server).await;
+    let asking = desk
+        .ask(p, Duration::from_secs(90), DialogSetting::None)
+        .await;
+    let shown = &asking.shown;
 
     assert_eq!(shown.app, "nextstep");
     assert!(
@@ -123,45 +56,35 @@ async fn the_objective_prompt_shows_the_meeting_the_question_and_the_quick_answe
     assert_eq!(shown.hints.get("urgency").map(String::as_str), Some("1"));
     assert_eq!(shown.timeout, 90_000, "the prompt timeout, in ms");
 
-    server.click(shown.id, "snooze").await;
-    reply_of(task).await;
+    desk.server.click(shown.id, "snooze").await;
+    asking.reply().await;
 }
 
 #[tokio::test]
 async fn clicking_a_quick_objective_returns_that_objective_via_the_notification() {
-    let bus = PrivateBus::start();
-    let server = FakeNotificationServer::start(bus.address()).await;
-    let notifier = DesktopNotifier::with_address(
-        bus.address(),
-        &prompts(Duration::from_secs(60), DialogSetting::None),
-    );
+    let desk = FakeDesktop::start().await;
     let t0 = Instant::now();
-    let (task, shown) = ask_in_background(notifier, prompt(PromptKind::Objective), &server).await;
-    server.click(shown.id, "objective:1").await;
-    let reply = reply_of(task).await;
+    let reply = desk
+        .answer(
+            prompt(PromptKind::Objective),
+            DialogSetting::None,
+            "objective:1",
+        )
+        .await;
     eprintln!("show + click + answer: {:?}", t0.elapsed());
     assert_eq!(
         reply,
-        Reply {
-            answer: Answer::Objective {
-                text: "Schedule a needs analysis".into()
-            },
-            via: Via::Notification
-        }
+        objective_reply("Schedule a needs analysis", Via::Notification)
     );
 }
 
 #[tokio::test]
 async fn later_snoozes_and_not_sales_comes_back_as_such() {
-    let bus = PrivateBus::start();
-    let server = FakeNotificationServer::start(bus.address()).await;
-    let settings = prompts(Duration::from_secs(60), DialogSetting::None);
+    let desk = FakeDesktop::start().await;
     for (key, expected) in [("snooze", Answer::Snooze), ("not_sales", Answer::NotSales)] {
-        let notifier = DesktopNotifier::with_address(bus.address(), &settings);
-        let (task, shown) =
-            ask_in_background(notifier, prompt(PromptKind::Objective), &server).await;
-        server.click(shown.id, key).await;
-        let reply = reply_of(task).await;
+        let reply = desk
+            .answer(prompt(PromptKind::Objective), DialogSetting::None, key)
+            .await;
         assert_eq!(reply.answer, expected, "{key}");
         assert_eq!(reply.via, Via::Notification);
     }
@@ -169,25 +92,22 @@ async fn later_snoozes_and_not_sales_comes_back_as_such() {
 
 #[tokio::test]
 async fn an_outcome_button_records_the_outcome() {
-    let bus = PrivateBus::start();
-    let server = FakeNotificationServer::start(bus.address()).await;
-    let notifier = DesktopNotifier::with_address(
-        bus.address(),
-        &prompts(Duration::from_secs(60), DialogSetting::None),
-    );
+    let desk = FakeDesktop::start().await;
     let p = PromptView {
         objective: Some("Agree to the sale".into()),
         ..prompt(PromptKind::Outcome)
     };
-    let (task, shown) = ask_in_background(notifier, p, &server).await;
-    assert_eq!(shown.summary, "After \"Acme pilot review\"");
+    let asking = desk.ask(p, MINUTE, DialogSetting::None).await;
+    assert_eq!(asking.shown.summary, "After \"Acme pilot review\"");
     assert_eq!(
-        shown.body,
+        asking.shown.body,
         "Did they commit?\nYour objective: Agree to the sale"
     );
-    server.click(shown.id, "outcome:committed").await;
+    desk.server
+        .click(asking.shown.id, "outcome:committed")
+        .await;
     assert_eq!(
-        reply_of(task).await.answer,
+        asking.reply().await.answer,
         Answer::Outcome {
             result: Outcome::Committed,
             next_step: None,
@@ -199,41 +119,28 @@ async fn an_outcome_button_records_the_outcome() {
 
 #[tokio::test]
 async fn answer_opens_the_dialog_and_returns_its_text_via_the_dialog() {
-    let bus = PrivateBus::start();
-    let server = FakeNotificationServer::start(bus.address()).await;
+    let desk = FakeDesktop::start().await;
     let dir = tempfile::tempdir().unwrap();
     let dialog = dialog_script(
         dir.path(),
         r#"[ "$NEXTSTEP_PROMPT_KIND" = objective ] || exit 1
 echo "Pilot with 20 seats signed by Friday""#,
     );
-    let notifier =
-        DesktopNotifier::with_address(bus.address(), &prompts(Duration::from_secs(60), dialog));
-    let (task, shown) = ask_in_background(notifier, prompt(PromptKind::Objective), &server).await;
-    server.click(shown.id, "open").await;
     assert_eq!(
-        reply_of(task).await,
-        Reply {
-            answer: Answer::Objective {
-                text: "Pilot with 20 seats signed by Friday".into()
-            },
-            via: Via::Dialog
-        }
+        desk.answer(prompt(PromptKind::Objective), dialog, "open")
+            .await,
+        objective_reply("Pilot with 20 seats signed by Friday", Via::Dialog)
     );
 }
 
 #[tokio::test]
 async fn clicking_the_body_of_an_outcome_prompt_asks_for_any_outcome_and_a_next_step() {
-    let bus = PrivateBus::start();
-    let server = FakeNotificationServer::start(bus.address()).await;
+    let desk = FakeDesktop::start().await;
     let dir = tempfile::tempdir().unwrap();
     let dialog = dialog_script(dir.path(), "echo 'advanced: technical workshop on 3 Dec'");
-    let notifier =
-        DesktopNotifier::with_address(bus.address(), &prompts(Duration::from_secs(60), dialog));
-    let (task, shown) = ask_in_background(notifier, prompt(PromptKind::Outcome), &server).await;
-    server.click(shown.id, "default").await;
     assert_eq!(
-        reply_of(task).await,
+        desk.answer(prompt(PromptKind::Outcome), dialog, "default")
+            .await,
         Reply {
             answer: Answer::Outcome {
                 result: Outcome::Advanced,
@@ -248,40 +155,38 @@ async fn clicking_the_body_of_an_outcome_prompt_asks_for_any_outcome_and_a_next_
 
 #[tokio::test]
 async fn no_click_before_the_timeout_is_dismissed_and_the_notification_is_closed() {
-    let bus = PrivateBus::start();
-    let server = FakeNotificationServer::start(bus.address()).await;
-    let notifier = DesktopNotifier::with_address(
-        bus.address(),
-        &prompts(Duration::from_millis(300), DialogSetting::None),
-    );
-    let (task, shown) = ask_in_background(notifier, prompt(PromptKind::Objective), &server).await;
-    let reply = reply_of(task).await;
-    assert_eq!(reply.answer, Answer::Dismissed);
-    assert_eq!(server.close_calls(), [shown.id]);
+    let desk = FakeDesktop::start().await;
+    let asking = desk
+        .ask(
+            prompt(PromptKind::Objective),
+            Duration::from_millis(300),
+            DialogSetting::None,
+        )
+        .await;
+    let id = asking.shown.id;
+    assert_eq!(asking.reply().await.answer, Answer::Dismissed);
+    assert_eq!(desk.server.close_calls(), [id]);
 }
 
 #[tokio::test]
 async fn closing_the_notification_is_dismissed() {
-    let bus = PrivateBus::start();
-    let server = FakeNotificationServer::start(bus.address()).await;
-    let notifier = DesktopNotifier::with_address(
-        bus.address(),
-        &prompts(Duration::from_secs(60), DialogSetting::None),
-    );
-    let (task, shown) = ask_in_background(notifier, prompt(PromptKind::Outcome), &server).await;
+    let desk = FakeDesktop::start().await;
+    let asking = desk
+        .ask(prompt(PromptKind::Outcome), MINUTE, DialogSetting::None)
+        .await;
     // Same wait as a click, so the close is not sent before the notifier listens.
-    server.click_wait_until_listening(shown.id).await;
-    server.close(shown.id, CLOSED_BY_USER).await;
-    assert_eq!(reply_of(task).await.answer, Answer::Dismissed);
+    desk.server
+        .click_wait_until_listening(asking.shown.id)
+        .await;
+    desk.server.close(asking.shown.id, CLOSED_BY_USER).await;
+    assert_eq!(asking.reply().await.answer, Answer::Dismissed);
 }
 
 #[tokio::test]
 async fn no_server_on_the_bus_is_unavailable_at_once() {
     let bus = PrivateBus::start();
-    let notifier = DesktopNotifier::with_address(
-        bus.address(),
-        &prompts(Duration::from_secs(60), DialogSetting::None),
-    );
+    let notifier =
+        DesktopNotifier::with_address(bus.address(), &prompts(MINUTE, DialogSetting::None));
     let t0 = Instant::now();
     let err = notifier
         .ask(&prompt(PromptKind::Objective))
@@ -301,10 +206,7 @@ async fn no_server_on_the_bus_is_unavailable_at_once() {
 async fn no_bus_at_all_is_unavailable() {
     let dir = tempfile::tempdir().unwrap();
     let address = format!("unix:path={}", dir.path().join("no-bus").display());
-    let notifier = DesktopNotifier::with_address(
-        address,
-        &prompts(Duration::from_secs(60), DialogSetting::None),
-    );
+    let notifier = DesktopNotifier::with_address(address, &prompts(MINUTE, DialogSetting::None));
     let err = notifier
         .ask(&prompt(PromptKind::Objective))
         .await
@@ -314,28 +216,21 @@ async fn no_bus_at_all_is_unavailable() {
 
 #[tokio::test]
 async fn a_server_without_buttons_shows_the_text_and_asks_in_the_dialog() {
-    let bus = PrivateBus::start();
-    let server =
-        FakeNotificationServer::start_with_capabilities(bus.address(), &["body", "persistence"])
-            .await;
+    let desk = FakeDesktop::with_capabilities(&["body", "persistence"]).await;
     let dir = tempfile::tempdir().unwrap();
     let dialog = dialog_script(dir.path(), "echo 'Meet the CFO'");
-    let notifier =
-        DesktopNotifier::with_address(bus.address(), &prompts(Duration::from_secs(60), dialog));
-    let (task, shown) = ask_in_background(notifier, prompt(PromptKind::Objective), &server).await;
+    let asking = desk
+        .ask(prompt(PromptKind::Objective), MINUTE, dialog)
+        .await;
+    let shown = asking.shown.clone();
     assert!(shown.actions.is_empty(), "{:?}", shown.actions);
     assert!(shown.summary.starts_with("Before \"Acme pilot review\""));
     assert_eq!(
-        reply_of(task).await,
-        Reply {
-            answer: Answer::Objective {
-                text: "Meet the CFO".into()
-            },
-            via: Via::Dialog
-        }
+        asking.reply().await,
+        objective_reply("Meet the CFO", Via::Dialog)
     );
     assert_eq!(
-        server.close_calls(),
+        desk.server.close_calls(),
         [shown.id],
         "the stale text is removed"
     );
@@ -343,7 +238,6 @@ async fn a_server_without_buttons_shows_the_text_and_asks_in_the_dialog() {
 
 #[tokio::test]
 async fn body_text_is_escaped_only_for_servers_that_render_markup() {
-    let bus = PrivateBus::start();
     let p = PromptView {
         last_commitment: Some("R&D <review>".into()),
         ..prompt(PromptKind::Objective)
@@ -355,35 +249,26 @@ async fn body_text_is_escaped_only_for_servers_that_render_markup() {
         ),
         (&["actions", "body"][..], "R&D <review>"),
     ] {
-        let server = FakeNotificationServer::start_with_capabilities(bus.address(), caps).await;
-        let notifier = DesktopNotifier::with_address(
-            bus.address(),
-            &prompts(Duration::from_secs(60), DialogSetting::None),
-        );
-        let (task, shown) = ask_in_background(notifier, p.clone(), &server).await;
+        let desk = FakeDesktop::with_capabilities(caps).await;
+        let asking = desk.ask(p.clone(), MINUTE, DialogSetting::None).await;
+        let shown = &asking.shown;
         assert!(shown.body.ends_with(expected), "{caps:?}: {}", shown.body);
-        server.click(shown.id, "snooze").await;
-        reply_of(task).await;
-        server.stop().await;
+        desk.server.click(shown.id, "snooze").await;
+        asking.reply().await;
     }
 }
 
 #[tokio::test]
 async fn tell_shows_a_plain_message() {
-    let bus = PrivateBus::start();
-    let server = FakeNotificationServer::start(bus.address()).await;
-    let notifier = DesktopNotifier::with_address(
-        bus.address(),
-        &prompts(Duration::from_secs(60), DialogSetting::None),
-    );
-    notifier
+    let desk = FakeDesktop::start().await;
+    desk.notifier(MINUTE, DialogSetting::None)
         .tell(
             "Calendar \"work\" refused the password",
             "Run nextstep check",
         )
         .await
         .unwrap();
-    let shown = server.next_notification(WAIT).await.unwrap();
+    let shown = desk.server.next_notification(WAIT).await.unwrap();
     assert_eq!(shown.summary, "Calendar \"work\" refused the password");
     assert_eq!(shown.body, "Run nextstep check");
     assert!(shown.actions.is_empty());
@@ -391,9 +276,8 @@ async fn tell_shows_a_plain_message() {
 
 #[tokio::test]
 async fn the_fake_server_sees_a_fresh_client_listening_to_nothing() {
-    let bus = PrivateBus::start();
-    let _server = FakeNotificationServer::start(bus.address()).await;
-    let conn = zbus::connection::Builder::address(bus.address())
+    let desk = FakeDesktop::start().await;
+    let conn = zbus::connection::Builder::address(desk.bus.address())
         .build()
         .await
         .unwrap();
@@ -406,18 +290,16 @@ async fn the_fake_server_sees_a_fresh_client_listening_to_nothing() {
 
 #[tokio::test]
 async fn a_click_reported_just_after_the_close_still_counts() {
-    let bus = PrivateBus::start();
-    let server = FakeNotificationServer::start(bus.address()).await;
-    let notifier = DesktopNotifier::with_address(
-        bus.address(),
-        &prompts(Duration::from_secs(60), DialogSetting::None),
-    );
-    let (task, shown) = ask_in_background(notifier, prompt(PromptKind::Objective), &server).await;
-    server.click_wait_until_listening(shown.id).await;
-    server.close(shown.id, CLOSED_BY_USER).await;
-    server.click(shown.id, "objective:0").await;
+    let desk = FakeDesktop::start().await;
+    let asking = desk
+        .ask(prompt(PromptKind::Objective), MINUTE, DialogSetting::None)
+        .await;
+    let id = asking.shown.id;
+    desk.server.click_wait_until_listening(id).await;
+    desk.server.close(id, CLOSED_BY_USER).await;
+    desk.server.click(id, "objective:0").await;
     assert_eq!(
-        reply_of(task).await.answer,
+        asking.reply().await.answer,
         Answer::Objective {
             text: "Agree to a next meeting".into()
         }

@@ -4,7 +4,6 @@
 //! the fake notification server on a private D-Bus (the page's address set by hand, the opener a
 //! fake), then the whole daemon with a fake `xdg-open` first in its PATH.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -12,18 +11,18 @@ use nextstep::config::DialogSetting::{self, None as NoDialog, Web};
 use nextstep::model::PromptKind::{self, Objective, Outcome};
 use nextstep::model::{Answer, MeetingId, Via};
 use nextstep::notify::desktop::DesktopNotifier;
-use nextstep::notify::{Notifier, NotifyError, Reply, Showing};
+use nextstep::notify::{NotifyError, Reply};
 use nextstep::web::{Access, Opener, PageLink, Secret};
 
-use crate::notify_desktop::{prompt, prompts};
-use crate::support::calendar::{Event, ics};
+use crate::support::calendar::Event;
 use crate::support::daemon::{Home, expect_notification};
 use crate::support::dbus::PrivateBus;
-use crate::support::notifications::{DEFAULT_CAPABILITIES, FakeNotificationServer, Recorded};
+use crate::support::desktop::{
+    Asking, WAIT, ask_in_background, dialog_script, objective_reply, prompt, prompts,
+};
+use crate::support::notifications::{DEFAULT_CAPABILITIES, FakeNotificationServer};
 use crate::support::opener::FakeOpener;
 use crate::web_harness::Page;
-
-const WAIT: Duration = Duration::from_secs(5);
 
 /// A private bus, a temporary folder and a fake opener that records into it.
 struct Desk {
@@ -33,8 +32,6 @@ struct Desk {
     dir: tempfile::TempDir,
     opener: FakeOpener,
 }
-
-type Asking = tokio::task::JoinHandle<Result<Reply, NotifyError>>;
 
 impl Desk {
     fn new(timeout_secs: u64) -> Desk {
@@ -69,27 +66,35 @@ impl Desk {
     }
 
     /// Asks a `kind` prompt in the background through a desktop notifier with `dialog` and
-    /// `link`; returns the task, the notification `server` was asked to show, and the showing to
-    /// withdraw (as the daemon does when the page's answer comes).
+    /// `link`, until `server` shows it.
     async fn show(
         &self,
         server: &FakeNotificationServer,
         dialog: DialogSetting,
         link: &PageLink,
         kind: PromptKind,
-    ) -> (Asking, Recorded, Showing) {
-        let notifier = Arc::new(
+    ) -> Asking {
+        let notifier =
             DesktopNotifier::with_address(self.bus.address(), &prompts(self.timeout, dialog))
-                .with_page(link.clone()),
-        );
-        let showing = Showing::new();
-        let (p, s) = (prompt(kind), showing.clone());
-        let task = tokio::spawn(async move { notifier.ask_showing(&p, &s).await });
-        let shown = server
-            .next_notification(WAIT)
-            .await
-            .expect("the prompt was shown");
-        (task, shown, showing)
+                .with_page(link.clone());
+        ask_in_background(notifier, prompt(kind), server).await
+    }
+
+    /// Shows a `kind` prompt with `dialog` on a server with buttons while the page is served,
+    /// clicks `key`, and checks that the meeting's page opened; returns the server and the prompt,
+    /// still being asked.
+    async fn click_to_the_page(
+        &self,
+        dialog: DialogSetting,
+        kind: PromptKind,
+        key: &str,
+    ) -> (FakeNotificationServer, Asking) {
+        let server = self.server(DEFAULT_CAPABILITIES).await;
+        let (link, access) = self.served();
+        let asking = self.show(&server, dialog, &link, kind).await;
+        server.click(asking.shown.id, key).await;
+        assert_opens_the_meeting(&self.opener.first_opened(WAIT).await, &access);
+        (server, asking)
     }
 }
 
@@ -105,30 +110,19 @@ fn assert_opens_the_meeting(url: &str, access: &Access) {
     );
 }
 
-async fn result_of(task: Asking) -> Result<Reply, NotifyError> {
-    tokio::time::timeout(WAIT, task)
-        .await
-        .expect("ask returned in time")
-        .expect("ask did not panic")
-}
-
 #[tokio::test]
 async fn clicking_the_body_opens_the_meeting_page_and_waits_for_the_answer_given_there() {
     let desk = Desk::new(60);
-    let server = desk.server(DEFAULT_CAPABILITIES).await;
-    let (link, access) = desk.served();
-    let (task, shown, showing) = desk.show(&server, NoDialog, &link, Outcome).await;
+    let (server, asking) = desk.click_to_the_page(NoDialog, Outcome, "default").await;
+    let shown = asking.shown.clone();
     assert!(shown.action_keys().contains(&"default"));
-    server.click(shown.id, "default").await;
-
-    assert_opens_the_meeting(&desk.opener.first_opened(WAIT).await, &access);
     // The page writes the answer to the ledger, and the daemon withdraws the prompt.
     assert!(
-        !task.is_finished(),
+        !asking.is_finished(),
         "the prompt waits for the page's answer"
     );
-    showing.withdraw("via web at 10:32");
-    let result = result_of(task).await;
+    asking.showing.withdraw("via web at 10:32");
+    let result = asking.result().await;
     assert!(
         matches!(&result, Err(NotifyError::Withdrawn(w)) if w == "via web at 10:32"),
         "{result:?}"
@@ -140,13 +134,9 @@ async fn clicking_the_body_opens_the_meeting_page_and_waits_for_the_answer_given
 #[tokio::test]
 async fn with_the_web_dialog_answer_opens_the_page_and_no_answer_there_is_no_answer() {
     let desk = Desk::new(2);
-    let server = desk.server(DEFAULT_CAPABILITIES).await;
-    let (link, access) = desk.served();
-    let (task, shown, _) = desk.show(&server, Web, &link, Objective).await;
-    server.click(shown.id, "open").await;
-    assert_opens_the_meeting(&desk.opener.first_opened(WAIT).await, &access);
+    let (_server, asking) = desk.click_to_the_page(Web, Objective, "open").await;
     assert_eq!(
-        result_of(task).await.unwrap(),
+        asking.reply().await,
         Reply {
             answer: Answer::Dismissed,
             via: Via::Notification
@@ -169,7 +159,8 @@ async fn a_server_without_buttons_shows_the_page_address_in_the_body() {
         (&["body", "body-markup"][..], url.replace('&', "&amp;")),
     ] {
         let server = desk.server(caps).await;
-        let (task, shown, _) = desk.show(&server, NoDialog, &link, Objective).await;
+        let asking = desk.show(&server, NoDialog, &link, Objective).await;
+        let shown = &asking.shown;
         assert!(shown.actions.is_empty(), "{:?}", shown.actions);
         assert!(
             shown
@@ -180,18 +171,18 @@ async fn a_server_without_buttons_shows_the_page_address_in_the_body() {
         );
         assert!(!shown.body.contains("nextstep objective"), "{}", shown.body);
         // No dialog: nothing to wait for; the address was the way to answer.
-        assert_eq!(result_of(task).await.unwrap().answer, Answer::Dismissed);
+        assert_eq!(asking.reply().await.answer, Answer::Dismissed);
         server.stop().await;
     }
     assert!(desk.opener.opened().is_empty(), "only shown, not opened");
 
     // With the web dialog, the page opens at once, as a dialog would.
     let server = desk.server(&["body"]).await;
-    let (task, _, showing) = desk.show(&server, Web, &link, Objective).await;
+    let asking = desk.show(&server, Web, &link, Objective).await;
     assert_eq!(desk.opener.first_opened(WAIT).await, url);
-    showing.withdraw("via web at 10:33");
+    asking.showing.withdraw("via web at 10:33");
     assert!(matches!(
-        result_of(task).await,
+        asking.result().await,
         Err(NotifyError::Withdrawn(_))
     ));
 }
@@ -205,35 +196,24 @@ async fn while_no_page_is_served_nothing_of_it_appears() {
 
     // The body click asks in the dialog, as before.
     let server = desk.server(DEFAULT_CAPABILITIES).await;
-    let script = desk.dir.path().join("answer.sh");
-    std::fs::write(&script, "#!/bin/sh\necho 'Meet the CFO'\n").unwrap();
-    std::fs::set_permissions(
-        &script,
-        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
-    )
-    .unwrap();
-    let dialog = DialogSetting::Program(vec![script.display().to_string()]);
-    let (task, shown, _) = desk.show(&server, dialog, &link, Objective).await;
-    server.click(shown.id, "default").await;
+    let dialog = dialog_script(desk.dir.path(), "echo 'Meet the CFO'");
+    let asking = desk.show(&server, dialog, &link, Objective).await;
+    server.click(asking.shown.id, "default").await;
     assert_eq!(
-        result_of(task).await.unwrap(),
-        Reply {
-            answer: Answer::Objective {
-                text: "Meet the CFO".into()
-            },
-            via: Via::Dialog
-        }
+        asking.reply().await,
+        objective_reply("Meet the CFO", Via::Dialog)
     );
 
     // "Answer…" with the web dialog has nothing to open: no answer, and the prompt comes back.
-    let (task, shown, _) = desk.show(&server, Web, &link, Objective).await;
-    server.click(shown.id, "open").await;
-    assert_eq!(result_of(task).await.unwrap().answer, Answer::Dismissed);
+    let asking = desk.show(&server, Web, &link, Objective).await;
+    server.click(asking.shown.id, "open").await;
+    assert_eq!(asking.reply().await.answer, Answer::Dismissed);
     server.stop().await;
 
     // A server without buttons gets the command line's hint, no address.
     let server = desk.server(&["body"]).await;
-    let (task, shown, _) = desk.show(&server, Web, &link, Objective).await;
+    let asking = desk.show(&server, Web, &link, Objective).await;
+    let shown = &asking.shown;
     assert!(
         shown
             .body
@@ -242,7 +222,7 @@ async fn while_no_page_is_served_nothing_of_it_appears() {
         shown.body
     );
     assert!(!shown.body.contains("http"), "{}", shown.body);
-    assert_eq!(result_of(task).await.unwrap().answer, Answer::Dismissed);
+    assert_eq!(asking.reply().await.answer, Answer::Dismissed);
     assert!(
         desk.opener.opened().is_empty(),
         "{:?}",
@@ -255,23 +235,14 @@ async fn the_daemon_opens_the_meeting_page_on_a_body_click_and_takes_the_answer_
     let bus = PrivateBus::start();
     let server = FakeNotificationServer::start(bus.address()).await;
     let now = Utc::now();
-    let home = Home::new("me@mycorp.example", |dir| {
-        std::fs::write(
-            dir.join("calendar.ics"),
-            ics(&[Event {
-                uid: "pilot",
-                title: "Pilot scoping with Acme",
-                start: now + chrono::Duration::seconds(6),
-                length: chrono::Duration::minutes(30),
-                attendees: &["PARTSTAT=ACCEPTED:mailto:jane@acme.example"],
-            }]),
-        )
-        .unwrap();
-        format!(
-            "[[calendars]]\nname = \"work\"\nkind = \"ics\"\npath = {:?}\npoll = \"1s\"\n\n[web]\nport = 0\n",
-            dir.join("calendar.ics").display().to_string()
-        )
-    });
+    let home = Home::with_ics_calendar("\n[web]\nport = 0\n");
+    home.write_calendar(&[Event {
+        uid: "pilot",
+        title: "Pilot scoping with Acme",
+        start: now + chrono::Duration::seconds(6),
+        length: chrono::Duration::minutes(30),
+        attendees: &["PARTSTAT=ACCEPTED:mailto:jane@acme.example"],
+    }]);
     let opener = FakeOpener::new(home.dir.path());
     let home = home.with_env("PATH", &opener.path());
     let daemon = home.start(&bus);

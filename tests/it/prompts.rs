@@ -17,11 +17,12 @@ use chrono::Utc;
 use nextstep::config::{DialogSetting, Prompts};
 use nextstep::model::{MeetingId, Outcome, PromptKind, Via};
 use nextstep::notify::desktop::DesktopNotifier;
-use nextstep::notify::{Notifier, NotifyError, PromptView, Showing};
+use nextstep::notify::{Notifier, NotifyError};
 
-use crate::support::calendar::{Event, ics};
+use crate::support::calendar::Event;
 use crate::support::daemon::{Home, expect_notification, wait_for_ledger, wait_until};
 use crate::support::dbus::PrivateBus;
+use crate::support::desktop::{FakeDesktop, prompt};
 use crate::support::notifications::{CLOSED_BY_USER, FakeNotificationServer};
 
 fn secs(n: i64) -> chrono::Duration {
@@ -36,35 +37,15 @@ pub(crate) fn home_with_meeting(
     start: chrono::Duration,
     length: chrono::Duration,
 ) -> Home {
-    let home = Home::new("me@mycorp.example", |dir| {
-        format!(
-            r#"[[calendars]]
-name = "work"
-kind = "ics"
-path = {:?}
-poll = "1s"
-timeout = "2s"
-"#,
-            dir.join("calendar.ics").display().to_string()
-        )
-    });
-    let config = std::fs::read_to_string(&home.config).unwrap();
-    std::fs::write(
-        &home.config,
-        config.replace(r#"before = "3s""#, r#"before = "1m""#),
-    )
-    .unwrap();
-    std::fs::write(
-        home.dir.path().join("calendar.ics"),
-        ics(&[Event {
-            uid,
-            title: "Pilot scoping with Acme",
-            start: Utc::now() + start,
-            length,
-            attendees: &["PARTSTAT=NEEDS-ACTION:mailto:jane@acme.example"],
-        }]),
-    )
-    .unwrap();
+    let home = Home::with_ics_calendar("timeout = \"2s\"\n");
+    home.edit_config(|config| config.replace(r#"before = "3s""#, r#"before = "1m""#));
+    home.write_calendar(&[Event {
+        uid,
+        title: "Pilot scoping with Acme",
+        start: Utc::now() + start,
+        length,
+        attendees: &["PARTSTAT=NEEDS-ACTION:mailto:jane@acme.example"],
+    }]);
     home
 }
 
@@ -83,23 +64,14 @@ async fn an_outcome_given_from_the_cli_withdraws_the_prompt_on_screen_and_a_late
     let n = expect_notification(&server, &daemon, Duration::from_secs(20)).await;
     assert!(n.action_keys().contains(&"outcome:committed"), "{n:?}");
 
-    let out = home
-        .command(&[
-            "outcome",
-            "--meeting",
-            id.as_str(),
-            "advanced",
-            "--next-step",
-            "Security review on the 12th",
-        ])
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    home.cli_ok(&[
+        "outcome",
+        "--meeting",
+        id.as_str(),
+        "advanced",
+        "--next-step",
+        "Security review on the 12th",
+    ]);
 
     wait_until(
         "the daemon closes the outcome notification answered from the CLI",
@@ -165,13 +137,8 @@ async fn a_prompt_on_screen_when_the_daemon_is_killed_is_shown_again_after_a_res
     );
 
     server.click(again.id, "objective:0").await;
-    wait_for_ledger(&home.ledger, "the objective", |l| {
-        l.find(&id)
-            .unwrap()
-            .and_then(|r| r.objective)
-            .is_some_and(|o| o.text == "Agree to a next meeting" && o.via == Via::Notification)
-    })
-    .await;
+    home.wait_for_objective(&id, "Agree to a next meeting", Via::Notification)
+        .await;
     assert!(home.ledger().open_prompts().unwrap().is_empty());
     // Shown twice in all: once per run, never a third time.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -212,13 +179,9 @@ async fn an_answer_the_ledger_cannot_take_is_kept_and_written_once_the_ledger_wo
 
     sql.execute_batch("DROP TRIGGER test_full_answers; DROP TRIGGER test_full_meetings;")
         .unwrap();
-    wait_for_ledger(&home.ledger, "the objective kept in memory", |l| {
-        l.find(&id)
-            .unwrap()
-            .and_then(|r| r.objective)
-            .is_some_and(|o| o.text == "Agree to a next meeting" && o.via == Via::Notification)
-    })
-    .await;
+    // The objective kept in memory.
+    home.wait_for_objective(&id, "Agree to a next meeting", Via::Notification)
+        .await;
     let log = daemon.stop();
     assert!(log.contains("answer recorded"), "{log}");
 }
@@ -227,20 +190,12 @@ async fn an_answer_the_ledger_cannot_take_is_kept_and_written_once_the_ledger_wo
 async fn no_more_than_on_screen_prompts_are_shown_at_once_and_the_rest_wait_their_turn() {
     let bus = PrivateBus::start();
     let server = FakeNotificationServer::start(bus.address()).await;
-    let home = Home::new("me@mycorp.example", |dir| {
-        format!(
-            "[[calendars]]\nname = \"work\"\nkind = \"ics\"\npath = {:?}\npoll = \"1s\"\n",
-            dir.join("calendar.ics").display().to_string()
-        )
-    });
-    let config = std::fs::read_to_string(&home.config).unwrap();
-    std::fs::write(
-        &home.config,
+    let home = Home::with_ics_calendar("");
+    home.edit_config(|config| {
         config
             .replace(r#"before = "3s""#, r#"before = "1m""#)
-            .replace("[prompts]\n", "[prompts]\non_screen = 2\n"),
-    )
-    .unwrap();
+            .replace("[prompts]\n", "[prompts]\non_screen = 2\n")
+    });
     let now = Utc::now();
     let uids = ["q-1", "q-2", "q-3", "q-4"];
     let events: Vec<Event> = uids
@@ -254,19 +209,13 @@ async fn no_more_than_on_screen_prompts_are_shown_at_once_and_the_rest_wait_thei
             attendees: &["PARTSTAT=NEEDS-ACTION:mailto:jane@acme.example"],
         })
         .collect();
-    std::fs::write(home.dir.path().join("calendar.ics"), ics(&events)).unwrap();
+    home.write_calendar(&events);
     let daemon = home.start(&bus);
 
     let first = expect_notification(&server, &daemon, Duration::from_secs(15)).await;
     let _second = expect_notification(&server, &daemon, Duration::from_secs(5)).await;
-    assert!(
-        server
-            .next_notification(Duration::from_secs(2))
-            .await
-            .is_none(),
-        "a third prompt while two are on screen: {:?}",
-        server.recorded()
-    );
+    // No third prompt while two are on screen.
+    server.expect_none_within(Duration::from_secs(2)).await;
     server.click_wait_until_listening(first.id).await;
     server.close(first.id, CLOSED_BY_USER).await;
     let third = expect_notification(&server, &daemon, Duration::from_secs(5)).await;
@@ -277,54 +226,25 @@ async fn no_more_than_on_screen_prompts_are_shown_at_once_and_the_rest_wait_thei
     daemon.stop();
 }
 
-fn acme_objective_prompt() -> PromptView {
-    let start = Utc::now() + secs(600);
-    PromptView {
-        key: "work/cust-d/single#objective#0".into(),
-        kind: PromptKind::Objective,
-        meeting: MeetingId::new("work", "cust-d", None),
-        title: "Pilot scoping with Acme".into(),
-        start,
-        end: start + secs(1800),
-        tz: None,
-        account: Some("acme.example".into()),
-        objectives: Prompts::default().objectives,
-        quick: 2,
-        last_commitment: None,
-        suggestion: None,
-        objective: None,
-        recurring: false,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_withdrawn_notification_is_closed_reports_where_it_was_answered_and_gives_no_answer() {
-    let bus = PrivateBus::start();
-    let server = FakeNotificationServer::start(bus.address()).await;
-    let prompts = Prompts {
-        dialog: DialogSetting::None,
-        ..Prompts::default()
-    };
-    let notifier = DesktopNotifier::with_address(bus.address(), &prompts);
-    let prompt = acme_objective_prompt();
-    let showing = Showing::new();
-    let asking = notifier.ask_showing(&prompt, &showing);
-    let withdraw = async {
-        let n = server
-            .next_notification(Duration::from_secs(5))
-            .await
-            .expect("the prompt on screen");
-        let kept = showing.next_id().await;
-        assert!(kept.starts_with(&format!("{}@:", n.id)), "{kept}");
-        showing.withdraw("via cli at 10:32");
-        n.id
-    };
-    let (reply, id) = tokio::join!(asking, withdraw);
-    match reply {
+    let desk = FakeDesktop::start().await;
+    let asking = desk
+        .ask(
+            prompt(PromptKind::Objective),
+            Prompts::default().timeout,
+            DialogSetting::None,
+        )
+        .await;
+    let id = asking.shown.id;
+    let kept = asking.showing.next_id().await;
+    assert!(kept.starts_with(&format!("{id}@:")), "{kept}");
+    asking.showing.withdraw("via cli at 10:32");
+    match asking.result().await {
         Err(NotifyError::Withdrawn(why)) => assert_eq!(why, "via cli at 10:32"),
         other => panic!("expected a withdrawal, got {other:?}"),
     }
-    assert_eq!(server.close_calls(), vec![id]);
+    assert_eq!(desk.server.close_calls(), vec![id]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -515,21 +435,12 @@ async fn a_terminal_prompt_answered_from_the_cli_ends_with_a_line_saying_where()
     let mut run = AtTerminal::spawn(home.command(&["run"]));
     run.wait_for("type your own objective", Duration::from_secs(20))
         .await;
-    let out = home
-        .command(&[
-            "objective",
-            "--meeting",
-            id.as_str(),
-            "Pilot signed by Friday",
-        ])
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    home.cli_ok(&[
+        "objective",
+        "--meeting",
+        id.as_str(),
+        "Pilot signed by Friday",
+    ]);
     run.wait_for("(answered elsewhere: via cli at ", Duration::from_secs(10))
         .await;
     let objective = home.ledger().find(&id).unwrap().unwrap().objective.unwrap();

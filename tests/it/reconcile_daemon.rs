@@ -2,7 +2,6 @@
 //! poll (its event skipped as unreadable, the file caught mid-write) keeps its objective and gets
 //! no `cancelled`; only a complete read without its UID records `cancelled`.
 
-use std::path::Path;
 use std::time::Duration;
 
 use crate::support::calendar::{Event, ics};
@@ -12,12 +11,6 @@ use crate::support::notifications::FakeNotificationServer;
 use chrono::Utc;
 use nextstep::ledger::Ledger;
 use nextstep::model::{Answer, MeetingId, Outcome, Via};
-
-fn write_atomically(path: &Path, body: &str) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, body).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
-}
 
 fn outcome(ledger: &Ledger, id: &MeetingId) -> Option<Outcome> {
     ledger
@@ -31,13 +24,7 @@ fn outcome(ledger: &Ledger, id: &MeetingId) -> Option<Outcome> {
 async fn a_meeting_missing_from_an_incomplete_read_is_not_recorded_cancelled() {
     let bus = PrivateBus::start();
     let _server = FakeNotificationServer::start(bus.address()).await;
-    let home = Home::new("me@mycorp.example", |dir| {
-        format!(
-            "[[calendars]]\nname = \"work\"\nkind = \"ics\"\npath = {:?}\npoll = \"1s\"\ntimeout = \"2s\"\n",
-            dir.join("calendar.ics").display().to_string()
-        )
-    });
-    let calendar = home.dir.path().join("calendar.ics");
+    let home = Home::with_ics_calendar("timeout = \"2s\"\n");
     let start = Utc::now() + chrono::Duration::hours(3);
     let a = Event {
         uid: "cust-a",
@@ -54,7 +41,7 @@ async fn a_meeting_missing_from_an_incomplete_read_is_not_recorded_cancelled() {
         attendees: &["PARTSTAT=ACCEPTED:mailto:sam@globex.example"],
     };
     let whole = ics(&[a, b()]);
-    write_atomically(&calendar, &whole);
+    home.write_calendar_text(&whole);
     let daemon = home.start(&bus);
     daemon
         .wait_for_log("polled", 1, Duration::from_secs(10))
@@ -84,13 +71,13 @@ async fn a_meeting_missing_from_an_incomplete_read_is_not_recorded_cancelled() {
     let dtstart = a_block + whole[a_block..].find("DTSTART:").unwrap();
     let line_end = dtstart + whole[dtstart..].find("\r\n").unwrap() + 2;
     let broken = format!("{}{}", &whole[..dtstart], &whole[line_end..]);
-    write_atomically(&calendar, &broken);
+    home.write_calendar_text(&broken);
     daemon
         .wait_for_log("skipped: event UID cust-a", 1, Duration::from_secs(10))
         .await;
     // The file caught mid-write: no END:VCALENDAR.
     let cut = &whole[..whole.find("END:VCALENDAR").unwrap()];
-    write_atomically(&calendar, cut);
+    home.write_calendar_text(cut);
     daemon
         .wait_for_log("END:VCALENDAR", 1, Duration::from_secs(10))
         .await;
@@ -99,7 +86,7 @@ async fn a_meeting_missing_from_an_incomplete_read_is_not_recorded_cancelled() {
     assert_eq!(outcome(&home.ledger(), &id), None, "{}", daemon.log());
 
     // A complete read without A's UID: removed, and recorded cancelled.
-    write_atomically(&calendar, &ics(&[b()]));
+    home.write_calendar(&[b()]);
     wait_for_ledger(&home.ledger, "the removed meeting is cancelled", |l| {
         outcome(l, &id) == Some(Outcome::Cancelled)
     })

@@ -9,8 +9,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use nextstep::model::{MeetingId, Via};
 
-use crate::support::calendar::{Event, ics};
-use crate::support::daemon::{Daemon, Home, expect_notification, wait_for_ledger};
+use crate::support::calendar::Event;
+use crate::support::daemon::{Daemon, Home, expect_notification};
 use crate::support::dbus::PrivateBus;
 use crate::support::notifications::FakeNotificationServer;
 
@@ -21,12 +21,7 @@ const ASKED: &str = "Number, or type your own objective";
 /// at `now` + 24 s, with prompts going to `notifier`.
 fn home_with_two_meetings(now: DateTime<Utc>, notifier: &str) -> Home {
     let secs = chrono::Duration::seconds;
-    let home = Home::new("me@mycorp.example", |dir| {
-        format!(
-            "[[calendars]]\nname = \"work\"\nkind = \"ics\"\npath = {:?}\npoll = \"1s\"\n",
-            dir.join("calendar.ics").display().to_string()
-        )
-    });
+    let home = Home::with_ics_calendar("");
     let meeting = |uid, title, start, guest| Event {
         uid,
         title,
@@ -34,41 +29,37 @@ fn home_with_two_meetings(now: DateTime<Utc>, notifier: &str) -> Home {
         length: secs(4),
         attendees: guest,
     };
-    std::fs::write(
-        home.dir.path().join("calendar.ics"),
-        ics(&[
-            meeting(
-                "acme-1",
-                "Pilot scoping with Acme",
-                now + secs(8),
-                &["PARTSTAT=NEEDS-ACTION:mailto:jane@acme.example"],
-            ),
-            meeting(
-                "globex-1",
-                "Review with Globex",
-                now + secs(24),
-                &["PARTSTAT=NEEDS-ACTION:mailto:bob@globex.example"],
-            ),
-        ]),
-    )
-    .unwrap();
+    home.write_calendar(&[
+        meeting(
+            "acme-1",
+            "Pilot scoping with Acme",
+            now + secs(8),
+            &["PARTSTAT=NEEDS-ACTION:mailto:jane@acme.example"],
+        ),
+        meeting(
+            "globex-1",
+            "Review with Globex",
+            now + secs(24),
+            &["PARTSTAT=NEEDS-ACTION:mailto:bob@globex.example"],
+        ),
+    ]);
     set_notifier(&home, notifier);
     home
 }
 
 /// Rewrites the config with `prompts.notifier = notifier` (and nothing else changed).
 fn set_notifier(home: &Home, notifier: &str) {
-    let text = std::fs::read_to_string(&home.config).unwrap();
-    let without: String = text
-        .lines()
-        .filter(|l| !l.starts_with("notifier = "))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let with = without.replace(
-        "[prompts]\n",
-        &format!("[prompts]\nnotifier = {notifier:?}\n"),
-    );
-    std::fs::write(&home.config, with).unwrap();
+    home.edit_config(|text| {
+        let without: String = text
+            .lines()
+            .filter(|l| !l.starts_with("notifier = "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        without.replace(
+            "[prompts]\n",
+            &format!("[prompts]\nnotifier = {notifier:?}\n"),
+        )
+    });
 }
 
 /// `nextstep run` for `home` on `bus`, with stdin a pipe the test types into.
@@ -94,18 +85,8 @@ fn type_line(stdin: &mut ChildStdin, line: &str) {
 
 /// Waits until the ledger holds `objective` for `uid`, answered through `via`.
 async fn expect_objective(home: &Home, uid: &str, objective: &str, via: Via) {
-    let id = MeetingId::new("work", uid, None);
-    wait_for_ledger(
-        &home.ledger,
-        &format!("{uid}'s objective {objective:?}"),
-        |l| {
-            l.find(&id)
-                .unwrap()
-                .and_then(|r| r.objective)
-                .is_some_and(|o| o.text == objective && o.via == via)
-        },
-    )
-    .await;
+    home.wait_for_objective(&MeetingId::new("work", uid, None), objective, via)
+        .await;
 }
 
 /// Waits for the terminal's `nth` question, which must be Globex's, answers it with the second
@@ -175,14 +156,8 @@ async fn a_reload_that_changes_the_notifier_sends_the_next_prompt_to_the_new_one
     set_notifier(&home, "terminal");
     reload(&home, &daemon, 2).await;
     answer_globex_at_the_terminal(&home, &daemon, &mut stdin, 1).await;
-    assert!(
-        server
-            .recorded()
-            .iter()
-            .all(|r| !r.summary.contains("Globex")),
-        "the old notifier showed the new prompt: {:?}",
-        server.recorded()
-    );
+    // The old notifier did not show the new prompt.
+    server.assert_none_about("Globex");
     assert!(daemon.is_running());
     daemon.stop();
 }

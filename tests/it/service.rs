@@ -8,6 +8,8 @@ use std::process::{Command, Output};
 
 use chrono::{Duration, Utc};
 
+use super::support::output::{stderr, stdout, succeeded};
+
 const BIN: &str = env!("CARGO_BIN_EXE_nextstep");
 
 struct Machine {
@@ -120,14 +122,6 @@ impl Machine {
     }
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 fn exe() -> String {
     Path::new(BIN).canonicalize().unwrap().display().to_string()
 }
@@ -136,8 +130,7 @@ fn exe() -> String {
 fn install_writes_the_unit_for_this_binary_then_reloads_enables_and_starts_it() {
     let m = Machine::new();
     m.configure();
-    let out = m.run(&["service", "install"], "");
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = succeeded(m.run(&["service", "install"], ""));
     if exe().contains("/target/debug/") {
         assert!(
             stderr(&out).contains("inside a build folder"),
@@ -159,8 +152,7 @@ fn install_writes_the_unit_for_this_binary_then_reloads_enables_and_starts_it() 
     );
     assert!(stdout(&out).contains(&format!("wrote {}", m.unit().display())));
 
-    let again = m.run(&["service", "install"], "");
-    assert!(again.status.success(), "{}", stderr(&again));
+    succeeded(m.run(&["service", "install"], ""));
     assert_eq!(
         m.calls(),
         [
@@ -171,8 +163,7 @@ fn install_writes_the_unit_for_this_binary_then_reloads_enables_and_starts_it() 
         "a re-install restarts the daemon so the new unit takes effect"
     );
 
-    let gone = m.run(&["service", "uninstall"], "");
-    assert!(gone.status.success(), "{}", stderr(&gone));
+    succeeded(m.run(&["service", "uninstall"], ""));
     assert_eq!(
         m.calls(),
         [
@@ -195,8 +186,7 @@ fn install_writes_the_unit_for_this_binary_then_reloads_enables_and_starts_it() 
 fn a_dry_run_prints_the_unit_and_the_calls_and_does_nothing() {
     let m = Machine::new();
     m.configure();
-    let out = m.run(&["service", "install", "--dry-run"], "");
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = succeeded(m.run(&["service", "install", "--dry-run"], ""));
     let text = stdout(&out);
     assert!(
         text.contains(&format!("would write {}:", m.unit().display())),
@@ -231,8 +221,7 @@ fn status_tells_installed_running_last_error_last_poll_and_next_prompt() {
     let m = Machine::new();
     m.configure();
     // A poll through the CLI leaves the snapshot and the ledger the daemon would.
-    let poll = m.run(&["upcoming"], "");
-    assert!(poll.status.success(), "{}", stderr(&poll));
+    succeeded(m.run(&["upcoming"], ""));
     assert!(m.run(&["service", "install"], "").status.success());
     m.calls();
     std::fs::write(
@@ -245,8 +234,7 @@ fn status_tells_installed_running_last_error_last_poll_and_next_prompt() {
         "2026-12-01T10:00:00+0000 host nextstep[4242]: polling stopped: 401\n",
     )
     .unwrap();
-    let out = m.run(&["service", "status", "--json"], "");
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = succeeded(m.run(&["service", "status", "--json"], ""));
     assert_eq!(
         m.calls(),
         [
@@ -288,8 +276,7 @@ fn status_tells_installed_running_last_error_last_poll_and_next_prompt() {
 #[test]
 fn status_without_an_install_or_a_config_says_so() {
     let m = Machine::new();
-    let out = m.run(&["service", "status"], "");
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = succeeded(m.run(&["service", "status"], ""));
     let text = stdout(&out);
     assert!(text.contains("installed: no"), "{text}");
     assert!(text.contains("running:   no"), "{text}");
@@ -301,8 +288,7 @@ fn on_macos_install_writes_a_launch_agent_and_bootstraps_it_into_the_login_sessi
     let m = Machine::new();
     m.configure();
     let uid = std::fs::metadata(m.home()).unwrap().uid();
-    let out = m.run(&["service", "--platform", "launchd", "install"], "");
-    assert!(out.status.success(), "{}", stderr(&out));
+    succeeded(m.run(&["service", "--platform", "launchd", "install"], ""));
     assert_eq!(
         m.calls(),
         [format!(
@@ -341,11 +327,10 @@ fn on_macos_install_writes_a_launch_agent_and_bootstraps_it_into_the_login_sessi
         "2026-12-01T10:00:00Z ERROR nextstep::daemon: polling stopped: 401\n2026-12-01T10:01:00Z  INFO ok\n",
     )
     .unwrap();
-    let st = m.run(
+    let st = succeeded(m.run(
         &["service", "--platform", "launchd", "status", "--json"],
         "",
-    );
-    assert!(st.status.success(), "{}", stderr(&st));
+    ));
     assert_eq!(
         m.calls(),
         [format!("launchctl print gui/{uid}/com.nextstep.agent")]
@@ -360,8 +345,7 @@ fn on_macos_install_writes_a_launch_agent_and_bootstraps_it_into_the_login_sessi
         "2026-12-01T10:00:00Z ERROR nextstep::daemon: polling stopped: 401"
     );
 
-    let gone = m.run(&["service", "--platform", "launchd", "uninstall"], "");
-    assert!(gone.status.success(), "{}", stderr(&gone));
+    succeeded(m.run(&["service", "--platform", "launchd", "uninstall"], ""));
     assert_eq!(
         m.calls(),
         [format!("launchctl bootout gui/{uid}/com.nextstep.agent")]

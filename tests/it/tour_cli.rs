@@ -3,12 +3,13 @@
 //! and `nextstep demo` says where its page is and how to answer when nothing can show a prompt.
 
 use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use chrono::{Duration, FixedOffset, Timelike, Utc};
 
 use super::support::daemon::{BIN, Home};
+use super::support::output::{stderr, stdout, succeeded};
 use super::web_harness::meeting;
 
 /// A home with Acme and Globex as configured accounts and no calendar events.
@@ -23,14 +24,6 @@ fn home() -> Home {
             cal.display().to_string()
         )
     })
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]
@@ -50,11 +43,11 @@ fn a_reopened_account_is_stamped_with_the_local_day_not_the_utc_one() {
         start,
     )
     .unwrap();
-    let out = home
-        .command(&["account", "Acme", "--reopen", "--json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = succeeded(
+        home.command(&["account", "Acme", "--reopen", "--json"])
+            .output()
+            .unwrap(),
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let local = Utc::now()
         .with_timezone(&FixedOffset::east_opt(hours * 3600).unwrap())
@@ -67,8 +60,7 @@ fn a_reopened_account_is_stamped_with_the_local_day_not_the_utc_one() {
 #[test]
 fn a_configured_account_without_meetings_has_an_empty_history_and_a_typo_is_still_refused() {
     let home = home();
-    let shown = home.command(&["account", "globex"]).output().unwrap();
-    assert!(shown.status.success(), "{}", stderr(&shown));
+    let shown = succeeded(home.command(&["account", "globex"]).output().unwrap());
     let text = stdout(&shown);
     assert!(
         text.contains(
@@ -78,11 +70,11 @@ fn a_configured_account_without_meetings_has_an_empty_history_and_a_typo_is_stil
     );
     assert!(text.contains("meetings (0):"), "{text}");
 
-    let json = home
-        .command(&["account", "Globex", "--json"])
-        .output()
-        .unwrap();
-    assert!(json.status.success(), "{}", stderr(&json));
+    let json = succeeded(
+        home.command(&["account", "Globex", "--json"])
+            .output()
+            .unwrap(),
+    );
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["account"], "Globex");
     assert_eq!(v["meetings"], serde_json::json!([]));

@@ -17,6 +17,7 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue};
 
 use super::support::daemon::BIN;
+use super::support::output::succeeded;
 use super::web_harness::{
     Page, Weekly, answer_history, client, meeting, meeting_path, none_is_a_sales_meeting,
     seeded_history, soon, upcoming,
@@ -29,26 +30,18 @@ const ID: &str = "work/acme-1/single";
 async fn a_request_for_another_host_is_refused_before_routing() {
     let page = Page::start(&[meeting(ID, TITLE, soon(), Some("Acme"))]).await;
     for path in ["/", "/no/such/page"] {
+        let host = format!("rebound.example:{}", page.port);
         let r = page
-            .client
-            .get(page.url(path))
-            .header("host", format!("rebound.example:{}", page.port))
-            .header("cookie", page.cookie())
-            .send()
-            .await
-            .unwrap();
+            .get_with(path, &[("host", &host), ("cookie", &page.cookie())])
+            .await;
         assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST, "{path}");
         assert!(r.text().await.unwrap().contains("refused"));
     }
     for host in ["localhost", "[::1]"] {
+        let host = format!("{host}:{}", page.port);
         let r = page
-            .client
-            .get(page.url("/"))
-            .header("host", format!("{host}:{}", page.port))
-            .header("cookie", page.cookie())
-            .send()
-            .await
-            .unwrap();
+            .get_with("/", &[("host", &host), ("cookie", &page.cookie())])
+            .await;
         assert_eq!(r.status(), StatusCode::OK, "{host}");
     }
 }
@@ -56,29 +49,17 @@ async fn a_request_for_another_host_is_refused_before_routing() {
 #[tokio::test]
 async fn without_the_token_nothing_is_served_and_a_wrong_one_is_refused() {
     let page = Page::start(&[]).await;
-    let plain = page.client.get(page.url("/")).send().await.unwrap();
+    let plain = page.get_with("/", &[]).await;
     assert_eq!(plain.status(), StatusCode::UNAUTHORIZED);
-    let css = page
-        .client
-        .get(page.url("/style.css"))
-        .send()
-        .await
-        .unwrap();
+    let css = page.get_with("/style.css", &[]).await;
     assert_eq!(css.status(), StatusCode::UNAUTHORIZED);
     let wrong = page
-        .client
-        .get(page.url(&format!("/?token={}", "0".repeat(64))))
-        .send()
-        .await
-        .unwrap();
+        .get_with(&format!("/?token={}", "0".repeat(64)), &[])
+        .await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     let bad_cookie = page
-        .client
-        .get(page.url("/"))
-        .header("cookie", "nextstep_token=nope")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/", &[("cookie", "nextstep_token=nope")])
+        .await;
     assert_eq!(bad_cookie.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -86,7 +67,7 @@ async fn without_the_token_nothing_is_served_and_a_wrong_one_is_refused() {
 async fn the_token_in_the_url_becomes_a_strict_http_only_cookie_and_leaves_the_address() {
     let page = Page::start(&[meeting(ID, TITLE, soon(), Some("Acme"))]).await;
     let path = format!("{}&token={}", meeting_path(ID), page.token);
-    let r = page.client.get(page.url(&path)).send().await.unwrap();
+    let r = page.get_with(&path, &[]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(location, meeting_path(ID));
@@ -98,13 +79,7 @@ async fn the_token_in_the_url_becomes_a_strict_http_only_cookie_and_leaves_the_a
     assert!(set.contains("HttpOnly"), "{set}");
     assert!(set.contains("SameSite=Strict"), "{set}");
     let cookie = set.split(';').next().unwrap();
-    let after = page
-        .client
-        .get(page.url(&location))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
+    let after = page.get_with(&location, &[("cookie", cookie)]).await;
     assert_eq!(after.status(), StatusCode::OK);
 }
 
@@ -112,13 +87,14 @@ async fn the_token_in_the_url_becomes_a_strict_http_only_cookie_and_leaves_the_a
 async fn every_answer_has_a_strict_csp_and_no_cors_header() {
     let page = Page::start(&[meeting(ID, TITLE, soon(), Some("Acme"))]).await;
     let r = page
-        .client
-        .get(page.url("/"))
-        .header("cookie", page.cookie())
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            "/",
+            &[
+                ("cookie", &page.cookie()),
+                ("origin", "https://evil.example"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let h: &HeaderMap = r.headers();
     let csp = h["content-security-policy"].to_str().unwrap();
@@ -155,7 +131,7 @@ async fn every_answer_has_a_strict_csp_and_no_cors_header() {
 async fn a_title_with_a_script_renders_as_text() {
     let page = Page::start(&[meeting(ID, TITLE, soon(), Some("Acme"))]).await;
     for path in ["/".to_owned(), meeting_path(ID)] {
-        let body = page.get(&path).await.text().await.unwrap();
+        let body = page.body(&path).await;
         assert!(!body.contains("<script>"), "{path}: {body}");
         assert!(
             body.contains("Pilot review &lt;script&gt;alert(1)&lt;/script&gt;"),
@@ -189,15 +165,7 @@ async fn a_change_needs_the_csrf_token_and_the_pages_own_origin() {
         (None, form(&csrf), "no origin"),
     ];
     for (origin, fields, what) in cases {
-        let mut req = page
-            .client
-            .post(page.url("/meeting/objective"))
-            .header("cookie", page.cookie())
-            .form(&fields);
-        if let Some(o) = origin {
-            req = req.header("origin", o);
-        }
-        let r = req.send().await.unwrap();
+        let r = page.post_as_is("/meeting/objective", origin, &fields).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{what}");
     }
     let get_write = page
@@ -210,30 +178,13 @@ async fn a_change_needs_the_csrf_token_and_the_pages_own_origin() {
         StatusCode::METHOD_NOT_ALLOWED,
         "a GET changes nothing"
     );
-    assert!(
-        page.open_ledger()
-            .find(&MeetingId(ID.into()))
-            .unwrap()
-            .unwrap()
-            .objective
-            .is_none()
-    );
+    assert!(page.row(ID).objective.is_none());
 
     let ok = page
-        .client
-        .post(page.url("/meeting/objective"))
-        .header("cookie", page.cookie())
-        .header("origin", origin)
-        .form(&form(&csrf))
-        .send()
-        .await
-        .unwrap();
+        .post_as_is("/meeting/objective", Some(&origin), &form(&csrf))
+        .await;
     assert_eq!(ok.status(), StatusCode::SEE_OTHER);
-    let row = page
-        .open_ledger()
-        .find(&MeetingId(ID.into()))
-        .unwrap()
-        .unwrap();
+    let row = page.row(ID);
     let o = row.objective.unwrap();
     assert_eq!(o.text, "Agree to a pilot");
     assert_eq!(o.via, Via::Web);
@@ -269,15 +220,8 @@ async fn a_second_answer_is_refused_with_who_answered_first_and_the_correction_r
         body.contains("name=\"correct\""),
         "the correction is offered: {body}"
     );
-    let kept = |l: &Ledger| {
-        l.find(&MeetingId(ID.into()))
-            .unwrap()
-            .unwrap()
-            .objective
-            .unwrap()
-            .text
-    };
-    assert_eq!(kept(&page.open_ledger()), "From the terminal");
+    let kept = || page.row(ID).objective.unwrap().text;
+    assert_eq!(kept(), "From the terminal");
 
     let fix = page
         .post(
@@ -291,7 +235,7 @@ async fn a_second_answer_is_refused_with_who_answered_first_and_the_correction_r
         )
         .await;
     assert_eq!(fix.status(), StatusCode::SEE_OTHER);
-    assert_eq!(kept(&page.open_ledger()), "From the page");
+    assert_eq!(kept(), "From the page");
 }
 
 #[tokio::test]
@@ -318,16 +262,12 @@ async fn a_resubmitted_form_is_one_answer() {
             "a retry is not a conflict"
         );
     }
-    let row = page
-        .open_ledger()
-        .find(&MeetingId(ID.into()))
-        .unwrap()
-        .unwrap();
+    let row = page.row(ID);
     let o = row.outcome.unwrap();
     assert_eq!(o.result, Outcome::Advanced);
     assert_eq!(o.next_step.as_deref(), Some("Security review on the 12th"));
     assert_eq!(o.note.as_deref(), Some("went well"));
-    let page_after = page.get(&meeting_path(ID)).await.text().await.unwrap();
+    let page_after = page.body(&meeting_path(ID)).await;
     assert!(page_after.contains("Security review on the 12th"));
 }
 
@@ -335,42 +275,28 @@ async fn a_resubmitted_form_is_one_answer() {
 async fn not_a_sales_meeting_for_a_series_is_an_override_in_the_ledger() {
     let series = "work/series-7/20261203T100000Z";
     let page = Page::start(&[meeting(series, "Weekly sync", soon(), Some("Acme"))]).await;
-    let r = page
-        .post(
-            "/meeting/sales",
-            &[
-                ("id", series),
-                ("nonce", "x"),
-                ("scope", "series"),
-                ("customer", "false"),
-            ],
-        )
-        .await;
+    assert!(
+        !sales(&page, series, "x", "series", "false").await,
+        "the override applies to the series"
+    );
+    assert!(
+        sales(&page, series, "y", "meeting", "true").await,
+        "the meeting's own override beats its series'"
+    );
+}
+
+/// Sends the page's sales-meeting form for meeting `id` (`scope`: "meeting" or "series") and
+/// gives whether the ledger counts the meeting as a customer meeting afterwards.
+async fn sales(page: &Page, id: &str, nonce: &str, scope: &str, customer: &str) -> bool {
+    let form = [
+        ("id", id),
+        ("nonce", nonce),
+        ("scope", scope),
+        ("customer", customer),
+    ];
+    let r = page.post("/meeting/sales", &form).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let row = page
-        .open_ledger()
-        .find(&MeetingId(series.into()))
-        .unwrap()
-        .unwrap();
-    assert!(!row.customer, "the override applies to the series");
-    let again = page
-        .post(
-            "/meeting/sales",
-            &[
-                ("id", series),
-                ("nonce", "y"),
-                ("scope", "meeting"),
-                ("customer", "true"),
-            ],
-        )
-        .await;
-    assert_eq!(again.status(), StatusCode::SEE_OTHER);
-    let row = page
-        .open_ledger()
-        .find(&MeetingId(series.into()))
-        .unwrap()
-        .unwrap();
-    assert!(row.customer, "the meeting's own override beats its series'");
+    page.row(id).customer
 }
 
 #[tokio::test]
@@ -379,7 +305,7 @@ async fn the_report_draws_three_bars_a_week_and_one_bar_per_outcome_value_and_li
     let history = seeded_history();
     let page = Page::start(&history).await;
     answer_history(&mut page.open_ledger(), &history);
-    let body = page.get("/report").await.text().await.unwrap();
+    let body = page.body("/report").await;
     assert_eq!(body.matches("<svg").count(), 2, "{body}");
     // 4 weeks, each with all three rates known.
     assert_eq!(body.matches("<rect class=\"bar ").count(), 12, "{body}");
@@ -389,12 +315,7 @@ async fn the_report_draws_three_bars_a_week_and_one_bar_per_outcome_value_and_li
     assert!(stalled < body.find("By week").unwrap());
     assert!(body[stalled..].contains("Beta"));
 
-    let only_acme = page
-        .get("/report?account=Acme&since=&until=")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let only_acme = page.body("/report?account=Acme&since=&until=").await;
     assert_eq!(only_acme.matches("<rect class=\"seg ").count(), 2);
     assert!(!only_acme.contains("Stalled accounts"));
 
@@ -407,7 +328,7 @@ async fn the_report_draws_three_bars_a_week_and_one_bar_per_outcome_value_and_li
     );
     let csv = csv.text().await.unwrap();
     assert_eq!(csv.lines().count(), 1 + 4, "{csv}");
-    let jsonl = page.get("/export.jsonl").await.text().await.unwrap();
+    let jsonl = page.body("/export.jsonl").await;
     assert_eq!(jsonl.lines().count(), 8);
     assert_eq!(
         jsonl,
@@ -480,11 +401,7 @@ fn report_html_writes_one_self_contained_page_with_its_charts() {
         .command(&["report", "--html", file.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::output::assert_success(&out);
     let html = std::fs::read_to_string(&file).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
     assert!(html.contains("<style>"), "the style is inline");
@@ -535,14 +452,10 @@ async fn serve_writes_the_address_and_open_print_gives_the_url_that_lets_the_bro
     assert!(line.contains("http://127.0.0.1:"), "{line}");
     assert!(!line.contains("token"), "the token is not printed: {line}");
 
-    let out = cli
-        .command(&["open", "--print", "work/acme-w1/single"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeded(
+        cli.command(&["open", "--print", "work/acme-w1/single"])
+            .output()
+            .unwrap(),
     );
     let url = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert!(
@@ -592,7 +505,7 @@ async fn a_series_marked_not_a_sales_meeting_on_the_page_is_not_one_in_upcoming(
     let (config, data) = (weekly.config.clone(), weekly.data.clone());
 
     let page = weekly.page().await;
-    let body = page.get(&meeting_path(&first)).await.text().await.unwrap();
+    let body = page.body(&meeting_path(&first)).await;
     assert!(
         body.contains("No meeting of this series is a sales meeting"),
         "{body}"

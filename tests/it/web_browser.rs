@@ -4,21 +4,35 @@
 //! agreeing), the report's charts drawn.
 
 use chrono::Utc;
-use nextstep::model::{MeetingId, Outcome, Via};
+use nextstep::model::{Outcome, Via};
 
-use super::support::webdriver::Browser;
+use super::support::webdriver::{Browser, Element};
 use super::web_harness::{
     Page, Weekly, answer_history, meeting, meeting_path, none_is_a_sales_meeting, seeded_history,
 };
 
 const ID: &str = "work/acme-1/single";
 
+/// A browser on the page's `path`, opened from the address with the token (as a notification
+/// gives it).
+async fn browse(page: &Page, path: &str) -> Browser {
+    let browser = Browser::start().await;
+    browser.goto(&page.open_url(path)).await;
+    browser
+}
+
+/// Clicks `button` and gives the notice of the page the answer leads to.
+async fn notice_after(browser: &Browser, button: &Element) -> String {
+    browser.click(button).await;
+    let notice = browser.wait_for("p.notice").await;
+    browser.text(&notice).await
+}
+
 #[tokio::test]
 async fn an_objective_picked_on_the_page_opened_from_a_notifications_address_is_in_the_ledger() {
     let start = Utc::now() + chrono::Duration::hours(2);
     let page = Page::start(&[meeting(ID, "Pilot review", start, Some("Acme"))]).await;
-    let browser = Browser::start().await;
-    browser.goto(&page.open_url(&meeting_path(ID))).await;
+    let browser = browse(&page, &meeting_path(ID)).await;
     assert!(
         !browser.url().await.contains("token="),
         "the token leaves the address"
@@ -27,14 +41,8 @@ async fn an_objective_picked_on_the_page_opened_from_a_notifications_address_is_
     assert_eq!(browser.text(&h1).await, "Pilot review");
     let first = browser.find("form.choices button").await;
     let picked = browser.text(&first).await;
-    browser.click(&first).await;
-    let notice = browser.wait_for("p.notice").await;
-    assert_eq!(browser.text(&notice).await, "Objective recorded.");
-    let row = page
-        .open_ledger()
-        .find(&MeetingId(ID.into()))
-        .unwrap()
-        .unwrap();
+    assert_eq!(notice_after(&browser, &first).await, "Objective recorded.");
+    let row = page.row(ID);
     let o = row.objective.expect("an objective");
     assert_eq!(o.text, picked);
     assert_eq!(o.via, Via::Web);
@@ -56,8 +64,7 @@ async fn the_suggested_next_rung_is_the_first_button_and_one_click_records_it() 
         Some("Schedule a needs analysis"),
         Outcome::Committed,
     );
-    let browser = Browser::start().await;
-    browser.goto(&page.open_url(&meeting_path(ID))).await;
+    let browser = browse(&page, &meeting_path(ID)).await;
     let why = browser.find("p.suggestion").await;
     assert!(
         browser
@@ -67,14 +74,8 @@ async fn the_suggested_next_rung_is_the_first_button_and_one_click_records_it() 
     );
     let first = browser.find("form.choices button").await;
     assert_eq!(browser.text(&first).await, "Agree to a proposal meeting");
-    browser.click(&first).await;
-    let notice = browser.wait_for("p.notice").await;
-    assert_eq!(browser.text(&notice).await, "Objective recorded.");
-    let row = page
-        .open_ledger()
-        .find(&MeetingId(ID.into()))
-        .unwrap()
-        .unwrap();
+    assert_eq!(notice_after(&browser, &first).await, "Objective recorded.");
+    let row = page.row(ID);
     assert_eq!(row.objective.unwrap().text, "Agree to a proposal meeting");
 }
 
@@ -82,8 +83,7 @@ async fn the_suggested_next_rung_is_the_first_button_and_one_click_records_it() 
 async fn an_outcome_with_a_next_step_given_in_the_browser_is_in_the_ledger() {
     let start = Utc::now() - chrono::Duration::hours(3);
     let page = Page::start(&[meeting(ID, "Pilot review", start, Some("Acme"))]).await;
-    let browser = Browser::start().await;
-    browser.goto(&page.open_url(&meeting_path(ID))).await;
+    let browser = browse(&page, &meeting_path(ID)).await;
     let advanced = browser
         .find("form.outcome:not(details form) input[value=advanced]")
         .await;
@@ -97,14 +97,8 @@ async fn an_outcome_with_a_next_step_given_in_the_browser_is_in_the_ledger() {
     let submit = browser
         .find("form.outcome:not(details form) button[type=submit]")
         .await;
-    browser.click(&submit).await;
-    let notice = browser.wait_for("p.notice").await;
-    assert_eq!(browser.text(&notice).await, "Outcome recorded.");
-    let row = page
-        .open_ledger()
-        .find(&MeetingId(ID.into()))
-        .unwrap()
-        .unwrap();
+    assert_eq!(notice_after(&browser, &submit).await, "Outcome recorded.");
+    let row = page.row(ID);
     let o = row.outcome.expect("an outcome");
     assert_eq!(o.result, Outcome::Advanced);
     assert_eq!(o.next_step.as_deref(), Some("Security review on the 12th"));
@@ -117,17 +111,18 @@ async fn a_series_marked_not_a_sales_meeting_in_the_browser_is_not_one_in_upcomi
     let first = weekly.upcoming()[0]["id"].as_str().unwrap().to_owned();
     let (config, data) = (weekly.config.clone(), weekly.data.clone());
     let page = weekly.page().await;
-    let browser = Browser::start().await;
-    browser.goto(&page.open_url(&meeting_path(&first))).await;
+    let browser = browse(&page, &meeting_path(&first)).await;
     let mut series = None;
     for b in browser.find_all("div.sales button").await {
         if browser.text(&b).await.contains("series") {
             series = Some(b);
         }
     }
-    browser.click(&series.expect("a series button")).await;
-    let notice = browser.wait_for("p.notice").await;
-    assert!(browser.text(&notice).await.starts_with("Recorded"));
+    assert!(
+        notice_after(&browser, &series.expect("a series button"))
+            .await
+            .starts_with("Recorded")
+    );
     none_is_a_sales_meeting(&super::web_harness::upcoming(&config, &data));
 }
 
@@ -136,8 +131,7 @@ async fn the_reports_charts_are_drawn_with_a_bar_for_each_rate_and_outcome() {
     let history = seeded_history();
     let page = Page::start(&history).await;
     answer_history(&mut page.open_ledger(), &history);
-    let browser = Browser::start().await;
-    browser.goto(&page.open_url("/report")).await;
+    let browser = browse(&page, "/report").await;
     for svg in browser.find_all("svg.chart").await {
         let (w, h) = browser.size(&svg).await;
         assert!(w > 100.0 && h > 50.0, "a drawn chart: {w}x{h}");

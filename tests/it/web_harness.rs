@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use nextstep::clock::SystemClock;
 use nextstep::config::Config;
-use nextstep::ledger::Ledger;
+use nextstep::ledger::{Ledger, LedgerRow};
 use nextstep::model::{Answer, Meeting, MeetingId, Outcome, Verdict, Via};
 use nextstep::web::WebServer;
 use tokio_util::sync::CancellationToken;
@@ -164,17 +164,26 @@ pub fn client() -> reqwest::Client {
 impl Page {
     /// GET `path` with the cookie.
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .header("cookie", self.cookie())
-            .send()
-            .await
-            .unwrap()
+        self.get_with(path, &[("cookie", &self.cookie())]).await
+    }
+
+    /// GET `path` with just `headers` (no cookie unless one of them is).
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut req = self.client.get(self.url(path));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// The body of `path`, fetched with the cookie.
+    pub async fn body(&self, path: &str) -> String {
+        self.get(path).await.text().await.unwrap()
     }
 
     /// The CSRF token the forms of meeting `id`'s page carry.
     pub async fn csrf(&self, id: &str) -> String {
-        let body = self.get(&meeting_path(id)).await.text().await.unwrap();
+        let body = self.body(&meeting_path(id)).await;
         let at = body
             .find("name=\"csrf\" value=\"")
             .expect("a form with a csrf field")
@@ -192,14 +201,27 @@ impl Page {
         let csrf = self.csrf(id).await;
         let mut fields: Vec<(&str, &str)> = form.to_vec();
         fields.push(("csrf", &csrf));
-        self.client
+        let origin = format!("http://127.0.0.1:{}", self.port);
+        self.post_as_is(path, Some(&origin), &fields).await
+    }
+
+    /// POSTs `fields` as they are, with the cookie and `origin` (when given) but no CSRF token
+    /// of its own: for the gate's refusals.
+    pub async fn post_as_is(
+        &self,
+        path: &str,
+        origin: Option<&str>,
+        fields: &(impl serde::Serialize + ?Sized),
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
             .post(self.url(path))
             .header("cookie", self.cookie())
-            .header("origin", format!("http://127.0.0.1:{}", self.port))
-            .form(&fields)
-            .send()
-            .await
-            .unwrap()
+            .form(fields);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req.send().await.unwrap()
     }
 
     /// Sets `text` as meeting `id`'s objective through the page's form, as a person would, and
@@ -224,6 +246,14 @@ impl Page {
 
     pub fn open_ledger(&self) -> Ledger {
         Ledger::open(&self.ledger).unwrap()
+    }
+
+    /// Meeting `id`'s row as the ledger has it now (the ledger must know the meeting).
+    pub fn row(&self, id: &str) -> LedgerRow {
+        self.open_ledger()
+            .find(&MeetingId(id.into()))
+            .unwrap()
+            .unwrap_or_else(|| panic!("the ledger knows {id}"))
     }
 }
 
@@ -366,11 +396,7 @@ pub fn upcoming(config: &std::path::Path, data: &std::path::Path) -> Vec<serde_j
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::output::assert_success(&out);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 

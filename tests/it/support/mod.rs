@@ -4,7 +4,8 @@
 //! OAuth and Calendar API (`google`), a fake of Microsoft's identity platform and Graph
 //! (`microsoft`) and what those two share (`provider`, `oauth`), a misbehaving HTTP server
 //! (`faulty`), a real Radicale CalDAV server (`radicale`), a headless Chromium over WebDriver for
-//! the answer page (`webdriver`) and a browser opener that records what it opens (`opener`).
+//! the answer page (`webdriver`) and a browser opener that records what it opens (`opener`); the
+//! desktop notifier in the test's own process against the fake server (`desktop`).
 //!
 //! Driving the whole daemon end to end:
 //!
@@ -27,6 +28,7 @@
 pub mod calendar;
 pub mod daemon;
 pub mod dbus;
+pub mod desktop;
 pub mod faulty;
 pub mod fuzz;
 pub mod google;
@@ -34,7 +36,9 @@ pub mod ics;
 pub mod microsoft;
 pub mod notifications;
 pub mod oauth;
+pub mod one_calendar;
 pub mod opener;
+pub mod output;
 pub mod provider;
 pub mod radicale;
 pub mod webdriver;

@@ -272,6 +272,26 @@ impl FakeNotificationServer {
         tokio::time::timeout(timeout, wait).await.ok().flatten()
     }
 
+    /// Fails, listing every notification shown, if the summary of one so far contains `text`.
+    #[track_caller]
+    pub fn assert_none_about(&self, text: &str) {
+        let recorded = self.recorded();
+        assert!(
+            recorded.iter().all(|r| !r.summary.contains(text)),
+            "a notification about {text:?} was shown: {recorded:?}"
+        );
+    }
+
+    /// Fails, listing every notification shown, when one more is shown within `within`.
+    pub async fn expect_none_within(&self, within: Duration) {
+        if let Some(more) = self.next_notification(within).await {
+            panic!(
+                "one notification too many: {more:?}; all shown: {:?}",
+                self.recorded()
+            );
+        }
+    }
+
     /// Clicks the button `action_key` (or the body, with `"default"`) of notification `id`: emits
     /// `ActionInvoked` then `NotificationClosed` (reason 2), as a real server does.
     ///

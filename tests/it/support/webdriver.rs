@@ -131,29 +131,15 @@ impl Browser {
     }
 
     pub async fn goto(&self, url: &str) {
-        self.call(
-            reqwest::Method::POST,
-            &self.at("/url"),
-            Some(json!({ "url": url })),
-        )
-        .await;
+        self.post("/url", json!({ "url": url })).await;
     }
 
     pub async fn url(&self) -> String {
-        let v = self
-            .call(reqwest::Method::GET, &self.at("/url"), None)
-            .await;
-        v.as_str().unwrap_or_default().to_owned()
+        self.get_text("/url").await
     }
 
     pub async fn find(&self, css: &str) -> Element {
-        let v = self
-            .call(
-                reqwest::Method::POST,
-                &self.at("/element"),
-                Some(json!({"using": "css selector", "value": css})),
-            )
-            .await;
+        let v = self.post("/element", by_css(css)).await;
         match v[ELEMENT].as_str() {
             Some(e) => Element(e.to_owned()),
             None => panic!("no element `{css}`: {v}"),
@@ -178,13 +164,7 @@ impl Browser {
     }
 
     pub async fn find_all(&self, css: &str) -> Vec<Element> {
-        let v = self
-            .call(
-                reqwest::Method::POST,
-                &self.at("/elements"),
-                Some(json!({"using": "css selector", "value": css})),
-            )
-            .await;
+        let v = self.post("/elements", by_css(css)).await;
         v.as_array()
             .map(|a| {
                 a.iter()
@@ -195,43 +175,20 @@ impl Browser {
     }
 
     pub async fn click(&self, e: &Element) {
-        self.call(
-            reqwest::Method::POST,
-            &self.at(&format!("/element/{}/click", e.0)),
-            Some(json!({})),
-        )
-        .await;
+        self.post(&e.at("click"), json!({})).await;
     }
 
     pub async fn type_into(&self, e: &Element, text: &str) {
-        self.call(
-            reqwest::Method::POST,
-            &self.at(&format!("/element/{}/value", e.0)),
-            Some(json!({ "text": text })),
-        )
-        .await;
+        self.post(&e.at("value"), json!({ "text": text })).await;
     }
 
     pub async fn text(&self, e: &Element) -> String {
-        let v = self
-            .call(
-                reqwest::Method::GET,
-                &self.at(&format!("/element/{}/text", e.0)),
-                None,
-            )
-            .await;
-        v.as_str().unwrap_or_default().to_owned()
+        self.get_text(&e.at("text")).await
     }
 
     /// The element's width and height as drawn.
     pub async fn size(&self, e: &Element) -> (f64, f64) {
-        let v = self
-            .call(
-                reqwest::Method::GET,
-                &self.at(&format!("/element/{}/rect", e.0)),
-                None,
-            )
-            .await;
+        let v = self.get(&e.at("rect")).await;
         (
             v["width"].as_f64().unwrap_or_default(),
             v["height"].as_f64().unwrap_or_default(),
@@ -240,10 +197,36 @@ impl Browser {
 
     /// A PNG of the window, as base64.
     pub async fn screenshot_base64(&self) -> String {
-        let v = self
-            .call(reqwest::Method::GET, &self.at("/screenshot"), None)
-            .await;
+        self.get_text("/screenshot").await
+    }
+
+    /// POSTs `body` to the session's `rest`.
+    async fn post(&self, rest: &str, body: Value) -> Value {
+        self.call(reqwest::Method::POST, &self.at(rest), Some(body))
+            .await
+    }
+
+    /// GETs the session's `rest`.
+    async fn get(&self, rest: &str) -> Value {
+        self.call(reqwest::Method::GET, &self.at(rest), None).await
+    }
+
+    /// GETs the session's `rest`, a string (empty when it is none).
+    async fn get_text(&self, rest: &str) -> String {
+        let v = self.get(rest).await;
         v.as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// A locator for the elements matching `css`.
+fn by_css(css: &str) -> Value {
+    json!({"using": "css selector", "value": css})
+}
+
+impl Element {
+    /// The session path of this element's `command`.
+    fn at(&self, command: &str) -> String {
+        format!("/element/{}/{command}", self.0)
     }
 }
 
