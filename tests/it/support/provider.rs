@@ -231,15 +231,15 @@ pub struct Ended {
 }
 
 impl Ended {
-    /// Fails, showing the exit status and all the command printed, unless it succeeded.
+    /// Fails, showing the exit status and all the command printed, unless it succeeded (the
+    /// check of [`super::output::assert_success`]).
+    #[track_caller]
     pub fn assert_succeeded(&self) {
-        assert!(
-            self.status.success(),
-            "the sign-in failed ({}); stdout:\n{}\nstderr:\n{}",
-            self.status,
-            self.stdout,
-            self.stderr
-        );
+        super::output::assert_success(&std::process::Output {
+            status: self.status,
+            stdout: self.stdout.clone().into_bytes(),
+            stderr: self.stderr.clone().into_bytes(),
+        });
     }
 }
 
