@@ -115,6 +115,31 @@ pub fn next_step(
     }
 }
 
+/// POSTs `form` to `url` (within the token request timeout); returns the status and the body. A
+/// failed send or read is a network error naming the URL, never the form (it carries codes).
+async fn post_form(
+    http: &reqwest::Client,
+    provider: &'static Provider,
+    url: &url::Url,
+    form: &[(&str, &str)],
+) -> Result<(u16, Vec<u8>), AuthError> {
+    let network = |e: reqwest::Error| AuthError::Network {
+        provider,
+        url: url.to_string(),
+        detail: crate::http::describe(e),
+    };
+    let resp = http
+        .post(url.clone())
+        .form(form)
+        .timeout(super::oauth_http::TOKEN_REQUEST_TIMEOUT)
+        .send()
+        .await
+        .map_err(network)?;
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.map_err(network)?;
+    Ok((status, body.to_vec()))
+}
+
 /// Runs the device sign-in for `req` and stores the tokens.
 ///
 /// Writes one line with the address and the code to `out`, then polls until the person approves,
@@ -126,21 +151,14 @@ pub async fn sign_in(
 ) -> Result<SignInReport, AuthError> {
     let provider = req.provider;
     let http = opts.http()?;
-    let network = |url: &url::Url, e: reqwest::Error| AuthError::Network {
-        provider,
-        url: url.to_string(),
-        detail: crate::http::describe(e),
-    };
     let scope = req.scopes.join(" ");
-    let resp = http
-        .post(req.device_url.clone())
-        .form(&[("client_id", req.client_id), ("scope", scope.as_str())])
-        .timeout(super::oauth_http::TOKEN_REQUEST_TIMEOUT)
-        .send()
-        .await
-        .map_err(|e| network(req.device_url, e))?;
-    let status = resp.status().as_u16();
-    let body = resp.bytes().await.map_err(|e| network(req.device_url, e))?;
+    let (status, body) = post_form(
+        &http,
+        provider,
+        req.device_url,
+        &[("client_id", req.client_id), ("scope", scope.as_str())],
+    )
+    .await?;
     if !(200..300).contains(&status) {
         let answer = serde_json::from_slice::<ErrorAnswer>(&body).ok();
         return Err(match answer {
@@ -185,19 +203,17 @@ pub async fn sign_in(
             return Err(AuthError::DeviceCodeExpired(lifetime));
         }
         tokio::time::sleep(interval).await;
-        let resp = http
-            .post(req.token_url.clone())
-            .form(&[
+        let (status, body) = post_form(
+            &http,
+            provider,
+            req.token_url,
+            &[
                 ("grant_type", DEVICE_GRANT),
                 ("client_id", req.client_id),
                 ("device_code", device_code.expose()),
-            ])
-            .timeout(super::oauth_http::TOKEN_REQUEST_TIMEOUT)
-            .send()
-            .await
-            .map_err(|e| network(req.token_url, e))?;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(|e| network(req.token_url, e))?;
+            ],
+        )
+        .await?;
         match next_step(
             provider,
             req.source_name,
@@ -237,47 +253,52 @@ mod tests {
         )
     }
 
-    #[test]
-    fn authorization_pending_waits_the_same_interval() {
-        let s = step(400, r#"{"error":"authorization_pending"}"#);
+    /// The token endpoint's 400 `body` makes the sign-in wait `secs` before it polls again.
+    fn assert_waits(body: &str, secs: u64) {
+        let s = step(400, body);
         assert!(
-            matches!(s, Step::Wait(d) if d == Duration::from_secs(5)),
+            matches!(s, Step::Wait(d) if d == Duration::from_secs(secs)),
             "{s:?}"
         );
+    }
+
+    /// The token endpoint's answer ends the sign-in with an error.
+    fn fails(status: u16, body: &str) -> AuthError {
+        let s = step(status, body);
+        let Step::Fail(e) = s else { panic!("{s:?}") };
+        e
+    }
+
+    #[test]
+    fn authorization_pending_waits_the_same_interval() {
+        assert_waits(r#"{"error":"authorization_pending"}"#, 5);
     }
 
     #[test]
     fn slow_down_waits_five_seconds_longer() {
-        let s = step(400, r#"{"error":"slow_down"}"#);
-        assert!(
-            matches!(s, Step::Wait(d) if d == Duration::from_secs(10)),
-            "{s:?}"
-        );
+        assert_waits(r#"{"error":"slow_down"}"#, 10);
     }
 
     #[test]
     fn a_declined_sign_in_fails_and_says_so() {
-        let s = step(400, r#"{"error":"authorization_declined"}"#);
-        let Step::Fail(e) = s else { panic!("{s:?}") };
+        let e = fails(400, r#"{"error":"authorization_declined"}"#);
         assert!(matches!(e, AuthError::Denied { .. }));
         assert!(e.to_string().contains("authorization_declined"), "{e}");
     }
 
     #[test]
     fn an_expired_code_fails_and_asks_to_run_the_command_again() {
-        let s = step(400, r#"{"error":"expired_token"}"#);
-        let Step::Fail(e) = s else { panic!("{s:?}") };
+        let e = fails(400, r#"{"error":"expired_token"}"#);
         assert!(matches!(e, AuthError::DeviceCodeExpired(_)));
         assert!(e.to_string().contains("run the command again"), "{e}");
     }
 
     #[test]
     fn another_oauth_error_is_a_refusal_that_names_the_command() {
-        let s = step(
+        let e = fails(
             400,
             r#"{"error":"invalid_client","error_description":"AADSTS7000218: public client flows are off"}"#,
         );
-        let Step::Fail(e) = s else { panic!("{s:?}") };
         assert!(
             e.to_string()
                 .contains("nextstep auth example --source m365"),
@@ -297,13 +318,9 @@ mod tests {
 
     #[test]
     fn an_unreadable_answer_is_a_protocol_error_without_the_body() {
-        let Step::Fail(e) = step(200, r#"{"access_token":"secret-at"}"#) else {
-            panic!()
-        };
+        let e = fails(200, r#"{"access_token":"secret-at"}"#);
         assert!(!e.to_string().contains("secret-at"), "{e}");
-        let Step::Fail(e) = step(500, "<html>secret</html>") else {
-            panic!()
-        };
+        let e = fails(500, "<html>secret</html>");
         assert!(!e.to_string().contains("secret"), "{e}");
     }
 }

@@ -52,6 +52,34 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// Makes `$name`, a provider's tuple struct around a [`Session`], a session in all but its
+/// constructor: `with_clock` for tests, and everything else (access tokens, refreshes, the token
+/// file) through `Deref`/`DerefMut` to the shared [`Session`].
+macro_rules! wraps_session {
+    ($name:ident) => {
+        impl $name {
+            /// Uses `clock` for token expiry (tests).
+            pub fn with_clock(self, clock: std::sync::Arc<dyn $crate::clock::Clock>) -> Self {
+                $name(self.0.with_clock(clock))
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = $crate::auth::session::Session;
+            fn deref(&self) -> &Self::Target {
+                &self.0
+            }
+        }
+
+        impl std::ops::DerefMut for $name {
+            fn deref_mut(&mut self) -> &mut Self::Target {
+                &mut self.0
+            }
+        }
+    };
+}
+pub(crate) use wraps_session;
+
 /// Resolves a configured client secret, naming the source when it cannot.
 pub async fn client_secret(
     source_name: &str,

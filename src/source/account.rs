@@ -1,6 +1,7 @@
 //! What the sources of an account of calendars behind OAuth (Google, Microsoft) do the same way:
-//! one GET of their API with a bearer token ([`get`]), and the result of one poll ([`fetched`],
-//! pure) from the meetings each calendar keeps by the provider's event id.
+//! one GET of their API with a bearer token ([`get`]), the result of one poll ([`fetched`],
+//! pure) from the meetings each calendar keeps by the provider's event id, and the parts of an
+//! event's projection their JSON shapes share ([`times`], [`organizer`], [`parse_error`], pure).
 //!
 //! What it promises: a refused access token is refreshed once, and a fresh one refused is
 //! `Unauthorized` with the provider's fix; a body is read up to [`MAX_RESPONSE_BYTES`]; errors name
@@ -13,12 +14,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::{CappedReadError, Fetched, MAX_RESPONSE_BYTES, SourceError, Window, read_capped};
 use crate::auth::session::Session;
 use crate::http;
-use crate::model::{Meeting, MeetingId};
+use crate::model::{Attendee, Meeting, MeetingId, PartStat, Role};
 use crate::secret::Secret;
 
 /// What the API answered to one [`get`], after any refresh.
@@ -136,6 +139,55 @@ pub fn fetched(
     let fetched =
         Fetched::incremental(meetings, warnings, changed, series, std::mem::take(removed));
     (fetched, in_window)
+}
+
+/// The `start` of event `id` with the UTC instants of its start and end, read with `instant`;
+/// `Err` is the warning when either is missing or unreadable (it names the id, nothing personal).
+pub fn times<'a, T>(
+    id: &str,
+    start: &'a Option<T>,
+    end: &Option<T>,
+    instant: impl Fn(&T) -> Option<DateTime<Utc>>,
+) -> Result<(&'a T, DateTime<Utc>, DateTime<Utc>), String> {
+    let (Some(start), Some(end)) = (start, end) else {
+        return Err(format!("event {id} has no start or end"));
+    };
+    let (Some(start_at), Some(end_at)) = (instant(start), instant(end)) else {
+        return Err(format!("event {id} has an unreadable start or end"));
+    };
+    Ok((start, start_at, end_at))
+}
+
+/// The organizer (`email` already lower-cased) as the meeting's chair. Its own answer and kind
+/// are on its attendee entry, when it has one; without one it accepted, as an individual.
+pub fn organizer(
+    email: String,
+    name: Option<String>,
+    is_self: bool,
+    attendees: &[Attendee],
+) -> Attendee {
+    let listed = attendees.iter().find(|a| a.email == email);
+    Attendee {
+        partstat: listed.map(|a| a.partstat).unwrap_or(PartStat::Accepted),
+        kind: listed.map(|a| a.kind).unwrap_or_default(),
+        email,
+        name,
+        role: Role::Chair,
+        is_self,
+    }
+}
+
+/// An error body as both providers wrap it: `{"error": …}`, with the provider's own shape inside.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ErrorBody<D> {
+    pub error: D,
+}
+
+/// The `error` object of an error body; `None` when the body is not `{"error": D}`.
+pub fn parse_error<D: DeserializeOwned>(body: &[u8]) -> Option<D> {
+    serde_json::from_slice::<ErrorBody<D>>(body)
+        .ok()
+        .map(|b| b.error)
 }
 
 #[cfg(test)]

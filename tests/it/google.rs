@@ -4,16 +4,17 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::support::google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle, Fault, Logged, event};
+use crate::support::google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle, Fault, event};
 use crate::support::provider::{
-    self, Lines, get_signed_in, rate_limited, refused_naming, t, window,
+    self, Lines, get_signed_in, poll_counting, poll_refused, rate_limited, refused_without_sign_in,
+    t, window,
 };
 use nextstep::auth::{self, AuthError, GoogleAuth, SignInOptions, StoredIn, TokenStoreChoice};
 use nextstep::config::{CalendarConfig, CalendarKind, GoogleConfig};
 use nextstep::model::{PartStat, ParticipantKind, Role};
 use nextstep::secret::{Secret, SecretSource};
 use nextstep::source::google::GoogleSource;
-use nextstep::source::{CalendarSource, SourceContext, SourceError};
+use nextstep::source::{CalendarSource, SourceError};
 use serde_json::json;
 
 /// The fix every refusal names.
@@ -114,13 +115,7 @@ fn source(fake: &FakeGoogle, dir: &std::path::Path, calendars: &[&str]) -> Googl
     let CalendarKind::Google(g) = &cfg.kind else {
         unreachable!()
     };
-    let state_dir = dir.join("state");
-    std::fs::create_dir_all(&state_dir).unwrap();
-    let ctx = SourceContext {
-        name: "work".into(),
-        state_dir,
-        http: Some(http()),
-    };
+    let ctx = provider::source_context(dir, "work", http());
     let auth = GoogleAuth::new("work", g, http(), &dir.join("data"), TokenStoreChoice::File);
     GoogleSource::with_auth(&cfg, ctx, auth)
         .unwrap()
@@ -133,16 +128,6 @@ async fn signed_in_source(fake: &FakeGoogle, calendars: &[&str]) -> (SignedIn, G
     s.report.as_ref().unwrap();
     let src = source(fake, s.dir.path(), calendars);
     (s, src)
-}
-
-/// One poll, and the `events.list` requests it made.
-async fn poll_counting(
-    fake: &FakeGoogle,
-    src: &mut GoogleSource,
-) -> (nextstep::source::Fetched, Vec<Logged>) {
-    let before = fake.events_requests().len();
-    let fetched = src.poll(window()).await.unwrap();
-    (fetched, fake.events_requests()[before..].to_vec())
 }
 
 /// A calendar with: a customer meeting (room resource, optional guest), two instances of a series,
@@ -406,8 +391,7 @@ async fn a_second_401_after_a_refresh_is_unauthorized_and_names_the_auth_command
     let fake = FakeGoogle::start().await;
     let (_signed_in, mut src) = signed_in_source(&fake, &["primary"]).await;
     fake.lock().refuse_all_access_tokens = true;
-    let err = src.poll(window()).await.unwrap_err();
-    refused_naming(&err, FIX);
+    poll_refused(&mut src, FIX).await;
     assert_eq!(
         fake.lock().token_grants,
         ["authorization_code", "refresh_token"],
@@ -421,8 +405,7 @@ async fn a_revoked_refresh_token_is_unauthorized_and_mentions_testing_consent_sc
     let (_signed_in, mut src) = signed_in_source(&fake, &["primary"]).await;
     fake.expire_access_tokens();
     fake.lock().refresh_revoked = true;
-    let err = src.poll(window()).await.unwrap_err();
-    let msg = refused_naming(&err, FIX);
+    let msg = poll_refused(&mut src, FIX).await;
     assert!(
         msg.contains("invalid_grant") && msg.contains("7 days"),
         "{msg}"
@@ -433,10 +416,7 @@ async fn a_revoked_refresh_token_is_unauthorized_and_mentions_testing_consent_sc
 async fn without_a_sign_in_the_source_is_unauthorized() {
     let fake = FakeGoogle::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut src = source(&fake, dir.path(), &["primary"]);
-    let err = src.poll(window()).await.unwrap_err();
-    refused_naming(&err, FIX);
-    assert!(fake.events_requests().is_empty());
+    refused_without_sign_in(&fake, source(&fake, dir.path(), &["primary"]), FIX).await;
 }
 
 #[tokio::test]

@@ -8,17 +8,18 @@
 use std::time::{Duration, Instant};
 
 use crate::support::microsoft::{
-    CLIENT_ID, FakeMicrosoft, Fault, Logged, ME, SALES_CALENDAR_ID, event, instance,
+    CLIENT_ID, FakeMicrosoft, Fault, Logged, ME, SALES_CALENDAR_ID, event, instance, is_delta,
 };
 use crate::support::provider::{
-    get_signed_in, http, output, rate_limited, refused_naming, t, window,
+    get_signed_in, http, output, poll_counting, poll_refused, rate_limited,
+    refused_without_sign_in, source_context, t, window,
 };
 use nextstep::auth::{SignInOptions, StoredIn, TokenStoreChoice};
 use nextstep::model::{MeetingId, ParticipantKind, Role};
 use nextstep::source::microsoft::MicrosoftSource;
 use nextstep::source::microsoft::auth::{MicrosoftAuth, microsoft_sign_in};
 use nextstep::source::microsoft::config::MicrosoftConfig;
-use nextstep::source::{CalendarSource, Fetched, SourceContext};
+use nextstep::source::{CalendarSource, Fetched};
 use serde_json::json;
 
 /// The fix every refusal names.
@@ -58,13 +59,7 @@ async fn sign_in(fake: &FakeMicrosoft, dir: &std::path::Path) {
 
 fn source(fake: &FakeMicrosoft, dir: &std::path::Path, calendars: &[&str]) -> MicrosoftSource {
     let cfg = config(fake, calendars);
-    let state_dir = dir.join("state");
-    std::fs::create_dir_all(&state_dir).unwrap();
-    let ctx = SourceContext {
-        name: "m365".into(),
-        state_dir,
-        http: Some(http()),
-    };
+    let ctx = source_context(dir, "m365", http());
     let auth = MicrosoftAuth::new(
         "m365",
         &cfg,
@@ -84,13 +79,6 @@ async fn signed_in_source(
     sign_in(fake, dir.path()).await;
     let src = source(fake, dir.path(), calendars).with_page_size(2);
     (dir, src)
-}
-
-/// One poll, and the Graph requests it made.
-async fn poll_counting(fake: &FakeMicrosoft, src: &mut MicrosoftSource) -> (Fetched, Vec<Logged>) {
-    let before = fake.requests().len();
-    let fetched = src.poll(window()).await.unwrap();
-    (fetched, fake.requests()[before..].to_vec())
 }
 
 fn statuses(reqs: &[Logged]) -> Vec<u16> {
@@ -282,7 +270,7 @@ async fn the_source_pages_a_round_maps_graph_events_and_follows_the_delta_link()
     let (dir, mut src) = signed_in_source(&fake, &["primary"]).await;
 
     let (first, reqs) = poll_counting(&fake, &mut src).await;
-    let round: Vec<&Logged> = reqs.iter().filter(|r| r.is_delta()).collect();
+    let round: Vec<&Logged> = reqs.iter().filter(|r| is_delta(r)).collect();
     // Five events in the view (two are not meetings), pages of two, after an empty first page.
     assert_eq!(round.len(), 4, "{reqs:?}");
     assert!(round[0].param("startDateTime").is_some());
@@ -402,8 +390,7 @@ async fn a_second_401_after_a_refresh_is_unauthorized_and_names_the_auth_command
     let (_dir, mut src) = signed_in_source(&fake, &["primary"]).await;
     src.poll(window()).await.unwrap();
     fake.lock().refuse_all_access_tokens = true;
-    let err = src.poll(window()).await.unwrap_err();
-    refused_naming(&err, FIX);
+    poll_refused(&mut src, FIX).await;
     let grants = fake.lock().token_grants.clone();
     assert_eq!(
         grants.iter().filter(|g| *g == "refresh_token").count(),
@@ -418,8 +405,7 @@ async fn a_revoked_refresh_token_is_unauthorized_and_names_the_auth_command() {
     let (_dir, mut src) = signed_in_source(&fake, &["primary"]).await;
     fake.expire_access_tokens();
     fake.revoke_refresh_tokens();
-    let err = src.poll(window()).await.unwrap_err();
-    let msg = refused_naming(&err, FIX);
+    let msg = poll_refused(&mut src, FIX).await;
     assert!(msg.contains("invalid_grant"), "{msg}");
 }
 
@@ -518,10 +504,7 @@ async fn a_calendar_named_by_display_name_is_synced_on_its_own_path_with_its_own
 async fn without_a_sign_in_the_source_is_unauthorized_and_graph_is_not_called() {
     let fake = FakeMicrosoft::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut src = source(&fake, dir.path(), &["primary"]);
-    let err = src.poll(window()).await.unwrap_err();
-    refused_naming(&err, FIX);
-    assert!(fake.requests().is_empty());
+    refused_without_sign_in(&fake, source(&fake, dir.path(), &["primary"]), FIX).await;
 }
 
 #[tokio::test]

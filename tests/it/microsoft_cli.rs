@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::daemon::Home;
 use crate::support::microsoft::{
-    CLIENT_ID, FakeMicrosoft, ME, Person, calendar_table, event, sign_in_through_the_cli,
+    CLIENT_ID, FakeMicrosoft, Person, event, home, sign_in_through_the_cli,
 };
 use crate::support::provider::browser_sign_in;
 use chrono::{DateTime, Utc};
@@ -15,16 +15,9 @@ use chrono::{DateTime, Utc};
 #[tokio::test]
 async fn signing_in_through_the_cli_with_the_printed_code_stores_a_0600_token_file() {
     let fake = FakeMicrosoft::start().await;
-    let home =
-        Home::new(ME, |_| calendar_table(&fake, &["primary"])).with_env("NEXTSTEP_KEYRING", "off");
+    let home = home(&fake, &["primary"]);
     let s = sign_in_through_the_cli(&home, &fake, Person::Approves, &[]).await;
-    assert!(
-        s.status.success(),
-        "exit {:?}; stdout:\n{}\nstderr:\n{}",
-        s.status,
-        s.stdout,
-        s.stderr
-    );
+    s.assert_succeeded();
     assert_eq!(
         s.stdout.lines().next().unwrap(),
         format!(
@@ -72,8 +65,7 @@ async fn signing_in_through_the_cli_with_the_printed_code_stores_a_0600_token_fi
 #[tokio::test]
 async fn a_declined_sign_in_exits_with_an_error_and_stores_nothing() {
     let fake = FakeMicrosoft::start().await;
-    let home =
-        Home::new(ME, |_| calendar_table(&fake, &["primary"])).with_env("NEXTSTEP_KEYRING", "off");
+    let home = home(&fake, &["primary"]);
     let s = sign_in_through_the_cli(&home, &fake, Person::Declines, &[]).await;
     assert_eq!(s.status.code(), Some(1), "{}", s.stderr);
     assert!(s.stderr.contains("authorization_declined"), "{}", s.stderr);
@@ -85,8 +77,7 @@ async fn a_declined_sign_in_exits_with_an_error_and_stores_nothing() {
 async fn a_code_that_expires_before_approval_ends_the_sign_in_asking_to_run_it_again() {
     let fake = FakeMicrosoft::start().await;
     fake.lock().device_code_dies_after = Some(Duration::from_millis(1500));
-    let home =
-        Home::new(ME, |_| calendar_table(&fake, &["primary"])).with_env("NEXTSTEP_KEYRING", "off");
+    let home = home(&fake, &["primary"]);
     let s = sign_in_through_the_cli(&home, &fake, Person::Ignores, &[]).await;
     assert_eq!(s.status.code(), Some(1), "{}", s.stderr);
     assert!(s.stderr.contains("run the command again"), "{}", s.stderr);
@@ -97,11 +88,10 @@ async fn a_code_that_expires_before_approval_ends_the_sign_in_asking_to_run_it_a
 async fn slow_down_makes_the_sign_in_wait_five_seconds_longer_and_it_still_succeeds() {
     let fake = FakeMicrosoft::start().await;
     fake.lock().slow_down_next_poll = true;
-    let home =
-        Home::new(ME, |_| calendar_table(&fake, &["primary"])).with_env("NEXTSTEP_KEYRING", "off");
+    let home = home(&fake, &["primary"]);
     let started = Instant::now();
     let s = sign_in_through_the_cli(&home, &fake, Person::Approves, &[]).await;
-    assert!(s.status.success(), "{}", s.stderr);
+    s.assert_succeeded();
     assert!(
         started.elapsed() >= Duration::from_secs(6),
         "the second poll came after 1 s + 5 s: {:?}",
@@ -154,8 +144,7 @@ async fn check_lists_per_calendar_meetings_and_the_calendars_found() {
     fake.put_event("primary", soon("a1", "Acme pricing review", 24));
     fake.put_event("primary", soon("a2", "Acme follow-up", 48));
     fake.put_event("Sales", soon("s1", "Demo for Initech", 30));
-    let home = Home::new(ME, |_| calendar_table(&fake, &["primary", "Sales"]))
-        .with_env("NEXTSTEP_KEYRING", "off");
+    let home = home(&fake, &["primary", "Sales"]);
     let (code, out, err) = check(&home, &[]);
     assert_eq!(code, Some(1), "not signed in yet: {out}{err}");
     assert!(
@@ -165,7 +154,7 @@ async fn check_lists_per_calendar_meetings_and_the_calendars_found() {
         "{out}"
     );
     let s = sign_in_through_the_cli(&home, &fake, Person::Approves, &[]).await;
-    assert!(s.status.success(), "{}", s.stderr);
+    s.assert_succeeded();
     let (code, out, err) = check(&home, &[]);
     assert_eq!(code, Some(0), "{out}{err}");
     let line = out
@@ -191,14 +180,13 @@ async fn a_trace_level_run_logs_no_token_device_code_user_code_or_authorization_
     let fake = FakeMicrosoft::start().await;
     fake.put_event("primary", soon("a1", "Acme pricing review", 24));
     fake.put_event("Sales", soon("s1", "Demo for Initech", 30));
-    let home = Home::new(ME, |_| calendar_table(&fake, &["primary", "Sales"]))
-        .with_env("NEXTSTEP_KEYRING", "off");
+    let home = home(&fake, &["primary", "Sales"]);
     let trace = [("NEXTSTEP_LOG", "trace")];
     let mut logs = String::new();
 
     // The device code, then the browser with PKCE.
     let s = sign_in_through_the_cli(&home, &fake, Person::Approves, &trace).await;
-    assert!(s.status.success(), "{}", s.stderr);
+    s.assert_succeeded();
     logs.push_str(&s.stderr);
     let (out, err) = browser_sign_in_through_the_cli(&home, &trace).await;
     logs.push_str(&out);

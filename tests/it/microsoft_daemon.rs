@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::support::daemon::{Home, expect_only_the_moved_prompt};
 use crate::support::dbus::PrivateBus;
 use crate::support::microsoft::{
-    FakeMicrosoft, ME, Person, calendar_table, event, graph_time, sign_in_through_the_cli,
+    FakeMicrosoft, Person, event, graph_time, home, sign_in_through_the_cli,
 };
 use crate::support::notifications::FakeNotificationServer;
 use crate::support::provider::{
@@ -28,10 +28,9 @@ async fn signed_in_desktop() -> (FakeMicrosoft, PrivateBus, FakeNotificationServ
     let fake = FakeMicrosoft::start().await;
     let bus = PrivateBus::start();
     let server = FakeNotificationServer::start(bus.address()).await;
-    let home =
-        Home::new(ME, |_| calendar_table(&fake, &["primary"])).with_env("NEXTSTEP_KEYRING", "off");
+    let home = home(&fake, &["primary"]);
     let s = sign_in_through_the_cli(&home, &fake, Person::Approves, &[]).await;
-    assert!(s.status.success(), "{}\n{}", s.stdout, s.stderr);
+    s.assert_succeeded();
     (fake, bus, server, home)
 }
 

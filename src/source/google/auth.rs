@@ -7,13 +7,11 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::auth::loopback::{self, BrowserSignIn};
 use crate::auth::session::{self, Session};
 use crate::auth::store::{self, TokenStore};
 use crate::auth::{AuthError, Provider, SignInOptions, SignInReport, TokenStoreChoice};
-use crate::clock::Clock;
 use crate::config::{CalendarConfig, CalendarKind, GoogleConfig};
 
 /// The only scope nextstep asks for.
@@ -96,26 +94,9 @@ impl GoogleAuth {
         let store = TokenStore::new(&GOOGLE, data_dir, source_name, choice);
         GoogleAuth(Session::new(client, http, store))
     }
-
-    /// Uses `clock` for token expiry (tests).
-    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
-        GoogleAuth(self.0.with_clock(clock))
-    }
 }
 
-/// Everything else (access tokens, refreshes, the token file) is the shared [`Session`]'s.
-impl std::ops::Deref for GoogleAuth {
-    type Target = Session;
-    fn deref(&self) -> &Session {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for GoogleAuth {
-    fn deref_mut(&mut self) -> &mut Session {
-        &mut self.0
-    }
-}
+session::wraps_session!(GoogleAuth);
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 use crate::model::{Attendee, Meeting, MeetingId, MeetingStatus, PartStat, ParticipantKind, Role};
+use crate::source::account;
 
 /// One page of `events.list` (`"kind": "calendar#events"`).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -89,10 +90,7 @@ pub struct Person {
 }
 
 /// Google's error body: `{"error": {"errors": [{"domain", "reason", "message"}], "code", "message"}}`.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
+pub type ErrorBody = account::ErrorBody<ErrorDetail>;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ErrorDetail {
@@ -116,9 +114,7 @@ pub struct ErrorItem {
 
 /// Parses an error body; `None` when it is not Google's shape.
 pub fn parse_error(body: &[u8]) -> Option<ErrorDetail> {
-    serde_json::from_slice::<ErrorBody>(body)
-        .ok()
-        .map(|b| b.error)
+    account::parse_error(body)
 }
 
 /// Whether an error body (of a 403) says a rate limit was hit rather than access was refused.
@@ -158,13 +154,11 @@ pub fn project(source: &str, ev: &GoogleEvent, calendar_tz: Option<&str>) -> Pro
     {
         return Projection::NotAMeeting(format!("event {} is {t}, not a meeting", ev.id));
     }
-    let (Some(start), Some(end)) = (&ev.start, &ev.end) else {
-        return Projection::Invalid(format!("event {} has no start or end", ev.id));
-    };
-    let (Some(start_at), Some(end_at)) = (instant(start, calendar_tz), instant(end, calendar_tz))
-    else {
-        return Projection::Invalid(format!("event {} has an unreadable start or end", ev.id));
-    };
+    let (start, start_at, end_at) =
+        match account::times(&ev.id, &ev.start, &ev.end, |t| instant(t, calendar_tz)) {
+            Ok(times) => times,
+            Err(why) => return Projection::Invalid(why),
+        };
     let all_day = start.date.is_some();
     let id = match (&ev.recurring_event_id, &ev.original_start_time) {
         (Some(series), Some(orig)) => match instant(orig, calendar_tz) {
@@ -185,16 +179,12 @@ pub fn project(source: &str, ev: &GoogleEvent, calendar_tz: Option<&str>) -> Pro
     let attendees: Vec<Attendee> = ev.attendees.iter().filter_map(attendee).collect();
     let organizer = ev.organizer.as_ref().and_then(|o| {
         let email = o.email.as_deref()?.trim().to_lowercase();
-        // The organizer's own answer is on its attendee entry, when it has one.
-        let listed = attendees.iter().find(|a| a.email == email);
-        Some(Attendee {
-            email: email.clone(),
-            name: o.display_name.clone(),
-            role: Role::Chair,
-            partstat: listed.map(|a| a.partstat).unwrap_or(PartStat::Accepted),
-            kind: listed.map(|a| a.kind).unwrap_or_default(),
-            is_self: o.is_self,
-        })
+        Some(account::organizer(
+            email,
+            o.display_name.clone(),
+            o.is_self,
+            &attendees,
+        ))
     });
     let tz = start
         .time_zone

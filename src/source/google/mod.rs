@@ -190,14 +190,9 @@ impl GoogleSource {
         let mut warnings = Vec::new();
         let mut changed = false;
         for (i, cal) in self.calendars.iter_mut().enumerate() {
-            if cal.state.is_none() {
-                cal.state = Some(state_file::load(
-                    &self.api.name,
-                    &cal.state_path,
-                    "syncing fully",
-                ));
-            }
-            let state = cal.state.get_or_insert_with(CalendarState::default);
+            let state = cal.state.get_or_insert_with(|| {
+                state_file::load(&self.api.name, &cal.state_path, "syncing fully")
+            });
             let before_token = state.sync_token.clone();
             let c = sync_calendar(
                 &mut self.api,

@@ -10,7 +10,6 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
 
 use super::config::MicrosoftConfig;
 use crate::auth::device::{self, DeviceSignIn};
@@ -18,7 +17,6 @@ use crate::auth::loopback::{self, BrowserSignIn};
 use crate::auth::session::{self, Session};
 use crate::auth::store::TokenStore;
 use crate::auth::{AuthError, Provider, SignInOptions, SignInReport, TokenStoreChoice};
-use crate::clock::Clock;
 
 /// The scopes nextstep asks for; never a write scope.
 ///
@@ -168,26 +166,9 @@ impl MicrosoftAuth {
         let store = TokenStore::new(&MICROSOFT, data_dir, source_name, choice);
         MicrosoftAuth(Session::new(client, http, store))
     }
-
-    /// Uses `clock` for token expiry (tests).
-    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
-        MicrosoftAuth(self.0.with_clock(clock))
-    }
 }
 
-/// Everything else (access tokens, refreshes, the token file) is the shared [`Session`]'s.
-impl std::ops::Deref for MicrosoftAuth {
-    type Target = Session;
-    fn deref(&self) -> &Session {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for MicrosoftAuth {
-    fn deref_mut(&mut self) -> &mut Session {
-        &mut self.0
-    }
-}
+session::wraps_session!(MicrosoftAuth);
 
 #[cfg(test)]
 mod tests {

@@ -152,6 +152,27 @@ mod tests {
         serde_json::from_value(v).unwrap()
     }
 
+    /// A round being applied page by page, as the source does: the events so far, and the
+    /// warnings and removals the pages brought.
+    #[derive(Default)]
+    struct Round {
+        events: BTreeMap<String, Meeting>,
+        warnings: Vec<String>,
+        removed: Vec<MeetingId>,
+    }
+
+    impl Round {
+        fn apply(&mut self, body: serde_json::Value) -> (Next, bool) {
+            apply_page(
+                "m",
+                &mut self.events,
+                page(body),
+                &mut self.warnings,
+                &mut self.removed,
+            )
+        }
+    }
+
     fn ev(id: &str, subject: &str) -> serde_json::Value {
         json!({
             "id": id, "iCalUId": format!("uid-{id}"), "subject": subject,
@@ -176,92 +197,49 @@ mod tests {
 
     #[test]
     fn a_round_follows_next_links_even_past_an_empty_page_and_ends_at_the_delta_link() {
-        let mut events = BTreeMap::new();
-        let mut warnings = Vec::new();
-        let mut removed = Vec::new();
-        let p1 = page(json!({"@odata.nextLink": "https://g/delta?$skiptoken=1", "value": []}));
-        let (next, changed) = apply_page("m", &mut events, p1, &mut warnings, &mut removed);
+        let mut r = Round::default();
+        let (next, changed) =
+            r.apply(json!({"@odata.nextLink": "https://g/delta?$skiptoken=1", "value": []}));
         assert_eq!(next, Next::Page("https://g/delta?$skiptoken=1".into()));
         assert!(!changed);
-        let p2 = page(
+        let (next, changed) = r.apply(
             json!({"@odata.deltaLink": "https://g/delta?$deltatoken=2", "value": [ev("a", "A")]}),
         );
-        let (next, changed) = apply_page("m", &mut events, p2, &mut warnings, &mut removed);
         assert_eq!(next, Next::Done("https://g/delta?$deltatoken=2".into()));
-        assert!(changed && events.contains_key("a"));
-        let (next, _) = apply_page(
-            "m",
-            &mut events,
-            page(json!({"value": []})),
-            &mut warnings,
-            &mut removed,
-        );
+        assert!(changed && r.events.contains_key("a"));
+        let (next, _) = r.apply(json!({"value": []}));
         assert_eq!(next, Next::Broken);
     }
 
     #[test]
     fn removed_entries_remove_meetings_and_an_unchanged_entry_changes_nothing() {
-        let mut events = BTreeMap::new();
-        let mut w = Vec::new();
-        let mut gone_ids = Vec::new();
-        apply_page(
-            "m",
-            &mut events,
-            page(json!({"@odata.deltaLink": "d", "value": [ev("a", "A"), ev("b", "B")]})),
-            &mut w,
-            &mut gone_ids,
-        );
-        let (_, changed) = apply_page(
-            "m",
-            &mut events,
-            page(json!({"@odata.deltaLink": "d", "value": [ev("a", "A")]})),
-            &mut w,
-            &mut gone_ids,
-        );
+        let mut r = Round::default();
+        r.apply(json!({"@odata.deltaLink": "d", "value": [ev("a", "A"), ev("b", "B")]}));
+        let (_, changed) = r.apply(json!({"@odata.deltaLink": "d", "value": [ev("a", "A")]}));
         assert!(!changed);
         let gone = json!({"id": "b", "@removed": {"reason": "deleted"}});
-        let (_, changed) = apply_page(
-            "m",
-            &mut events,
-            page(json!({"@odata.deltaLink": "d", "value": [gone]})),
-            &mut w,
-            &mut gone_ids,
-        );
+        let (_, changed) = r.apply(json!({"@odata.deltaLink": "d", "value": [gone]}));
         assert!(changed);
-        assert_eq!(events.keys().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(r.events.keys().collect::<Vec<_>>(), ["a"]);
         assert_eq!(
-            gone_ids.iter().map(MeetingId::as_str).collect::<Vec<_>>(),
+            r.removed.iter().map(MeetingId::as_str).collect::<Vec<_>>(),
             ["m/uid-b/single"],
             "the entry Graph said is removed is named removed"
         );
         let renamed = ev("a", "A, renamed");
-        let (_, changed) = apply_page(
-            "m",
-            &mut events,
-            page(json!({"@odata.deltaLink": "d", "value": [renamed]})),
-            &mut w,
-            &mut gone_ids,
-        );
+        let (_, changed) = r.apply(json!({"@odata.deltaLink": "d", "value": [renamed]}));
         assert!(changed);
-        assert_eq!(events["a"].title, "A, renamed");
-        assert!(w.is_empty());
+        assert_eq!(r.events["a"].title, "A, renamed");
+        assert!(r.warnings.is_empty());
     }
 
     #[test]
     fn an_invalid_entry_is_a_warning_naming_its_id() {
-        let mut events = BTreeMap::new();
-        let mut w = Vec::new();
-        let mut gone_ids = Vec::new();
-        apply_page(
-            "m",
-            &mut events,
-            page(json!({"@odata.deltaLink": "d", "value": [{"id": "z", "subject": "x"}]})),
-            &mut w,
-            &mut gone_ids,
-        );
-        assert!(events.is_empty());
-        assert_eq!(w.len(), 1);
-        assert!(w[0].contains('z'));
+        let mut r = Round::default();
+        r.apply(json!({"@odata.deltaLink": "d", "value": [{"id": "z", "subject": "x"}]}));
+        assert!(r.events.is_empty());
+        assert_eq!(r.warnings.len(), 1);
+        assert!(r.warnings[0].contains('z'));
     }
 
     #[test]

@@ -20,6 +20,7 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
 
 use crate::model::{Attendee, Meeting, MeetingId, MeetingStatus, PartStat, ParticipantKind, Role};
+use crate::source::account;
 
 /// One page of a delta round: events, then either a next link (more pages) or a delta link (the
 /// round is complete; poll it next time).
@@ -112,10 +113,7 @@ pub struct EmailAddress {
 }
 
 /// Graph's error body: `{"error": {"code": "syncStateNotFound", "message": "…"}}`.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
+pub type ErrorBody = account::ErrorBody<ErrorDetail>;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ErrorDetail {
@@ -127,9 +125,7 @@ pub struct ErrorDetail {
 
 /// Parses an error body; `None` when it is not Graph's shape.
 pub fn parse_error(body: &[u8]) -> Option<ErrorDetail> {
-    serde_json::from_slice::<ErrorBody>(body)
-        .ok()
-        .map(|b| b.error)
+    account::parse_error(body)
 }
 
 /// Whether an error says the delta link is no longer usable and the round must start again.
@@ -178,11 +174,9 @@ pub fn project(source: &str, ev: &GraphEvent) -> Projection {
     if let Some(s @ ("oof" | "workingElsewhere")) = ev.show_as.as_deref() {
         return Projection::Skipped(format!("event {} shows as {s}, not a meeting", ev.id));
     }
-    let (Some(start), Some(end)) = (&ev.start, &ev.end) else {
-        return Projection::Invalid(format!("event {} has no start or end", ev.id));
-    };
-    let (Some(start_at), Some(end_at)) = (instant(start), instant(end)) else {
-        return Projection::Invalid(format!("event {} has an unreadable start or end", ev.id));
+    let (start, start_at, end_at) = match account::times(&ev.id, &ev.start, &ev.end, instant) {
+        Ok(times) => times,
+        Err(why) => return Projection::Invalid(why),
     };
     let id = match (&ev.series_master_id, &ev.original_start) {
         (Some(series), Some(orig)) => match DateTime::parse_from_rfc3339(orig) {
@@ -217,15 +211,12 @@ pub fn project(source: &str, ev: &GraphEvent) -> Projection {
             if email.is_empty() {
                 return None;
             }
-            let listed = attendees.iter().find(|a| a.email == email);
-            Some(Attendee {
-                email: email.clone(),
-                name: e.name.clone(),
-                role: Role::Chair,
-                partstat: listed.map(|a| a.partstat).unwrap_or(PartStat::Accepted),
-                kind: listed.map(|a| a.kind).unwrap_or_default(),
-                is_self: ev.is_organizer,
-            })
+            Some(account::organizer(
+                email,
+                e.name.clone(),
+                ev.is_organizer,
+                &attendees,
+            ))
         });
     Projection::Meeting(Box::new(Meeting {
         id,

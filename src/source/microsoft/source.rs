@@ -238,14 +238,9 @@ impl MicrosoftSource {
         let mut warnings = Vec::new();
         let mut changed = false;
         for cal in self.calendars.iter_mut() {
-            if cal.state.is_none() {
-                cal.state = Some(state_file::load(
-                    &self.api.name,
-                    &cal.state_path,
-                    "starting a new round",
-                ));
-            }
-            let state = cal.state.get_or_insert_with(CalendarState::default);
+            let state = cal.state.get_or_insert_with(|| {
+                state_file::load(&self.api.name, &cal.state_path, "starting a new round")
+            });
             let before = state.delta_link.clone();
             let c = sync_calendar(
                 &mut self.api,
@@ -535,11 +530,14 @@ mod tests {
         )
     }
 
+    /// A 200 answer with `body` and no extra header.
+    fn ok(body: String) -> (u16, String, String) {
+        (200, String::new(), body)
+    }
+
     /// The answer to the calendar listing every source makes once.
     fn calendars() -> (u16, String, String) {
-        (
-            200,
-            String::new(),
+        ok(
             r#"{"value":[{"id":"AAMkCal1","name":"Calendar","isDefaultCalendar":true},{"id":"AAMkCal2","name":"Sales","isDefaultCalendar":false}]}"#.into(),
         )
     }
@@ -549,6 +547,15 @@ mod tests {
         src: MicrosoftSource,
         canned: Arc<Mutex<Canned>>,
         base: String,
+    }
+
+    impl Rig {
+        /// The server answers the calendar listing, then `rest` in order (500 after that).
+        fn answers<const N: usize>(&self, rest: [(u16, String, String); N]) {
+            let mut answers = vec![calendars()];
+            answers.extend(rest);
+            self.canned.lock().unwrap().answers = answers;
+        }
     }
 
     async fn rig() -> Rig {
@@ -622,31 +629,18 @@ mod tests {
     async fn a_round_pages_to_the_delta_link_and_a_quiet_poll_is_one_request() {
         let mut r = rig().await;
         let b = &r.base;
-        r.canned.lock().unwrap().answers = vec![
-            calendars(),
-            (
-                200,
-                String::new(),
-                format!(
-                    r#"{{"@odata.nextLink":"{b}/v1.0/me/calendarView/delta?$skiptoken=1","value":[]}}"#
-                ),
-            ),
-            (
-                200,
-                String::new(),
-                format!(
-                    r#"{{"@odata.deltaLink":"{b}/v1.0/me/calendarView/delta?$deltatoken=2","value":[{}]}}"#,
-                    ev("a")
-                ),
-            ),
-            (
-                200,
-                String::new(),
-                format!(
-                    r#"{{"@odata.deltaLink":"{b}/v1.0/me/calendarView/delta?$deltatoken=3","value":[]}}"#
-                ),
-            ),
-        ];
+        r.answers([
+            ok(format!(
+                r#"{{"@odata.nextLink":"{b}/v1.0/me/calendarView/delta?$skiptoken=1","value":[]}}"#
+            )),
+            ok(format!(
+                r#"{{"@odata.deltaLink":"{b}/v1.0/me/calendarView/delta?$deltatoken=2","value":[{}]}}"#,
+                ev("a")
+            )),
+            ok(format!(
+                r#"{{"@odata.deltaLink":"{b}/v1.0/me/calendarView/delta?$deltatoken=3","value":[]}}"#
+            )),
+        ]);
         let f = r.src.poll(window()).await.unwrap();
         assert_eq!(f.meetings.len(), 1);
         assert_eq!(f.meetings[0].id.as_str(), "m365/u-a/single");
@@ -681,38 +675,25 @@ mod tests {
     async fn a_removed_entry_drops_the_meeting_and_gone_starts_a_new_round() {
         let mut r = rig().await;
         let b = &r.base;
-        r.canned.lock().unwrap().answers = vec![
-            calendars(),
-            (
-                200,
-                String::new(),
-                format!(
-                    r#"{{"@odata.deltaLink":"{b}/v1.0/d?$deltatoken=1","value":[{},{}]}}"#,
-                    ev("a"),
-                    ev("b")
-                ),
-            ),
-            (
-                200,
-                String::new(),
-                format!(
-                    r#"{{"@odata.deltaLink":"{b}/v1.0/d?$deltatoken=2","value":[{{"id":"b","@removed":{{"reason":"deleted"}}}}]}}"#
-                ),
-            ),
+        r.answers([
+            ok(format!(
+                r#"{{"@odata.deltaLink":"{b}/v1.0/d?$deltatoken=1","value":[{},{}]}}"#,
+                ev("a"),
+                ev("b")
+            )),
+            ok(format!(
+                r#"{{"@odata.deltaLink":"{b}/v1.0/d?$deltatoken=2","value":[{{"id":"b","@removed":{{"reason":"deleted"}}}}]}}"#
+            )),
             (
                 410,
                 String::new(),
                 r#"{"error":{"code":"syncStateNotFound","message":"gone"}}"#.into(),
             ),
-            (
-                200,
-                String::new(),
-                format!(
-                    r#"{{"@odata.deltaLink":"{b}/v1.0/d?$deltatoken=3","value":[{}]}}"#,
-                    ev("c")
-                ),
-            ),
-        ];
+            ok(format!(
+                r#"{{"@odata.deltaLink":"{b}/v1.0/d?$deltatoken=3","value":[{}]}}"#,
+                ev("c")
+            )),
+        ]);
         assert_eq!(r.src.poll(window()).await.unwrap().meetings.len(), 2);
         let f = r.src.poll(window()).await.unwrap();
         assert!(f.changed);
@@ -732,14 +713,11 @@ mod tests {
         let mut r = rig_with(Some(vec!["primary".into(), "Sales".into()])).await;
         let b = &r.base;
         let page = |link: &str, value: String| {
-            (
-                200,
-                String::new(),
-                format!(r#"{{"@odata.deltaLink":"{b}/v1.0/{link}","value":[{value}]}}"#),
-            )
+            ok(format!(
+                r#"{{"@odata.deltaLink":"{b}/v1.0/{link}","value":[{value}]}}"#
+            ))
         };
-        r.canned.lock().unwrap().answers = vec![
-            calendars(),
+        r.answers([
             page("p?$deltatoken=1", ev("a")),
             page("s?$deltatoken=1", ev("b")),
             // The default calendar's delta names `a` removed, then Sales fails: the poll fails.
@@ -754,7 +732,7 @@ mod tests {
             ),
             page("p?$deltatoken=3", String::new()),
             page("s?$deltatoken=2", String::new()),
-        ];
+        ]);
         assert_eq!(r.src.poll(window()).await.unwrap().meetings.len(), 2);
         assert!(r.src.poll(window()).await.is_err());
         let f = r.src.poll(window()).await.unwrap();
@@ -769,14 +747,11 @@ mod tests {
     #[tokio::test]
     async fn throttling_is_rate_limited_with_retry_after() {
         let mut r = rig().await;
-        r.canned.lock().unwrap().answers = vec![
-            calendars(),
-            (
-                429,
-                "Retry-After: 7\r\n".into(),
-                r#"{"error":{"code":"TooManyRequests"}}"#.into(),
-            ),
-        ];
+        r.answers([(
+            429,
+            "Retry-After: 7\r\n".into(),
+            r#"{"error":{"code":"TooManyRequests"}}"#.into(),
+        )]);
         match r.src.poll(window()).await.unwrap_err() {
             SourceError::RateLimited { retry_after, .. } => {
                 assert_eq!(retry_after, Some(Duration::from_secs(7)))

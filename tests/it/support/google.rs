@@ -22,6 +22,8 @@ use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::support::oauth::{Tokens, form_of, percent_decode, pkce_matches, query_of, rand_token};
+pub use crate::support::provider::Logged;
+use crate::support::provider::{Fake, ProviderState, provider_state_fields};
 
 pub const CLIENT_ID: &str = "123456789012-abcdefghijklmnop.apps.googleusercontent.com";
 pub const CLIENT_SECRET: &str = "GOCSPX-fake-client-secret-XYZ";
@@ -30,23 +32,6 @@ pub const SCOPE: &str = "https://www.googleapis.com/auth/calendar.readonly";
 const REFRESH_PREFIX: &str = "1//0gLx";
 /// The variable the config names in `client_secret_env`; set only on the child processes.
 pub const SECRET_ENV: &str = "NEXTSTEP_TEST_GOOGLE_CLIENT_SECRET";
-
-#[derive(Debug, Clone)]
-pub struct Logged {
-    pub path: String,
-    pub query: Vec<(String, String)>,
-    pub status: u16,
-    pub bytes: usize,
-}
-
-impl Logged {
-    pub fn param(&self, k: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    }
-}
 
 /// A failure injected into the next events.list call(s).
 #[derive(Debug, Clone)]
@@ -96,10 +81,7 @@ pub struct State {
     pub failing_calendars: Vec<String>,
 }
 
-pub struct FakeGoogle {
-    pub server: MockServer,
-    pub state: Arc<Mutex<State>>,
-}
+pub type FakeGoogle = Fake<State>;
 
 impl FakeGoogle {
     pub async fn start() -> Self {
@@ -125,7 +107,7 @@ impl FakeGoogle {
             .respond_with(EventsList(state.clone()))
             .mount(&server)
             .await;
-        FakeGoogle { server, state }
+        Fake { server, state }
     }
 
     pub fn auth_url(&self) -> String {
@@ -136,10 +118,6 @@ impl FakeGoogle {
     }
     pub fn api_url(&self) -> String {
         format!("{}/calendar/v3/", self.server.uri())
-    }
-
-    pub fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap()
     }
 
     /// Adds or replaces an event (its `id` field), as an edit in Google Calendar would.
@@ -185,35 +163,18 @@ impl FakeGoogle {
         self.lock().sync_tokens.clear();
     }
 
-    /// Every access token issued so far expires.
-    pub fn expire_access_tokens(&self) {
-        self.lock().tokens.expire_access();
-    }
-
-    /// A refresh token, as if someone had signed in through the browser: for tests about
-    /// polling, which need a signed-in source but not the sign-in.
-    pub fn grant_refresh_token(&self) -> String {
-        self.lock().tokens.issue_refresh(REFRESH_PREFIX, 90)
-    }
-
-    pub fn requests(&self) -> Vec<Logged> {
-        self.lock().log.clone()
-    }
-
     pub fn events_requests(&self) -> Vec<Logged> {
-        self.requests()
-            .into_iter()
-            .filter(|l| l.path.ends_with("/events"))
-            .collect()
+        self.calendar_api_requests()
     }
 }
 
-impl crate::support::provider::ProviderFake for FakeGoogle {
-    fn put(&self, event: Value) {
-        self.put_event("primary", event);
-    }
+impl ProviderState for State {
+    const REFRESH_PREFIX: &'static str = REFRESH_PREFIX;
+    const REFRESH_LEN: usize = 90;
 
-    fn moved(&self, event: &Value, start: DateTime<Utc>, end: DateTime<Utc>) -> Value {
+    provider_state_fields!();
+
+    fn moved(event: &Value, start: DateTime<Utc>, end: DateTime<Utc>) -> Value {
         let t = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let mut ev = event.clone();
         ev["start"]["dateTime"] = json!(t(start));
@@ -221,26 +182,12 @@ impl crate::support::provider::ProviderFake for FakeGoogle {
         ev
     }
 
-    fn calendar_requests(&self) -> usize {
-        self.events_requests().len()
+    fn is_calendar_request(r: &Logged) -> bool {
+        r.path.ends_with("/events")
     }
 
-    fn incremental_since(&self, from: usize) -> bool {
-        self.events_requests()[from..].iter().any(|r| {
-            r.status == 200 && r.param("syncToken").is_some() && r.param("timeMin").is_none()
-        })
-    }
-
-    fn secrets(&self) -> Vec<String> {
-        self.lock().tokens.secrets.clone()
-    }
-
-    fn limit_pages(&self, n: usize) {
-        self.lock().max_page_size = Some(n);
-    }
-
-    fn address(&self) -> String {
-        self.server.address().to_string()
+    fn is_incremental(r: &Logged) -> bool {
+        r.param("syncToken").is_some() && r.param("timeMin").is_none()
     }
 }
 
@@ -437,12 +384,7 @@ impl Respond for EventsList {
         let mut s = self.0.lock().unwrap();
         let query = query_of(req);
         let (resp, status, bytes) = events_list(&mut s, req, &query);
-        s.log.push(Logged {
-            path: req.url.path().to_string(),
-            query,
-            status,
-            bytes,
-        });
+        s.log.push(Logged::of(req, query, status, bytes));
         resp
     }
 }
@@ -527,18 +469,12 @@ fn events_list(
         .min(s.max_page_size.unwrap_or(usize::MAX));
 
     let (items, sync_token) = if let Some(pt) = q.get("pageToken") {
-        let Some(c) = s.cursors.remove(*pt) else {
+        let Some(c) = s.cursors.remove(*pt).filter(|c| c.calendar == cal_id) else {
             return reply(
                 400,
                 error_body(400, "global", "invalid", "Invalid page token value."),
             );
         };
-        if c.calendar != cal_id {
-            return reply(
-                400,
-                error_body(400, "global", "invalid", "Invalid page token value."),
-            );
-        }
         (c.remaining, c.sync_token)
     } else if let Some(st) = q.get("syncToken") {
         if q.contains_key("timeMin") || q.contains_key("timeMax") || q.contains_key("updatedMin") {

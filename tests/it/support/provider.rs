@@ -6,6 +6,8 @@
 //!   where `nextstep auth` would), for tests about polling rather than signing in;
 //! - the daemon's story with a provider ([`prompts_and_follows_a_move`]) and with a refused
 //!   sign-in ([`a_refused_sign_in_is_told_once`]), against a fake seen through [`ProviderFake`];
+//! - the fakes' common frame ([`Fake`] over a [`ProviderState`]): the lock, tokens, request log
+//!   ([`Logged`]) and page limit, alike for both;
 //! - times: a fixed window for the sources in this process, whole seconds for the daemon's.
 
 use std::io::Write;
@@ -19,13 +21,15 @@ use nextstep::auth::TokenStoreChoice;
 use nextstep::auth::store::TokenStore;
 use nextstep::model::{MeetingId, Outcome, Via};
 use nextstep::secret::Secret;
-use nextstep::source::{SourceError, Window};
+use nextstep::source::{CalendarSource, Fetched, SourceContext, SourceError, Window};
 use serde_json::Value;
 use tokio::io::AsyncBufReadExt;
+use wiremock::{MockServer, Request};
 
 use super::daemon::{Daemon, Home, expect_notification, wait_until};
 use super::dbus::PrivateBus;
 use super::notifications::FakeNotificationServer;
+use super::oauth::Tokens;
 
 /// The HTTP client of a source or sign-in in this process.
 pub fn http() -> reqwest::Client {
@@ -125,6 +129,27 @@ pub fn output() -> (Output, Lines) {
     )
 }
 
+/// The context of source `name` with its state under `dir/state` (made here) and `http`.
+pub fn source_context(dir: &std::path::Path, name: &str, http: reqwest::Client) -> SourceContext {
+    let state_dir = dir.join("state");
+    std::fs::create_dir_all(&state_dir).unwrap();
+    SourceContext {
+        name: name.into(),
+        state_dir,
+        http: Some(http),
+    }
+}
+
+/// One poll of `src` (which must succeed), and the calendar API requests it made to `fake`.
+pub async fn poll_counting<S: ProviderState>(
+    fake: &Fake<S>,
+    src: &mut impl CalendarSource,
+) -> (Fetched, Vec<Logged>) {
+    let before = fake.calendar_api_requests().len();
+    let fetched = src.poll(window()).await.unwrap();
+    (fetched, fake.calendar_api_requests()[before..].to_vec())
+}
+
 /// `err` is refused credentials (not worth a quick retry) whose message names `fix`, the auth
 /// command; returns the message.
 pub fn refused_naming(err: &SourceError, fix: &str) -> String {
@@ -133,6 +158,24 @@ pub fn refused_naming(err: &SourceError, fix: &str) -> String {
     let msg = err.to_string();
     assert!(msg.contains(fix), "{msg}");
     msg
+}
+
+/// One poll of `src` fails as refused credentials naming `fix` (see [`refused_naming`]); returns
+/// the message.
+pub async fn poll_refused(src: &mut impl CalendarSource, fix: &str) -> String {
+    let err = src.poll(window()).await.unwrap_err();
+    refused_naming(&err, fix)
+}
+
+/// `src` never signed in to `fake`: its poll is refused naming `fix`, without a request to the
+/// calendar API.
+pub async fn refused_without_sign_in<S: ProviderState>(
+    fake: &Fake<S>,
+    mut src: impl CalendarSource,
+    fix: &str,
+) {
+    poll_refused(&mut src, fix).await;
+    assert!(fake.calendar_api_requests().is_empty());
 }
 
 /// `err` is a rate limit, worth a retry, after the server's `Retry-After` of `secs` (`None`: it
@@ -185,6 +228,19 @@ pub struct Ended {
     pub status: ExitStatus,
     pub stdout: String,
     pub stderr: String,
+}
+
+impl Ended {
+    /// Fails, showing the exit status and all the command printed, unless it succeeded (the
+    /// check of [`super::output::assert_success`]).
+    #[track_caller]
+    pub fn assert_succeeded(&self) {
+        super::output::assert_success(&std::process::Output {
+            status: self.status,
+            stdout: self.stdout.clone().into_bytes(),
+            stderr: self.stderr.clone().into_bytes(),
+        });
+    }
 }
 
 impl AuthCommand {
@@ -295,13 +351,7 @@ pub async fn browser_sign_in(cmd: std::process::Command, address: &str, loopback
 
     // The command exits once the browser came back.
     let ended = cmd.finish(Duration::from_secs(20)).await;
-    assert!(
-        ended.status.success(),
-        "the sign-in failed ({}); stdout:\n{}\nstderr:\n{}",
-        ended.status,
-        ended.stdout,
-        ended.stderr
-    );
+    ended.assert_succeeded();
     ended
 }
 
@@ -339,6 +389,164 @@ pub trait ProviderFake {
     fn limit_pages(&self, n: usize);
     /// Where the fake listens (`127.0.0.1:port`).
     fn address(&self) -> String;
+}
+
+/// A fake provider on wiremock: its server, and its state behind a lock. `FakeGoogle` and
+/// `FakeMicrosoft` are this with their own state; what they do alike is written once here.
+pub struct Fake<S> {
+    pub server: MockServer,
+    pub state: Arc<Mutex<S>>,
+}
+
+/// What a provider fake's state says about itself, so that [`Fake`] can serve as a
+/// [`ProviderFake`]: the parts every fake keeps (tokens, request log, page limit) and the few
+/// that follow the provider's API.
+pub trait ProviderState: Sized {
+    /// How the provider's refresh tokens begin, and how many random characters follow.
+    const REFRESH_PREFIX: &'static str;
+    const REFRESH_LEN: usize;
+    fn tokens(&mut self) -> &mut Tokens;
+    fn log(&self) -> &[Logged];
+    fn max_page_size(&mut self) -> &mut Option<usize>;
+    /// Adds or replaces an event of the default calendar.
+    fn put(fake: &Fake<Self>, event: Value);
+    /// `event` moved to `start`..`end`, in the provider's format.
+    fn moved(event: &Value, start: DateTime<Utc>, end: DateTime<Utc>) -> Value;
+    /// Whether `r` was a request of the calendar API (not of sign-in).
+    fn is_calendar_request(r: &Logged) -> bool;
+    /// Whether `r` asked only for changes (a sync token, a delta link).
+    fn is_incremental(r: &Logged) -> bool;
+}
+
+/// The [`ProviderState`] methods that read the same fields of every fake's state (`tokens`,
+/// `log`, `max_page_size`) and put into the calendar `"primary"` with its `put_event`; used inside
+/// each `impl ProviderState`.
+macro_rules! provider_state_fields {
+    () => {
+        fn tokens(&mut self) -> &mut crate::support::oauth::Tokens {
+            &mut self.tokens
+        }
+
+        fn log(&self) -> &[crate::support::provider::Logged] {
+            &self.log
+        }
+
+        fn max_page_size(&mut self) -> &mut Option<usize> {
+            &mut self.max_page_size
+        }
+
+        fn put(fake: &crate::support::provider::Fake<Self>, event: serde_json::Value) {
+            fake.put_event("primary", event);
+        }
+    };
+}
+pub(crate) use provider_state_fields;
+
+impl<S: ProviderState> Fake<S> {
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, S> {
+        self.state.lock().unwrap()
+    }
+
+    /// Every access token issued so far expires.
+    pub fn expire_access_tokens(&self) {
+        self.lock().tokens().expire_access();
+    }
+
+    /// A refresh token, as if someone had signed in: for tests about polling, which need a
+    /// signed-in source but not the sign-in.
+    pub fn grant_refresh_token(&self) -> String {
+        self.lock()
+            .tokens()
+            .issue_refresh(S::REFRESH_PREFIX, S::REFRESH_LEN)
+    }
+
+    /// Every request the fake logged, in order.
+    pub fn requests(&self) -> Vec<Logged> {
+        self.lock().log().to_vec()
+    }
+
+    /// The requests of the calendar API so far.
+    pub fn calendar_api_requests(&self) -> Vec<Logged> {
+        self.requests()
+            .into_iter()
+            .filter(S::is_calendar_request)
+            .collect()
+    }
+}
+
+impl<S: ProviderState> ProviderFake for Fake<S> {
+    fn put(&self, event: Value) {
+        S::put(self, event);
+    }
+
+    fn moved(&self, event: &Value, start: DateTime<Utc>, end: DateTime<Utc>) -> Value {
+        S::moved(event, start, end)
+    }
+
+    fn calendar_requests(&self) -> usize {
+        self.calendar_api_requests().len()
+    }
+
+    fn incremental_since(&self, from: usize) -> bool {
+        self.calendar_api_requests()[from..]
+            .iter()
+            .any(|r| r.status == 200 && S::is_incremental(r))
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        self.lock().tokens().secrets.clone()
+    }
+
+    fn limit_pages(&self, n: usize) {
+        *self.lock().max_page_size() = Some(n);
+    }
+
+    fn address(&self) -> String {
+        self.server.address().to_string()
+    }
+}
+
+/// The `Prefer` headers of `req`, joined as one.
+pub fn prefer_of(req: &Request) -> Option<String> {
+    let prefer = req
+        .headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(", ");
+    (!prefer.is_empty()).then_some(prefer)
+}
+
+/// One request a fake answered: its path and query, its `Prefer` header, and the status and
+/// body size of the answer (so tests can count requests and bytes per poll).
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub prefer: Option<String>,
+    pub status: u16,
+    pub bytes: usize,
+}
+
+impl Logged {
+    /// `req` (whose query is `query`), answered with `status` and `bytes` of body.
+    pub fn of(req: &Request, query: Vec<(String, String)>, status: u16, bytes: usize) -> Self {
+        Logged {
+            path: req.url.path().to_string(),
+            query,
+            prefer: prefer_of(req),
+            status,
+            bytes,
+        }
+    }
+
+    pub fn param(&self, k: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// A customer meeting through the daemon: `customer` (meeting `id`, titled `title`, ending at

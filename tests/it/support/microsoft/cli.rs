@@ -3,12 +3,19 @@
 
 use std::time::Duration;
 
-use super::{CLIENT_ID, FakeMicrosoft};
-use crate::support::provider::AuthCommand;
+use super::{CLIENT_ID, FakeMicrosoft, ME};
+use crate::support::daemon::Home;
+use crate::support::provider::{AuthCommand, Ended};
 
 /// The `[[calendars]]` table of a Microsoft calendar `m365` on `fake`, polled every second.
 pub fn calendar_table(fake: &FakeMicrosoft, calendars: &[&str]) -> String {
     calendar_table_at(fake, calendars, &fake.api_url(), "5s")
+}
+
+/// A home whose config has the [`calendar_table`] of `calendars` on `fake`, its token kept in a
+/// file (never the keyring of whoever runs the tests).
+pub fn home(fake: &FakeMicrosoft, calendars: &[&str]) -> Home {
+    Home::new(ME, |_| calendar_table(fake, calendars)).with_env("NEXTSTEP_KEYRING", "off")
 }
 
 /// [`calendar_table`] with Graph at `api_url` (a proxy in front of the fake, say) and this
@@ -44,21 +51,26 @@ pub enum Person {
     Ignores,
 }
 
-/// What `nextstep auth microsoft` did.
+/// What `nextstep auth microsoft` did (its exit and output, through `Deref`), and the address
+/// and the code of the line it printed.
 pub struct CliSignIn {
-    pub status: std::process::ExitStatus,
-    pub stdout: String,
-    pub stderr: String,
-    /// The address and the code of the printed line.
+    pub ended: Ended,
     pub verification_uri: String,
     pub user_code: String,
+}
+
+impl std::ops::Deref for CliSignIn {
+    type Target = Ended;
+    fn deref(&self) -> &Ended {
+        &self.ended
+    }
 }
 
 /// Runs `nextstep auth microsoft --source m365` (with `env`) as a child process, as a person
 /// would: reads the printed line, goes to the address, enters the code and approves (or not),
 /// and waits for the command to end.
 pub async fn sign_in_through_the_cli(
-    home: &crate::support::daemon::Home,
+    home: &Home,
     fake: &FakeMicrosoft,
     person: Person,
     env: &[(&str, &str)],
@@ -78,9 +90,7 @@ pub async fn sign_in_through_the_cli(
     // `auth microsoft` ends within 30 s of the answer.
     let ended = cmd.finish(Duration::from_secs(30)).await;
     CliSignIn {
-        status: ended.status,
-        stdout: ended.stdout,
-        stderr: ended.stderr,
+        ended,
         verification_uri: uri,
         user_code: code,
     }

@@ -11,6 +11,7 @@ use wiremock::{Request, Respond, ResponseTemplate};
 
 use super::{Cursor, DEFAULT_PAGE_SIZE, DeltaState, Fault, Logged, ME, State};
 use crate::support::oauth::{percent_decode, query_of, rand_token};
+use crate::support::provider::prefer_of;
 
 /// The Windows zone names this fake knows, with their IANA zone (CLDR's windowsZones, "001").
 fn zone(name: &str) -> chrono_tz::Tz {
@@ -66,22 +67,9 @@ impl Respond for Graph {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let mut s = self.0.lock().unwrap();
         let query = query_of(req);
-        let prefer = req
-            .headers
-            .get_all("prefer")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let prefer = (!prefer.is_empty()).then_some(prefer);
+        let prefer = prefer_of(req);
         let (resp, status, bytes) = graph(&mut s, req, &query, prefer.as_deref());
-        s.log.push(Logged {
-            path: req.url.path().to_string(),
-            query,
-            prefer,
-            status,
-            bytes,
-        });
+        s.log.push(Logged::of(req, query, status, bytes));
         resp
     }
 }
@@ -235,16 +223,16 @@ fn delta(
     let window_given = q.contains_key("startDateTime") || q.contains_key("endDateTime");
     let cal_index = s.calendars.iter().position(|c| c.id == calendar).unwrap();
 
+    if window_given && (q.contains_key("$skiptoken") || q.contains_key("$deltatoken")) {
+        return reply(
+            400,
+            &graph_error(
+                "ErrorInvalidParameter",
+                "A state token cannot be combined with other parameters.",
+            ),
+        );
+    }
     let (items, delta_token, empty_lead) = if let Some(t) = q.get("$skiptoken") {
-        if window_given {
-            return reply(
-                400,
-                &graph_error(
-                    "ErrorInvalidParameter",
-                    "A state token cannot be combined with other parameters.",
-                ),
-            );
-        }
         let Some(c) = s.cursors.remove(*t).filter(|c| c.calendar == calendar) else {
             return reply(
                 400,
@@ -253,15 +241,6 @@ fn delta(
         };
         (c.remaining, c.delta_token, false)
     } else if let Some(t) = q.get("$deltatoken") {
-        if window_given {
-            return reply(
-                400,
-                &graph_error(
-                    "ErrorInvalidParameter",
-                    "A state token cannot be combined with other parameters.",
-                ),
-            );
-        }
         let Some(st) = s
             .delta_tokens
             .get(*t)

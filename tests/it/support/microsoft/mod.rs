@@ -48,12 +48,14 @@ use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer};
 
 use crate::support::oauth::Tokens;
+pub use crate::support::provider::Logged;
+use crate::support::provider::{Fake, ProviderState, provider_state_fields};
 
 pub mod cli;
 mod graph;
 mod identity;
 
-pub use cli::{Person, calendar_table, calendar_table_at, sign_in_through_the_cli};
+pub use cli::{Person, calendar_table_at, home, sign_in_through_the_cli};
 use graph::Graph;
 use identity::{Authorize, DeviceAuthorization, DeviceLogin, TokenEndpoint};
 
@@ -72,26 +74,9 @@ pub(crate) const REFRESH_PREFIX: &str = "1.AXkAwB3nR_refresh.";
 /// The page size when a request names none.
 pub(crate) const DEFAULT_PAGE_SIZE: usize = 10;
 
-#[derive(Debug, Clone)]
-pub struct Logged {
-    pub path: String,
-    pub query: Vec<(String, String)>,
-    pub prefer: Option<String>,
-    pub status: u16,
-    pub bytes: usize,
-}
-
-impl Logged {
-    pub fn param(&self, k: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn is_delta(&self) -> bool {
-        self.path.ends_with("/calendarView/delta")
-    }
+/// Whether `r` was a calendarView delta request.
+pub fn is_delta(r: &Logged) -> bool {
+    r.path.ends_with("/calendarView/delta")
 }
 
 /// A failure injected into the next Graph delta request(s).
@@ -198,10 +183,7 @@ fn user_code() -> String {
         .collect()
 }
 
-pub struct FakeMicrosoft {
-    pub server: MockServer,
-    pub state: Arc<Mutex<State>>,
-}
+pub type FakeMicrosoft = Fake<State>;
 
 impl FakeMicrosoft {
     pub async fn start() -> Self {
@@ -267,7 +249,7 @@ impl FakeMicrosoft {
             .respond_with(Graph(state.clone()))
             .mount(&server)
             .await;
-        FakeMicrosoft { server, state }
+        Fake { server, state }
     }
 
     /// What the config's `authority_url` names.
@@ -278,10 +260,6 @@ impl FakeMicrosoft {
     /// What the config's `api_url` names.
     pub fn api_url(&self) -> String {
         format!("{}/v1.0", self.server.uri())
-    }
-
-    pub fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap()
     }
 
     /// The person at the verification page: enters `user_code` and approves (or declines).
@@ -343,17 +321,6 @@ impl FakeMicrosoft {
         self.lock().tokens.revoke_refresh();
     }
 
-    /// Every access token issued so far expires.
-    pub fn expire_access_tokens(&self) {
-        self.lock().tokens.expire_access();
-    }
-
-    /// A refresh token, as if someone had signed in with the device code: for tests about
-    /// polling, which need a signed-in source but not the sign-in.
-    pub fn grant_refresh_token(&self) -> String {
-        self.lock().tokens.issue_refresh(REFRESH_PREFIX, 300)
-    }
-
     /// Next and delta links (and the device login page) start with `base` instead of the fake's
     /// own address: for a proxy in front of Graph, which must see every request of a round.
     pub fn link_through(&self, base: &str) {
@@ -365,53 +332,31 @@ impl FakeMicrosoft {
         self.lock().tokens.refresh_tokens()
     }
 
-    pub fn requests(&self) -> Vec<Logged> {
-        self.lock().log.clone()
-    }
-
     /// The calendarView delta requests so far.
     pub fn delta_requests(&self) -> Vec<Logged> {
-        self.requests()
-            .into_iter()
-            .filter(Logged::is_delta)
-            .collect()
+        self.requests().into_iter().filter(is_delta).collect()
     }
 }
 
-impl crate::support::provider::ProviderFake for FakeMicrosoft {
-    fn put(&self, event: Value) {
-        self.put_event("primary", event);
-    }
+impl ProviderState for State {
+    const REFRESH_PREFIX: &'static str = REFRESH_PREFIX;
+    const REFRESH_LEN: usize = 300;
 
-    fn moved(&self, event: &Value, start: DateTime<Utc>, end: DateTime<Utc>) -> Value {
+    provider_state_fields!();
+
+    fn moved(event: &Value, start: DateTime<Utc>, end: DateTime<Utc>) -> Value {
         let mut ev = event.clone();
         ev["start"]["dateTime"] = json!(graph_time(start));
         ev["end"]["dateTime"] = json!(graph_time(end));
         ev
     }
 
-    fn calendar_requests(&self) -> usize {
-        self.requests().len()
+    fn is_calendar_request(_: &Logged) -> bool {
+        true
     }
 
-    fn incremental_since(&self, from: usize) -> bool {
-        self.requests()[from..].iter().any(|r| {
-            r.status == 200
-                && r.param("$deltatoken").is_some()
-                && r.param("startDateTime").is_none()
-        })
-    }
-
-    fn secrets(&self) -> Vec<String> {
-        self.lock().tokens.secrets.clone()
-    }
-
-    fn limit_pages(&self, n: usize) {
-        self.lock().max_page_size = Some(n);
-    }
-
-    fn address(&self) -> String {
-        self.server.address().to_string()
+    fn is_incremental(r: &Logged) -> bool {
+        r.param("$deltatoken").is_some() && r.param("startDateTime").is_none()
     }
 }
 
