@@ -19,6 +19,7 @@ mod coach_web;
 mod crash_loop;
 mod daemon;
 mod fuzz;
+mod gaps_meetings;
 mod google;
 mod google_daemon;
 mod ics_source;
