@@ -69,7 +69,8 @@ impl CommandContext {
                 anyhow::anyhow!("{}: no answer within {:?}", cal.name, cal.timeout * 2)
             })??;
         let snap = snapshot::path(&self.data_dir, &cal.name);
-        if let Err(e) = snapshot::save(&snap, &cal.name, now, &fetched.meetings) {
+        let config = snapshot::fingerprint(cal, self.config.prompts.lookback);
+        if let Err(e) = snapshot::save(&snap, &cal.name, now, config, &fetched.meetings) {
             eprintln!("warning: cannot save {}: {e}", snap.display());
         }
         Ok((fetched, src.describe()))

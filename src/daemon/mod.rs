@@ -168,6 +168,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
                     tx: tx.clone(),
                     shutdown: opts.shutdown.clone(),
                     snapshot: snap_path,
+                    config: snapshot::fingerprint(cal, opts.config.prompts.lookback),
                     poll_now: poll_now.subscribe(),
                 };
                 tracker.spawn(task.run());

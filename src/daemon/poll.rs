@@ -59,6 +59,8 @@ pub(super) struct PollTask {
     pub(super) tx: mpsc::Sender<LoopEvent>,
     pub(super) shutdown: CancellationToken,
     pub(super) snapshot: PathBuf,
+    /// The config's fingerprint for this calendar, stamped on each snapshot (`snapshot::fingerprint`).
+    pub(super) config: u64,
     pub(super) poll_now: watch::Receiver<u64>,
 }
 
@@ -94,8 +96,13 @@ impl PollTask {
                         "polled"
                     );
                     if fetched.changed
-                        && let Err(e) =
-                            snapshot::save(&self.snapshot, &name, now, &fetched.meetings)
+                        && let Err(e) = snapshot::save(
+                            &self.snapshot,
+                            &name,
+                            now,
+                            self.config,
+                            &fetched.meetings,
+                        )
                     {
                         warn!(path = %self.snapshot.display(), "cannot save the snapshot: {e}");
                     }
@@ -306,6 +313,7 @@ mod tests {
             tx,
             shutdown: shutdown.clone(),
             snapshot: dir.path().join("snap.json"),
+            config: 0,
             poll_now: poll_now.subscribe(),
         };
         let handle = tokio::spawn(task.run());

@@ -4,13 +4,19 @@
 //! Written atomically (temporary file, fsync, rename), so a crash mid-write leaves the previous
 //! snapshot intact. A snapshot that cannot be read is treated as absent (with a warning by the
 //! caller): it is a cache, the calendar is the truth.
+//!
+//! Each snapshot carries the [`fingerprint`] of the config that wrote it, so a reader under
+//! another config (another address for the calendar, another look-back) can say that what it
+//! shows may not match (`nextstep meetings` does). A snapshot from before fingerprints has none:
+//! its match is unknown, never an error.
 
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::Meeting;
+use crate::config::CalendarConfig;
+use crate::model::{Meeting, stable_hash};
 
 /// Bumped when `Meeting`'s serialized shape changes incompatibly; older snapshots are ignored.
 const FORMAT: u32 = 1;
@@ -20,7 +26,45 @@ pub struct Snapshot {
     pub format: u32,
     pub source: String,
     pub taken_at: DateTime<Utc>,
+    /// The [`fingerprint`] of the config it was written under; `None` in a snapshot written
+    /// before snapshots carried one.
+    #[serde(default)]
+    pub config: Option<u64>,
     pub meetings: Vec<Meeting>,
+}
+
+/// Whether a snapshot was written under the config a reader has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfigMatch {
+    /// Written under the same calendar settings and look-back.
+    Same,
+    /// Written under other settings: its meetings may not be the ones this config would read.
+    Other,
+    /// Written before snapshots carried a fingerprint.
+    Unknown,
+}
+
+impl Snapshot {
+    /// Whether it was written under a config whose [`fingerprint`] is `now`.
+    pub fn config_match(&self, now: u64) -> ConfigMatch {
+        match self.config {
+            Some(f) if f == now => ConfigMatch::Same,
+            Some(_) => ConfigMatch::Other,
+            None => ConfigMatch::Unknown,
+        }
+    }
+}
+
+/// What a calendar's snapshot depends on in the config: the calendar entry (its name, kind,
+/// address, calendars and credential references; their `Debug` never shows a secret) and the
+/// look-back that sets the window read. Not the identity or classify rules: every reader
+/// classifies the snapshot's meetings anew under the config it has. Stable across runs
+/// ([`stable_hash`]); a new nextstep that shows a setting differently reads as "another config"
+/// once, until the next poll rewrites the snapshot.
+pub fn fingerprint(cal: &CalendarConfig, lookback: std::time::Duration) -> u64 {
+    let settings = format!("{}\n{:?}\n{:?}", cal.name, cal.kind, lookback);
+    stable_hash(settings.bytes())
 }
 
 /// Where the snapshot of `source` lives under the data directory.
@@ -30,11 +74,13 @@ pub fn path(data_dir: &Path, source: &str) -> PathBuf {
         .join(format!("{source}.snapshot.json"))
 }
 
-/// Writes the snapshot atomically with mode 0600 (meeting titles and addresses are personal data).
+/// Writes the snapshot atomically with mode 0600 (meeting titles and addresses are personal data),
+/// stamped with the [`fingerprint`] `config` of the config it was read under.
 pub fn save(
     path: &Path,
     source: &str,
     taken_at: DateTime<Utc>,
+    config: u64,
     meetings: &[Meeting],
 ) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -43,6 +89,7 @@ pub fn save(
         format: FORMAT,
         source,
         taken_at,
+        config,
         meetings,
     };
     let body = serde_json::to_vec(&snap).map_err(std::io::Error::other)?;
@@ -54,6 +101,7 @@ struct SnapshotRef<'a> {
     format: u32,
     source: &'a str,
     taken_at: DateTime<Utc>,
+    config: u64,
     meetings: &'a [Meeting],
 }
 
@@ -91,10 +139,11 @@ mod tests {
         let p = path(dir.path(), "work");
         let at = Utc::now();
         let meetings = vec![m("a"), m("b")];
-        save(&p, "work", at, &meetings).unwrap();
+        save(&p, "work", at, 7, &meetings).unwrap();
         let s = load(&p).unwrap().unwrap();
         assert_eq!(s.meetings, meetings);
         assert_eq!(s.taken_at, at);
+        assert_eq!(s.config_match(7), ConfigMatch::Same);
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(
             std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
@@ -110,5 +159,41 @@ mod tests {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, b"{ truncated").unwrap();
         assert!(load(&p).is_err());
+    }
+
+    #[test]
+    fn a_snapshot_written_before_fingerprints_loads_and_its_match_is_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = path(dir.path(), "work");
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        let old = r#"{"format":1,"source":"work","taken_at":"2026-11-30T09:00:00Z","meetings":[]}"#;
+        std::fs::write(&p, old).unwrap();
+        let s = load(&p).unwrap().unwrap();
+        assert_eq!(s.config, None);
+        assert_eq!(s.config_match(7), ConfigMatch::Unknown);
+        assert_eq!(
+            Snapshot {
+                config: Some(8),
+                ..s
+            }
+            .config_match(7),
+            ConfigMatch::Other
+        );
+    }
+
+    #[test]
+    fn the_fingerprint_follows_the_calendar_and_the_look_back_only() {
+        let config = |ics: &str, lookback: &str| {
+            let text = format!(
+                "[prompts]\nlookback = \"{lookback}\"\n\
+                 [[calendars]]\nname = \"work\"\nkind = \"ics\"\npath = \"{ics}\"\n"
+            );
+            let c = crate::config::Config::from_toml("test.toml", &text).unwrap();
+            fingerprint(&c.calendars[0], c.prompts.lookback)
+        };
+        let base = config("/tmp/a.ics", "12h");
+        assert_eq!(base, config("/tmp/a.ics", "12h"), "stable");
+        assert_ne!(base, config("/tmp/b.ics", "12h"), "another address");
+        assert_ne!(base, config("/tmp/a.ics", "2d"), "another look-back");
     }
 }

@@ -163,12 +163,18 @@ fn objective_forms(
     }
 }
 
-/// The outcome form: the seven values explained, the next step, a note.
-fn outcome_form(f: &FormCtx, id: &str, correct: bool) -> Markup {
+/// The label of the outcome form's confirmation for a meeting that has not started: the page's
+/// `outcome --force`.
+pub const RECORD_EARLY: &str = "It has not started yet: record anyway";
+
+/// The outcome form: the seven values explained, the next step, a note. For a meeting that has
+/// not started (`early`), it carries the [`RECORD_EARLY`] box, which the page requires.
+fn outcome_form(f: &FormCtx, id: &str, correct: bool, early: bool) -> Markup {
     html! {
         form.outcome method="post" action="/meeting/outcome" {
             (f.hidden(id))
             @if correct { input type="hidden" name="correct" value="1"; }
+            @if early { label.early { input type="checkbox" name="early" value="1" required; " " (RECORD_EARLY) } }
             fieldset {
                 legend { "How did it end?" }
                 @for o in Outcome::ALL {
@@ -199,7 +205,8 @@ fn pending_item(
             @if let Some(a) = &p.account { " · " (a) }
             @match p.kind {
                 PromptKind::Objective => (objective_forms(f, p.meeting.as_str(), objectives, suggestion, false)),
-                PromptKind::Outcome => (outcome_form(f, p.meeting.as_str(), false)),
+                // A pending outcome is for a meeting that ended (`Ledger::pending`).
+                PromptKind::Outcome => (outcome_form(f, p.meeting.as_str(), false, false)),
             }
         }
     }
@@ -290,11 +297,15 @@ pub fn meeting(p: &MeetingPage, f: &FormCtx, notice: Option<&str>) -> Markup {
                     @if let Some(d) = o.due { ", due " (d.format("%Y-%m-%d")) }
                     " (from " (via(by.by)) ", " (local(by.at)) ")" }
                 @if let Some(n) = &o.note { p { "Note: " (n) } }
-                details { summary { "Correct the outcome" } (outcome_form(f, id, true)) }
+                details { summary { "Correct the outcome" } (outcome_form(f, id, true, !started)) }
+            }
+            _ if !started => {
+                p.missing { "The meeting has not started yet: an outcome is for a meeting that took place." }
+                details { summary { "Record an outcome anyway" } (outcome_form(f, id, false, true)) }
             }
             _ => {
                 @if !ended { p { "The meeting has not ended yet; you can still record how it went in advance." } }
-                (outcome_form(f, id, false))
+                (outcome_form(f, id, false, false))
             }
         }
 
@@ -350,7 +361,7 @@ pub fn already_answered(
         p { "To replace the answer, correct it:" }
         @match question {
             PromptKind::Objective => (objective_forms(f, id, &p.objectives, p.suggestion.as_ref(), true)),
-            PromptKind::Outcome => (outcome_form(f, id, true)),
+            PromptKind::Outcome => (outcome_form(f, id, true, p.meeting.start > p.now)),
         }
         p { a href=(meeting_href(id)) { "Back to the meeting" } }
     };

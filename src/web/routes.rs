@@ -5,7 +5,8 @@
 //! prompt on screen when there is one (its key, with a `#web#NONCE` suffix), so the first answer
 //! stands wherever it came from; the form's nonce makes a resubmitted form a retry, not a second
 //! answer. When the question was answered already, the page says by whom and when, and offers
-//! the explicit correction ([`Ledger::correct`]).
+//! the explicit correction ([`Ledger::correct`]). An outcome for a meeting that has not started
+//! needs the form's confirmation (`early`), as `nextstep outcome` needs `--force`.
 
 use std::sync::Arc;
 
@@ -170,6 +171,8 @@ struct OutcomeForm {
     due: Option<String>,
     note: Option<String>,
     correct: Option<String>,
+    /// Present when the person ticked [`pages::RECORD_EARLY`]: the page's `outcome --force`.
+    early: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -307,8 +310,21 @@ async fn outcome(
         )));
     }
     with_ledger(&state, move |s, ledger, now| {
+        let known = view::find(&s.config, &s.data_dir, ledger, &f.id)?;
+        // As `nextstep outcome` has it: a meeting that has not started needs the confirmation.
+        if let Some((m, _)) = known.as_ref().filter(|(m, _)| m.start > now)
+            && f.early.is_none()
+        {
+            return Ok(bad_form(&format!(
+                "“{}” has not started yet ({}): an outcome is for a meeting that took place. To \
+                 record one anyway, tick “{}” on the meeting's page.",
+                m.title,
+                pages::local(m.start),
+                pages::RECORD_EARLY
+            )));
+        }
         // The rules of `nextstep outcome --due`: YYYY-MM-DD, on or after the meeting's day.
-        let start = view::find(&s.config, &s.data_dir, ledger, &f.id)?.map(|(m, _)| m.start);
+        let start = known.map(|(m, _)| m.start);
         let due = match start.map(|start| due_text::parse_due_for(&typed_due, start)) {
             Some(Err(why)) => return Ok(bad_form(&format!("{why}."))),
             Some(Ok(due)) => due,

@@ -126,7 +126,8 @@ async fn the_objective_form_offers_the_next_rung_first_with_its_why() {
     assert_eq!(objective_buttons(&body)[0], "Agree to a next meeting");
 }
 
-/// Posts the outcome form of meeting `id`: committed, next step "Send the PO", due `due`.
+/// Posts the outcome form of meeting `id`: committed, next step "Send the PO", due `due`,
+/// confirmed for a meeting that has not started.
 async fn send_the_po_by(page: &Page, id: &str, nonce: &str, due: &str) -> reqwest::Response {
     let form = [
         ("id", id),
@@ -134,6 +135,7 @@ async fn send_the_po_by(page: &Page, id: &str, nonce: &str, due: &str) -> reqwes
         ("result", "committed"),
         ("next_step", "Send the PO"),
         ("due", due),
+        ("early", "1"),
     ];
     page.post("/meeting/outcome", &form).await
 }
