@@ -5,7 +5,9 @@
 //! (`microsoft`) and what those two share (`provider`, `oauth`), a misbehaving HTTP server
 //! (`faulty`), a real Radicale CalDAV server (`radicale`), a headless Chromium over WebDriver for
 //! the answer page (`webdriver`) and a browser opener that records what it opens (`opener`); the
-//! desktop notifier in the test's own process against the fake server (`desktop`).
+//! desktop notifier in the test's own process against the fake server (`desktop`); for single
+//! commands, the one-calendar config most of them start from (`one_calendar`) and the reading of
+//! a finished run's output with its success check (`output`).
 //!
 //! Driving the whole daemon end to end:
 //!
