@@ -416,22 +416,25 @@ mod tests {
             .collect()
     }
 
+    /// A meeting starting at `start` (RFC 3339) is in `local_week` in `zone` and in `utc_week`
+    /// in UTC.
+    fn assert_week<Z: TimeZone>(start: &str, zone: &Z, local_week: &str, utc_week: &str) {
+        assert_eq!(weeks_in(&[start], None, zone), [(local_week.to_owned(), 1)]);
+        assert_eq!(weeks_in(&[start], None, &Utc), [(utc_week.to_owned(), 1)]);
+    }
+
     #[test]
     fn a_monday_morning_in_sydney_counts_in_mondays_week_though_it_is_sunday_in_utc() {
         // Monday 30 November 08:00 in Sydney (UTC+11) is Sunday 29 November 21:00 UTC.
-        let starts = ["2026-11-29T21:00:00Z"];
-        let sydney = weeks_in(&starts, None, &chrono_tz::Australia::Sydney);
-        assert_eq!(sydney, [("2026-W49".to_owned(), 1)]);
-        assert_eq!(weeks_in(&starts, None, &Utc), [("2026-W48".to_owned(), 1)]);
+        let sydney = chrono_tz::Australia::Sydney;
+        assert_week("2026-11-29T21:00:00Z", &sydney, "2026-W49", "2026-W48");
     }
 
     #[test]
     fn a_sunday_evening_in_los_angeles_stays_in_sundays_week() {
         // Sunday 29 November 19:00 in Los Angeles (UTC−8) is Monday 30 November 03:00 UTC.
-        let starts = ["2026-11-30T03:00:00Z"];
-        let la = weeks_in(&starts, None, &chrono_tz::America::Los_Angeles);
-        assert_eq!(la, [("2026-W48".to_owned(), 1)]);
-        assert_eq!(weeks_in(&starts, None, &Utc), [("2026-W49".to_owned(), 1)]);
+        let la = chrono_tz::America::Los_Angeles;
+        assert_week("2026-11-30T03:00:00Z", &la, "2026-W48", "2026-W49");
     }
 
     #[test]
