@@ -15,7 +15,8 @@
 //! - **awaiting outcome**: meetings that count, have ended, and have no outcome yet.
 //!
 //! A rate is `None` (shown as `–`) when its denominator is zero. Weeks are ISO weeks of the
-//! meeting's start in UTC; meetings without an account are grouped under `(no account)`.
+//! meeting's start in the user's zone (the zone the caller passes: `chrono::Local` at the edges),
+//! so a Monday 08:00 meeting in Sydney is in Monday's week; meetings without an account are grouped under `(no account)`.
 
 mod coaching;
 
@@ -24,9 +25,10 @@ use std::fmt;
 
 pub use coaching::Coaching;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use serde::Serialize;
 
+use crate::coach::local_day;
 use crate::model::{AccountMark, LedgerRow, Outcome};
 
 /// The numbers for one group of meetings.
@@ -121,16 +123,18 @@ pub struct Report {
 impl Report {
     /// Adds the coaching section, from the whole ledger's customer meetings `all_rows` (not only
     /// those since `since`: a cycle is measured from an account's first meeting) and every account
-    /// mark; `ladder` is `prompts.objectives`, `today` the user's local date.
-    pub fn with_coaching(
+    /// mark; `ladder` is `prompts.objectives`, `today` the user's local date and `zone` the user's
+    /// zone (the report's first day is `since`'s day there).
+    pub fn with_coaching<Z: TimeZone>(
         mut self,
         ladder: &[String],
         all_rows: &[LedgerRow],
         marks: &[AccountMark],
         today: chrono::NaiveDate,
+        zone: &Z,
     ) -> Report {
-        let since = self.since.map(|s| s.date_naive());
-        self.coaching = Some(Coaching::build(ladder, all_rows, marks, since, today));
+        let since = self.since.map(|s| local_day(s, zone));
+        self.coaching = Some(Coaching::build(ladder, all_rows, marks, since, today, zone));
         self
     }
 }
@@ -139,9 +143,15 @@ impl Report {
 pub const NO_ACCOUNT: &str = "(no account)";
 
 /// Aggregates `rows` (normally [`crate::ledger::Ledger::customer_meetings`] with the same
-/// `since`) as of `now`. Rows that are not customer meetings, have not started, or were gone
-/// before their start are skipped.
-pub fn build(rows: &[LedgerRow], since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Report {
+/// `since`) as of `now`, in weeks of the user's `zone`. Rows that are not customer meetings, have
+/// not started, or were gone before their start are skipped; so are rows before `since`, which
+/// callers make the start of the user's first day ([`crate::coach::day_start`]).
+pub fn build<Z: TimeZone>(
+    rows: &[LedgerRow],
+    since: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    zone: &Z,
+) -> Report {
     let mut total = Stats::default();
     let mut weeks: BTreeMap<(i32, u32), Stats> = BTreeMap::new();
     let mut accounts: BTreeMap<&str, Stats> = BTreeMap::new();
@@ -153,7 +163,7 @@ pub fn build(rows: &[LedgerRow], since: Option<DateTime<Utc>>, now: DateTime<Utc
         if !took_place {
             continue;
         }
-        let w = r.start.iso_week();
+        let w = local_day(r.start, zone).iso_week();
         total.add(r, now);
         weeks.entry((w.year(), w.week())).or_default().add(r, now);
         accounts
@@ -307,7 +317,7 @@ mod tests {
     use super::*;
     use crate::model::testing::ledger_row;
     use crate::model::{ObjectiveRecord, OutcomeRecord, Via};
-    use chrono::{TimeDelta, TimeZone};
+    use chrono::{NaiveDate, TimeDelta};
 
     fn at(day: u32, h: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 12, day, h, 0, 0).unwrap()
@@ -366,7 +376,7 @@ mod tests {
     #[test]
     fn rates_use_the_documented_denominators() {
         let now = at(10, 12);
-        let r = build(&sample(), None, now);
+        let r = build(&sample(), None, now, &Utc);
         let t = &r.total;
         // Counted: a b c d f g (e cancelled, i gone, j internal, h future).
         assert_eq!(t.meetings, 6);
@@ -385,9 +395,71 @@ mod tests {
         assert_eq!(t.awaiting_outcome, 1);
     }
 
+    /// The weeks of one-hour Acme meetings starting at `starts` (RFC 3339), in `zone`, from
+    /// `since`.
+    fn weeks_in<Z: TimeZone>(
+        starts: &[&str],
+        since: Option<DateTime<Utc>>,
+        zone: &Z,
+    ) -> Vec<(String, u32)> {
+        let rows: Vec<LedgerRow> = starts
+            .iter()
+            .map(|s| {
+                let start: DateTime<Utc> = s.parse().unwrap();
+                ledger_row("w", s, "Acme", start, start + TimeDelta::hours(1))
+            })
+            .collect();
+        build(&rows, since, at(31, 0), zone)
+            .by_week
+            .into_iter()
+            .map(|w| (w.week, w.stats.meetings))
+            .collect()
+    }
+
+    /// A meeting starting at `start` (RFC 3339) is in `local_week` in `zone` and in `utc_week`
+    /// in UTC.
+    fn assert_week<Z: TimeZone>(start: &str, zone: &Z, local_week: &str, utc_week: &str) {
+        assert_eq!(weeks_in(&[start], None, zone), [(local_week.to_owned(), 1)]);
+        assert_eq!(weeks_in(&[start], None, &Utc), [(utc_week.to_owned(), 1)]);
+    }
+
+    #[test]
+    fn a_monday_morning_in_sydney_counts_in_mondays_week_though_it_is_sunday_in_utc() {
+        // Monday 30 November 08:00 in Sydney (UTC+11) is Sunday 29 November 21:00 UTC.
+        let sydney = chrono_tz::Australia::Sydney;
+        assert_week("2026-11-29T21:00:00Z", &sydney, "2026-W49", "2026-W48");
+    }
+
+    #[test]
+    fn a_sunday_evening_in_los_angeles_stays_in_sundays_week() {
+        // Sunday 29 November 19:00 in Los Angeles (UTC−8) is Monday 30 November 03:00 UTC.
+        let la = chrono_tz::America::Los_Angeles;
+        assert_week("2026-11-30T03:00:00Z", &la, "2026-W48", "2026-W49");
+    }
+
+    #[test]
+    fn the_since_cut_and_the_coaching_first_day_follow_the_users_zone() {
+        // From Monday 30 November in Sydney: its Sunday 23:00 meeting (12:00 UTC) is left out,
+        // its Monday 08:00 meeting (Sunday 21:00 UTC) counts.
+        let sydney = chrono_tz::Australia::Sydney;
+        let monday = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let since = crate::coach::day_start(monday, &sydney);
+        let starts = ["2026-11-29T12:00:00Z", "2026-11-29T21:00:00Z"];
+        let weeks = weeks_in(&starts, Some(since), &sydney);
+        assert_eq!(weeks, [("2026-W49".to_owned(), 1)]);
+        let r = build(&[], Some(since), at(31, 0), &sydney).with_coaching(
+            &[],
+            &[],
+            &[],
+            monday,
+            &sydney,
+        );
+        assert_eq!(r.coaching.and_then(|c| c.since), Some(monday));
+    }
+
     #[test]
     fn groups_by_iso_week_and_by_account() {
-        let r = build(&sample(), None, at(10, 12));
+        let r = build(&sample(), None, at(10, 12), &Utc);
         let weeks: Vec<_> = r.by_week.iter().map(|w| w.week.as_str()).collect();
         assert_eq!(weeks, ["2026-W49", "2026-W50"]);
         let acme = &r.by_account[0];
@@ -413,11 +485,11 @@ mod tests {
 
     #[test]
     fn since_drops_earlier_meetings_and_an_empty_group_has_no_rates() {
-        let r = build(&sample(), Some(at(9, 0)), at(10, 12));
+        let r = build(&sample(), Some(at(9, 0)), at(10, 12), &Utc);
         assert_eq!(r.total.meetings, 1); // g
         assert_eq!(r.total.held, 0);
         assert_eq!(r.total.commitment_rate, None);
-        let empty = build(&[], None, at(10, 12));
+        let empty = build(&[], None, at(10, 12), &Utc);
         assert_eq!(empty.total, Stats::default());
         assert!(empty.by_week.is_empty());
     }
@@ -426,14 +498,14 @@ mod tests {
     fn a_meeting_without_an_account_is_grouped_as_no_account() {
         let mut r = row("x", "", 1, None, None);
         r.account = None;
-        let rep = build(&[r], None, at(1, 10) + TimeDelta::minutes(5));
+        let rep = build(&[r], None, at(1, 10) + TimeDelta::minutes(5), &Utc);
         assert_eq!(rep.by_account[0].account, NO_ACCOUNT);
         assert_eq!(rep.total.awaiting_outcome, 0, "not ended yet");
     }
 
     #[test]
     fn the_text_report_shows_totals_and_aligned_tables() {
-        let text = build(&sample(), None, at(10, 12)).to_string();
+        let text = build(&sample(), None, at(10, 12), &Utc).to_string();
         assert!(
             text.starts_with("All customer meetings, as of 2026-12-10 12:00 UTC\n"),
             "{text}"
@@ -458,7 +530,7 @@ mod tests {
 
     #[test]
     fn the_json_report_has_flat_groups() {
-        let v = serde_json::to_value(build(&sample(), None, at(10, 12))).unwrap();
+        let v = serde_json::to_value(build(&sample(), None, at(10, 12), &Utc)).unwrap();
         assert_eq!(v["by_week"][0]["week"], "2026-W49");
         assert_eq!(v["by_week"][0]["meetings"], 4);
         assert_eq!(v["total"]["advance_rate"], 0.5);

@@ -155,7 +155,7 @@ pub fn run(ctx: &CommandContext, cmd: AccountCmd) -> anyhow::Result<AccountView>
     let rows = ledger.customer_meetings_of_account(&account)?;
     let marks = ledger.account_marks(Some(&account))?;
     let ladder = &ctx.config.prompts.objectives;
-    let status = coach::status(ladder, &account, &rows, &marks);
+    let status = coach::status(ladder, &account, &rows, &marks, &chrono::Local);
     let (suggestion, no_suggestion) = if status.state != State::Open {
         (
             None,

@@ -27,5 +27,6 @@ pub fn run(ctx: &CommandContext, _cmd: DigestCmd) -> anyhow::Result<Digest> {
         &marks,
         now,
         today,
+        &chrono::Local,
     ))
 }

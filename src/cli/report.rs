@@ -63,10 +63,11 @@ pub fn run(ctx: &CommandContext, cmd: ReportCmd) -> anyhow::Result<ReportOutput>
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
         return Ok(ReportOutput::Html { written: path });
     }
+    // The report's days and weeks are the user's local ones, so its first day starts at local
+    // midnight.
     let since = cmd
         .since
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc());
+        .map(|d| crate::coach::day_start(d, &chrono::Local));
     // The whole ledger: `build` keeps the meetings since `since` itself, and a sell cycle is
     // measured from an account's first meeting, which may be earlier.
     let rows = ledger.customer_meetings(None)?;
@@ -74,11 +75,12 @@ pub fn run(ctx: &CommandContext, cmd: ReportCmd) -> anyhow::Result<ReportOutput>
     let now = ctx.now();
     let today = local_today(now);
     Ok(ReportOutput::Report(Box::new(
-        crate::report::build(&rows, since, now).with_coaching(
+        crate::report::build(&rows, since, now, &chrono::Local).with_coaching(
             &ctx.config.prompts.objectives,
             &rows,
             &marks,
             today,
+            &chrono::Local,
         ),
     )))
 }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, NaiveDate, TimeZone};
 use serde::Serialize;
 
 use super::status::{State, status_of_all};
@@ -107,19 +107,25 @@ fn group(name: &str, mut days: Vec<i64>) -> CycleGroup {
 
 /// Measures the sell cycle over `rows` (the ledger's customer meetings, any order) and `marks`;
 /// `ladder` is `prompts.objectives` (its last rung is the sale).
-pub fn sell_cycle(ladder: &[String], rows: &[LedgerRow], marks: &[AccountMark]) -> SellCycle {
-    sell_cycle_since(ladder, rows, marks, None)
+pub fn sell_cycle<Z: TimeZone>(
+    ladder: &[String],
+    rows: &[LedgerRow],
+    marks: &[AccountMark],
+    zone: &Z,
+) -> SellCycle {
+    sell_cycle_since(ladder, rows, marks, None, zone)
 }
 
 /// [`sell_cycle`] of the accounts closed on or after `since` (all when `None`), each still
 /// measured from its first meeting: `rows` must hold the whole ledger, not only meetings since.
-pub fn sell_cycle_since(
+pub fn sell_cycle_since<Z: TimeZone>(
     ladder: &[String],
     rows: &[LedgerRow],
     marks: &[AccountMark],
     since: Option<NaiveDate>,
+    zone: &Z,
 ) -> SellCycle {
-    let statuses = status_of_all(ladder, rows, marks);
+    let statuses = status_of_all(ladder, rows, marks, zone);
     let mut by_account: BTreeMap<&str, Vec<&LedgerRow>> = BTreeMap::new();
     for r in rows.iter().filter(|r| happens(r)) {
         if let Some(a) = r.account.as_deref() {
@@ -137,10 +143,13 @@ pub fn sell_cycle_since(
         if since.is_some_and(|s| closed_on < s) {
             continue;
         }
-        let Some(first) = meetings.iter().map(|r| day_of(r)).min() else {
+        let Some(first) = meetings.iter().map(|r| day_of(r, zone)).min() else {
             continue;
         };
-        let held: Vec<_> = meetings.iter().filter(|r| day_of(r) <= closed_on).collect();
+        let held: Vec<_> = meetings
+            .iter()
+            .filter(|r| day_of(r, zone) <= closed_on)
+            .collect();
         let with_objective = held
             .iter()
             .filter(|r| r.objective.as_ref().is_some_and(|o| o.set_at <= r.start))
@@ -186,8 +195,9 @@ pub fn sell_cycle_since(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::coach::testing::{day, ladder, mark, meeting};
+    use crate::coach::testing::{day, ladder, mark, meeting, meeting_at};
     use crate::model::{MarkKind, Outcome::*};
+    use chrono::Utc;
 
     /// An account with a first meeting on `first` (objective or not) and a no-sale on `last`.
     fn lost(account: &str, first: (u32, u32), last: (u32, u32), objective: bool) -> Vec<LedgerRow> {
@@ -199,11 +209,45 @@ mod tests {
     }
 
     #[test]
+    fn a_cycle_runs_between_the_users_local_days() {
+        // A first meeting on Monday 5 January 08:00 in Sydney (Sunday 4 January 21:00 UTC) and
+        // a no-sale on Sunday 25 January 19:00 in Los Angeles (Monday 26 January 03:00 UTC).
+        let rows = [
+            meeting_at(
+                "Acme",
+                "2026-01-04T21:00:00Z".parse().unwrap(),
+                None,
+                Some(Continuation),
+            ),
+            meeting_at(
+                "Acme",
+                "2026-01-26T03:00:00Z".parse().unwrap(),
+                None,
+                Some(NoSale),
+            ),
+        ];
+        let in_sydney =
+            &sell_cycle(&ladder(), &rows, &[], &chrono_tz::Australia::Sydney).accounts[0];
+        assert_eq!(
+            (in_sydney.first_meeting, in_sydney.closed_on),
+            (day(1, 5), day(1, 26))
+        );
+        let in_la =
+            &sell_cycle(&ladder(), &rows, &[], &chrono_tz::America::Los_Angeles).accounts[0];
+        assert_eq!(
+            (in_la.first_meeting, in_la.closed_on),
+            (day(1, 4), day(1, 25))
+        );
+        let in_utc = &sell_cycle(&ladder(), &rows, &[], &Utc).accounts[0];
+        assert_eq!((in_utc.first_meeting, in_utc.days), (day(1, 4), 22));
+    }
+
+    #[test]
     fn days_run_from_the_first_meeting_to_the_close_and_open_accounts_are_left_out() {
         let l = ladder();
         let mut rows = lost("Acme", (1, 5), (1, 25), true);
         rows.push(meeting("Globex", (2, 1), Some(&l[0]), Some(Committed)));
-        let c = sell_cycle(&l, &rows, &[]);
+        let c = sell_cycle(&l, &rows, &[], &Utc);
         assert_eq!(c.accounts.len(), 1);
         let a = &c.accounts[0];
         assert_eq!(
@@ -221,7 +265,7 @@ mod tests {
     fn since_keeps_accounts_closed_from_then_on_measured_from_their_first_meeting() {
         let mut rows = lost("Acme", (1, 5), (1, 25), true);
         rows.extend(lost("Globex", (1, 5), (3, 5), true));
-        let c = sell_cycle_since(&ladder(), &rows, &[], Some(day(2, 1)));
+        let c = sell_cycle_since(&ladder(), &rows, &[], Some(day(2, 1)), &Utc);
         assert_eq!(c.accounts.len(), 1);
         assert_eq!(
             (c.accounts[0].account.as_str(), c.accounts[0].days),
@@ -233,7 +277,7 @@ mod tests {
     fn a_won_mark_dates_the_close() {
         let rows = [meeting("Acme", (4, 1), None, Some(Continuation))];
         let marks = [mark("Acme", MarkKind::Won, day(4, 11), 1, (4, 11))];
-        let c = sell_cycle(&ladder(), &rows, &marks);
+        let c = sell_cycle(&ladder(), &rows, &marks, &Utc);
         assert_eq!(c.accounts[0].days, 10);
         assert_eq!(c.accounts[0].quarter, "2026-Q2");
         assert_eq!(c.accounts[0].state, State::Won);
@@ -247,7 +291,7 @@ mod tests {
         rows.extend(lost("C", (2, 1), (3, 3), true)); // 30 days, Q1, covered
         rows.extend(lost("D", (2, 1), (3, 13), true)); // 40 days, Q1, covered
         rows.extend(lost("E", (4, 1), (5, 1), false)); // 30 days, Q2, not covered
-        let c = sell_cycle(&ladder(), &rows, &[]);
+        let c = sell_cycle(&ladder(), &rows, &[], &Utc);
         assert_eq!((c.total.n, c.total.median_days), (5, Some(30.0)));
         let q1 = &c.by_quarter[0];
         assert_eq!(
@@ -284,13 +328,13 @@ mod tests {
         rows.push(late);
         // After the close: not counted.
         rows.push(meeting("Acme", (2, 5), None, None));
-        let a = &sell_cycle(&ladder(), &rows, &[]).accounts[0];
+        let a = &sell_cycle(&ladder(), &rows, &[], &Utc).accounts[0];
         assert_eq!((a.meetings, a.with_objective, a.covered), (3, 2, false));
     }
 
     #[test]
     fn an_empty_ledger_says_nothing_closed_yet() {
-        let c = sell_cycle(&ladder(), &[], &[]);
+        let c = sell_cycle(&ladder(), &[], &[], &Utc);
         assert_eq!(c.total.n, 0);
         assert_eq!(
             c.total.note.as_deref(),

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use serde::Serialize;
 
 use super::slipped::{Slipped, slipped};
@@ -59,13 +59,14 @@ impl Digest {
 
 /// The slipped commitments of accounts that are neither won nor lost: the digest's list, and
 /// the count `report` shows.
-pub fn open_slipped(
+pub fn open_slipped<Z: TimeZone>(
     ladder: &[String],
     rows: &[LedgerRow],
     marks: &[AccountMark],
     today: NaiveDate,
+    zone: &Z,
 ) -> Vec<Slipped> {
-    let statuses = status_of_all(ladder, rows, marks);
+    let statuses = status_of_all(ladder, rows, marks, zone);
     slipped(rows, today)
         .into_iter()
         .filter(|s| is_open(&statuses, s.account.as_deref()))
@@ -82,14 +83,15 @@ fn is_open(statuses: &BTreeMap<String, AccountStatus>, account: Option<&str>) ->
 /// The digest of `rows` (the ledger's customer meetings) and `marks`, as of `now` and the
 /// user's `today`. Slipped commitments and stalled accounts of accounts that are won or lost are
 /// left out: there is nothing left to chase.
-pub fn digest(
+pub fn digest<Z: TimeZone>(
     ladder: &[String],
     rows: &[LedgerRow],
     marks: &[AccountMark],
     now: DateTime<Utc>,
     today: NaiveDate,
+    zone: &Z,
 ) -> Digest {
-    let statuses = status_of_all(ladder, rows, marks);
+    let statuses = status_of_all(ladder, rows, marks, zone);
     let open = |account: Option<&str>| is_open(&statuses, account);
     let slipped = slipped(rows, today)
         .into_iter()
@@ -120,7 +122,7 @@ pub fn digest(
             stalled.push(Stalled {
                 account: account.to_owned(),
                 meetings: [a.id.clone(), b.id.clone()],
-                days: [day_of(a), day_of(b)],
+                days: [day_of(a, zone), day_of(b, zone)],
                 command: format!("nextstep account {}", shell_quote(account)),
             });
         }
@@ -231,8 +233,9 @@ fn section<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::coach::testing::{at, dated, day, ladder, mark, meeting};
+    use crate::coach::testing::{at, dated, day, ladder, mark, meeting, meeting_at};
     use crate::model::{MarkKind, Outcome::*};
+    use chrono_tz::{America, Australia};
 
     fn seeded() -> Vec<LedgerRow> {
         vec![
@@ -257,7 +260,7 @@ mod tests {
 
     #[test]
     fn the_digest_lists_slipped_stalled_and_awaiting_each_with_its_command() {
-        let d = digest(&ladder(), &seeded(), &[], at(12, 1), day(12, 1));
+        let d = digest(&ladder(), &seeded(), &[], at(12, 1), day(12, 1), &Utc);
         assert_eq!(d.slipped.len(), 1);
         assert_eq!(d.slipped[0].account.as_deref(), Some("Acme"));
         assert_eq!(d.stalled.len(), 1);
@@ -282,20 +285,40 @@ mod tests {
         assert!(text.contains("    nextstep outcome RESULT --meeting work/Initech-1127/single"));
     }
 
+    /// The days of the stalled account whose two continuations start at `starts` (RFC 3339), in
+    /// `zone`.
+    fn stalled_days<Z: TimeZone>(starts: [&str; 2], zone: &Z) -> [NaiveDate; 2] {
+        let rows =
+            starts.map(|s| meeting_at("Globex", s.parse().unwrap(), None, Some(Continuation)));
+        digest(&ladder(), &rows, &[], at(12, 1), day(12, 1), zone).stalled[0].days
+    }
+
+    #[test]
+    fn stalled_meetings_are_named_by_their_day_in_the_users_zone() {
+        // Monday 08:00 in Sydney (UTC+11) is Sunday 21:00 UTC; Sunday 19:00 in Los Angeles
+        // (UTC−8) is Monday 03:00 UTC.
+        let starts = ["2026-11-22T21:00:00Z", "2026-11-30T03:00:00Z"];
+        let sydney = stalled_days(starts, &Australia::Sydney);
+        assert_eq!(sydney, [day(11, 23), day(11, 30)]);
+        let los_angeles = stalled_days(starts, &America::Los_Angeles);
+        assert_eq!(los_angeles, [day(11, 22), day(11, 29)]);
+        assert_eq!(stalled_days(starts, &Utc), [day(11, 22), day(11, 30)]);
+    }
+
     #[test]
     fn closed_accounts_have_nothing_to_chase() {
         let marks = [
             mark("Acme", MarkKind::Lost, day(11, 28), 1, (11, 28)),
             mark("Globex", MarkKind::Won, day(11, 28), 2, (11, 28)),
         ];
-        let d = digest(&ladder(), &seeded(), &marks, at(12, 1), day(12, 1));
+        let d = digest(&ladder(), &seeded(), &marks, at(12, 1), day(12, 1), &Utc);
         assert!(d.slipped.is_empty() && d.stalled.is_empty(), "{d:?}");
         assert_eq!(d.awaiting.len(), 1);
     }
 
     #[test]
     fn an_empty_digest_says_there_is_nothing_to_chase() {
-        let d = digest(&ladder(), &[], &[], at(12, 1), day(12, 1));
+        let d = digest(&ladder(), &[], &[], at(12, 1), day(12, 1), &Utc);
         assert!(d.is_empty());
         assert!(d.to_string().contains("Nothing to chase"), "{d}");
     }

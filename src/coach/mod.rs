@@ -7,8 +7,9 @@
 //! meetings); for the whole ledger, from [`crate::ledger::Ledger::customer_meetings`]. Marks come
 //! from [`crate::ledger::Ledger::account_marks`].
 //!
-//! Days are UTC calendar days of a meeting's start (as `report` groups weeks), except "today",
-//! which the caller passes as the user's local date. The rules are written down in
+//! Days are the user's calendar days: a meeting's day is the date of its start in the zone the
+//! caller passes (`chrono::Local` at the edges, an explicit zone in tests), as `report` groups
+//! weeks; "today" is passed as the user's local date. The rules are written down in
 //! docs/design.md, "Prompt rules" (the ladder) and "Coaching rules".
 //!
 //! One job per file: `ladder` (the suggestion), `status` (won, lost, open), `slipped` (dated
@@ -29,7 +30,7 @@ pub use ladder::{NoSuggestion, Suggestion, explain, rung_of, suggest};
 pub use slipped::{Slipped, slipped};
 pub use status::{AccountStatus, State, StatusSource, status, status_of_all};
 
-use chrono::{DateTime, Local, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Local, NaiveDate, NaiveTime, TimeZone, Utc};
 
 use crate::model::{LedgerRow, MeetingStatus, Outcome};
 
@@ -68,9 +69,26 @@ pub(crate) fn happens(r: &LedgerRow) -> bool {
         )
 }
 
-/// The UTC day a meeting starts on.
-pub(crate) fn day_of(r: &LedgerRow) -> NaiveDate {
-    r.start.date_naive()
+/// The day a meeting starts on, in `zone`.
+pub(crate) fn day_of<Z: TimeZone>(r: &LedgerRow, zone: &Z) -> NaiveDate {
+    local_day(r.start, zone)
+}
+
+/// The calendar day the instant `t` falls on in `zone`.
+pub fn local_day<Z: TimeZone>(t: DateTime<Utc>, zone: &Z) -> NaiveDate {
+    t.with_timezone(zone).date_naive()
+}
+
+/// The first instant of `day` in `zone`: its midnight, or, where a clock change skips midnight,
+/// the first minute after the gap. A period that starts on `day` starts here.
+pub fn day_start<Z: TimeZone>(day: NaiveDate, zone: &Z) -> DateTime<Utc> {
+    let midnight = day.and_time(NaiveTime::MIN);
+    (0..=24 * 60)
+        .find_map(|m| {
+            zone.from_local_datetime(&(midnight + Duration::minutes(m)))
+                .earliest()
+        })
+        .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
 }
 
 /// `s` quoted for a POSIX shell when it needs quoting, so a printed command can be pasted.
@@ -91,6 +109,50 @@ pub(crate) mod testing;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono_tz::{America, Australia};
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn a_meetings_day_is_its_local_day_in_the_users_zone() {
+        // Monday 08:00 in Sydney is Sunday 21:00 UTC; Sunday 19:00 in Los Angeles is Monday
+        // 03:00 UTC.
+        let sydney_monday = utc("2026-11-29T21:00:00Z");
+        assert_eq!(
+            local_day(sydney_monday, &Australia::Sydney),
+            date(2026, 11, 30)
+        );
+        assert_eq!(local_day(sydney_monday, &Utc), date(2026, 11, 29));
+        let la_sunday = utc("2026-11-30T03:00:00Z");
+        assert_eq!(
+            local_day(la_sunday, &America::Los_Angeles),
+            date(2026, 11, 29)
+        );
+        assert_eq!(local_day(la_sunday, &Utc), date(2026, 11, 30));
+    }
+
+    #[test]
+    fn a_day_starts_at_local_midnight_or_just_after_a_clock_change_that_skips_it() {
+        let monday = date(2026, 11, 30);
+        assert_eq!(day_start(monday, &Utc), utc("2026-11-30T00:00:00Z"));
+        assert_eq!(
+            day_start(monday, &Australia::Sydney),
+            utc("2026-11-29T13:00:00Z")
+        );
+        assert_eq!(
+            day_start(monday, &America::Los_Angeles),
+            utc("2026-11-30T08:00:00Z")
+        );
+        // Santiago moves its clocks from 00:00 to 01:00 on 6 September 2026.
+        let skipped = day_start(date(2026, 9, 6), &America::Santiago);
+        assert_eq!(skipped, utc("2026-09-06T04:00:00Z"));
+    }
 
     #[test]
     fn shell_quoting_leaves_plain_words_and_quotes_the_rest() {

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::Serialize;
 
 use super::{day_of, ladder::rung_of};
@@ -56,7 +56,11 @@ pub struct AccountStatus {
 }
 
 /// A closing outcome: the state it sets, its day, its meeting and when it was recorded.
-fn closing(ladder: &[String], r: &LedgerRow) -> Option<(State, NaiveDate, DateTime<Utc>)> {
+fn closing<Z: TimeZone>(
+    ladder: &[String],
+    r: &LedgerRow,
+    zone: &Z,
+) -> Option<(State, NaiveDate, DateTime<Utc>)> {
     let o = r.outcome.as_ref()?;
     let last = ladder.len().checked_sub(1)?;
     let state = match o.result {
@@ -71,33 +75,37 @@ fn closing(ladder: &[String], r: &LedgerRow) -> Option<(State, NaiveDate, DateTi
         }
         _ => return None,
     };
-    Some((state, day_of(r), o.recorded_at))
+    Some((state, day_of(r, zone), o.recorded_at))
 }
 
-/// The state of `account` from its rows and its marks (any order; only this account's).
-pub fn status(
+/// The state of `account` from its rows and its marks (any order; only this account's); a
+/// closing outcome dates the close on its meeting's day in `zone`.
+pub fn status<Z: TimeZone>(
     ladder: &[String],
     account: &str,
     rows_of_account: &[LedgerRow],
     marks_of_account: &[AccountMark],
+    zone: &Z,
 ) -> AccountStatus {
     decide(
         ladder,
         account,
         rows_of_account.iter(),
         marks_of_account.iter(),
+        zone,
     )
 }
 
-fn decide<'a>(
+fn decide<'a, Z: TimeZone>(
     ladder: &[String],
     account: &str,
     rows: impl Iterator<Item = &'a LedgerRow>,
     marks: impl Iterator<Item = &'a AccountMark>,
+    zone: &Z,
 ) -> AccountStatus {
     let closed = rows
         .filter(|r| r.customer)
-        .filter_map(|r| closing(ladder, r).map(|c| (r, c)))
+        .filter_map(|r| closing(ladder, r, zone).map(|c| (r, c)))
         .max_by(|(a, _), (b, _)| (a.start, &a.id).cmp(&(b.start, &b.id)));
     let mark = marks.max_by_key(|m| m.seq);
     let by_outcome = closed.as_ref().map(|(r, (state, on, _))| AccountStatus {
@@ -136,10 +144,11 @@ fn decide<'a>(
 }
 
 /// [`status`] of every account that `rows` or `marks` name, by account name.
-pub fn status_of_all(
+pub fn status_of_all<Z: TimeZone>(
     ladder: &[String],
     rows: &[LedgerRow],
     marks: &[AccountMark],
+    zone: &Z,
 ) -> BTreeMap<String, AccountStatus> {
     type Grouped<'a> = (Vec<&'a LedgerRow>, Vec<&'a AccountMark>);
     let mut by_account: BTreeMap<&str, Grouped<'_>> = BTreeMap::new();
@@ -154,7 +163,7 @@ pub fn status_of_all(
     by_account
         .into_iter()
         .map(|(a, (rows, marks))| {
-            let st = decide(ladder, a, rows.into_iter(), marks.into_iter());
+            let st = decide(ladder, a, rows.into_iter(), marks.into_iter(), zone);
             (a.to_owned(), st)
         })
         .collect()
@@ -163,12 +172,41 @@ pub fn status_of_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::coach::testing::{day, ladder, mark, meeting};
+    use crate::coach::testing::{day, ladder, mark, meeting, meeting_at};
     use crate::model::Outcome::*;
+    use chrono::Utc;
+    use chrono_tz::{America, Australia};
 
     fn state(rows: &[LedgerRow], marks: &[AccountMark]) -> (State, Option<NaiveDate>) {
-        let s = status(&ladder(), "Acme", rows, marks);
+        let s = status(&ladder(), "Acme", rows, marks, &Utc);
         (s.state, s.on)
+    }
+
+    /// The day `account`'s `no_sale` meeting starting at `start` (RFC 3339) loses it, in `zone`.
+    fn lost_on<Z: TimeZone>(start: &str, zone: &Z) -> Option<NaiveDate> {
+        let rows = [meeting_at(
+            "Acme",
+            start.parse().unwrap(),
+            None,
+            Some(NoSale),
+        )];
+        status(&ladder(), "Acme", &rows, &[], zone).on
+    }
+
+    #[test]
+    fn a_monday_morning_meeting_in_sydney_closes_the_account_on_monday() {
+        // Monday 30 November 08:00 in Sydney (UTC+11) is Sunday 21:00 UTC.
+        let start = "2026-11-29T21:00:00Z";
+        assert_eq!(lost_on(start, &Australia::Sydney), Some(day(11, 30)));
+        assert_eq!(lost_on(start, &Utc), Some(day(11, 29)));
+    }
+
+    #[test]
+    fn an_evening_meeting_in_los_angeles_closes_the_account_on_its_local_day() {
+        // Sunday 29 November 19:00 in Los Angeles (UTC−8) is Monday 03:00 UTC.
+        let start = "2026-11-30T03:00:00Z";
+        assert_eq!(lost_on(start, &America::Los_Angeles), Some(day(11, 29)));
+        assert_eq!(lost_on(start, &Utc), Some(day(11, 30)));
     }
 
     #[test]
@@ -205,7 +243,7 @@ mod tests {
             (State::Lost, Some(day(11, 10)))
         );
         let reopen = mark("Acme", MarkKind::Reopen, day(11, 14), 2, (11, 14));
-        let s = status(&l, "Acme", &won, &[reopen.clone(), lost_mark.clone()]);
+        let s = status(&l, "Acme", &won, &[reopen.clone(), lost_mark.clone()], &Utc);
         assert_eq!((s.state, s.on), (State::Open, None));
         assert_eq!(s.source, StatusSource::Mark { seq: 2 });
         let won_mark = mark("Acme", MarkKind::Won, day(11, 30), 3, (12, 1));
@@ -226,7 +264,7 @@ mod tests {
     fn every_account_named_by_a_row_or_a_mark_gets_a_status() {
         let rows = [meeting("Acme", (11, 5), None, Some(NoSale))];
         let marks = [mark("Globex", MarkKind::Won, day(11, 1), 1, (11, 1))];
-        let all = status_of_all(&ladder(), &rows, &marks);
+        let all = status_of_all(&ladder(), &rows, &marks, &Utc);
         assert_eq!(all["Acme"].state, State::Lost);
         assert_eq!(all["Globex"].state, State::Won);
     }

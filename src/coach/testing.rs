@@ -31,7 +31,16 @@ pub(crate) fn meeting(
     objective: Option<&str>,
     outcome: Option<Outcome>,
 ) -> LedgerRow {
-    let start = at(m, d);
+    meeting_at(account, at(m, d), objective, outcome)
+}
+
+/// [`meeting`] starting at the instant `start`, for the tests of the user's local days.
+pub(crate) fn meeting_at(
+    account: &str,
+    start: DateTime<Utc>,
+    objective: Option<&str>,
+    outcome: Option<Outcome>,
+) -> LedgerRow {
     LedgerRow {
         title: format!("{account} call"),
         first_seen: start - TimeDelta::days(7),
@@ -50,7 +59,7 @@ pub(crate) fn meeting(
         }),
         ..ledger_row(
             "work",
-            &format!("{account}-{m:02}{d:02}"),
+            &format!("{account}-{}", start.format("%m%d")),
             account,
             start,
             start + TimeDelta::hours(1),

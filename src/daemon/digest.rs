@@ -98,7 +98,7 @@ impl DigestTask {
         let read = blocking(&self.ledger, move |l| {
             let rows = l.customer_meetings(None)?;
             let marks = l.account_marks(None)?;
-            Ok(coach::digest(&ladder, &rows, &marks, now, today))
+            Ok(coach::digest(&ladder, &rows, &marks, now, today, &Local))
         })
         .await;
         let digest = match read {

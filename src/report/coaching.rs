@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, TimeZone};
 use serde::Serialize;
 
 use crate::coach::{self, COVERED, CycleGroup, SellCycle, UNCOVERED};
@@ -28,16 +28,17 @@ pub struct Coaching {
 impl Coaching {
     /// `rows` must be the whole ledger's customer meetings (a cycle starts at the first meeting,
     /// which may be before `since`).
-    pub fn build(
+    pub fn build<Z: TimeZone>(
         ladder: &[String],
         rows: &[LedgerRow],
         marks: &[AccountMark],
         since: Option<NaiveDate>,
         today: NaiveDate,
+        zone: &Z,
     ) -> Coaching {
         Coaching {
-            sell_cycle: coach::sell_cycle_since(ladder, rows, marks, since),
-            slipped: coach::open_slipped(ladder, rows, marks, today)
+            sell_cycle: coach::sell_cycle_since(ladder, rows, marks, since, zone),
+            slipped: coach::open_slipped(ladder, rows, marks, today, zone)
                 .iter()
                 .filter(|s| since.is_none_or(|since| s.due >= since))
                 .count() as u32,
@@ -123,6 +124,7 @@ mod tests {
     use super::*;
     use crate::coach::testing::{dated, day, ladder, meeting};
     use crate::model::Outcome::*;
+    use chrono::Utc;
 
     /// Accounts A, B and C, each first met on 1 January and lost 10, 20 and 30 days later.
     fn three_lost_accounts() -> Vec<LedgerRow> {
@@ -141,7 +143,7 @@ mod tests {
         rows.push(meeting("D", (4, 1), None, Some(Continuation)));
         rows.push(meeting("D", (4, 21), None, Some(NoSale)));
         rows.push(dated("E", (11, 2), Advanced, "Review", day(11, 12)));
-        let c = Coaching::build(&ladder(), &rows, &[], None, day(12, 1));
+        let c = Coaching::build(&ladder(), &rows, &[], None, day(12, 1), &Utc);
         assert_eq!(c.slipped, 1);
         let text = c.to_string();
         assert!(
@@ -169,10 +171,10 @@ mod tests {
             dated("E", (10, 2), Advanced, "Review", day(10, 12)),
             dated("F", (11, 2), Advanced, "Pilot", day(11, 12)),
         ];
-        let all = Coaching::build(&ladder(), &rows, &[], None, day(12, 1));
+        let all = Coaching::build(&ladder(), &rows, &[], None, day(12, 1), &Utc);
         assert_eq!((all.sell_cycle.total.n, all.slipped), (2, 2));
 
-        let c = Coaching::build(&ladder(), &rows, &[], Some(day(11, 1)), day(12, 1));
+        let c = Coaching::build(&ladder(), &rows, &[], Some(day(11, 1)), day(12, 1), &Utc);
         assert_eq!((c.sell_cycle.total.n, c.slipped), (1, 1));
         let text = c.to_string();
         assert!(
@@ -188,7 +190,7 @@ mod tests {
     #[test]
     fn an_empty_group_prints_the_sentence_the_json_carries() {
         let rows = three_lost_accounts();
-        let c = Coaching::build(&ladder(), &rows, &[], None, day(12, 1));
+        let c = Coaching::build(&ladder(), &rows, &[], None, day(12, 1), &Utc);
         let uncovered = &c.sell_cycle.by_coverage[1];
         assert_eq!(uncovered.n, 0);
         let note = uncovered.note.as_deref().unwrap();
@@ -202,7 +204,7 @@ mod tests {
 
     #[test]
     fn an_empty_ledger_says_no_account_closed_yet() {
-        let c = Coaching::build(&ladder(), &[], &[], None, day(12, 1));
+        let c = Coaching::build(&ladder(), &[], &[], None, day(12, 1), &Utc);
         assert!(
             c.to_string()
                 .contains("No account has been won or lost here yet."),

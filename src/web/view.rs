@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, Local, NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
 
 use crate::classify::Classifier;
@@ -133,11 +133,12 @@ pub fn home(
                 });
         }
     }
-    let monday = week_start(now);
-    let rows = ledger.customer_meetings_in_period(Some(monday - Duration::days(7)), None)?;
-    let this_week = crate::report::build(&rows, Some(monday), now).total;
+    let monday = week_start(now, &Local);
+    let before = week_start(monday - Duration::days(1), &Local);
+    let rows = ledger.customer_meetings_in_period(Some(before), None)?;
+    let this_week = crate::report::build(&rows, Some(monday), now, &Local).total;
     let last: Vec<LedgerRow> = rows.into_iter().filter(|r| r.start < monday).collect();
-    let last_week = crate::report::build(&last, Some(monday - Duration::days(7)), now).total;
+    let last_week = crate::report::build(&last, Some(before), now, &Local).total;
     let pending = ledger.pending(now)?;
     let mut suggestions = HashMap::new();
     for p in pending.iter().filter(|p| p.kind == PromptKind::Objective) {
@@ -158,10 +159,12 @@ pub fn home(
     })
 }
 
-/// Monday 00:00 UTC of `now`'s ISO week (the report's weeks are ISO weeks in UTC).
-pub fn week_start(now: DateTime<Utc>) -> DateTime<Utc> {
-    let day = now.date_naive() - Duration::days(i64::from(now.weekday().num_days_from_monday()));
-    day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+/// The start of Monday of `now`'s ISO week in `zone` (the report's weeks are ISO weeks in the
+/// user's zone).
+pub fn week_start<Z: TimeZone>(now: DateTime<Utc>, zone: &Z) -> DateTime<Utc> {
+    let today = coach::local_day(now, zone);
+    let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    coach::day_start(monday, zone)
 }
 
 /// The meeting page.
@@ -255,33 +258,31 @@ where
 }
 
 impl Filter {
-    pub fn since_time(&self) -> Option<DateTime<Utc>> {
-        self.since
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .map(|d| d.and_utc())
+    /// The start of the period: the start of its first day in `zone`.
+    pub fn since_time<Z: TimeZone>(&self, zone: &Z) -> Option<DateTime<Utc>> {
+        self.since.map(|d| coach::day_start(d, zone))
     }
 
-    /// The end of the period: midnight (UTC) after its last day.
-    pub fn until_time(&self) -> Option<DateTime<Utc>> {
+    /// The end of the period: midnight (in `zone`) after its last day.
+    pub fn until_time<Z: TimeZone>(&self, zone: &Z) -> Option<DateTime<Utc>> {
         self.until
             .and_then(|d| d.succ_opt())
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .map(|d| d.and_utc())
+            .map(|d| coach::day_start(d, zone))
     }
 
     /// The customer meetings of the period (read from the ledger for that period only) that
-    /// the filter keeps, oldest first.
+    /// the filter keeps, oldest first; the period's days are the user's local ones.
     fn rows(&self, ledger: &Ledger) -> Result<Vec<LedgerRow>, LedgerError> {
         Ok(ledger
-            .customer_meetings_in_period(self.since_time(), self.until_time())?
+            .customer_meetings_in_period(self.since_time(&Local), self.until_time(&Local))?
             .into_iter()
-            .filter(|r| self.keeps(r))
+            .filter(|r| self.keeps(r, &Local))
             .collect())
     }
 
-    /// Whether `r` lies in the period and the account.
-    pub fn keeps(&self, r: &LedgerRow) -> bool {
-        let day = r.start.date_naive();
+    /// Whether `r` lies in the period (days in `zone`) and the account.
+    pub fn keeps<Z: TimeZone>(&self, r: &LedgerRow, zone: &Z) -> bool {
+        let day = coach::local_day(r.start, zone);
         self.since.is_none_or(|s| day >= s)
             && self.until.is_none_or(|u| day <= u)
             && self
@@ -390,8 +391,10 @@ pub fn with_coaching(
         None => ledger.customer_meetings(None)?,
     };
     let marks = ledger.account_marks(None)?;
-    page.slipped = coach::open_slipped(ladder, &rows, &marks, today);
-    page.report = page.report.with_coaching(ladder, &rows, &marks, today);
+    page.slipped = coach::open_slipped(ladder, &rows, &marks, today, &Local);
+    page.report = page
+        .report
+        .with_coaching(ladder, &rows, &marks, today, &Local);
     Ok(page)
 }
 
@@ -414,7 +417,7 @@ pub fn report(
     accounts.sort();
     accounts.dedup();
     let rows = filter.rows(ledger)?;
-    let report = crate::report::build(&rows, filter.since_time(), now);
+    let report = crate::report::build(&rows, filter.since_time(&Local), now, &Local);
     let stalled = stalled(&rows);
     let whole = (filter.since.is_none() && filter.until.is_none()).then_some(rows);
     Ok(ReportPage {
@@ -478,10 +481,10 @@ mod tests {
             account: Some("acme".into()),
         };
         let kept: Vec<u32> = (1..=4)
-            .filter(|d| f.keeps(&row("acme", *d, None)))
+            .filter(|d| f.keeps(&row("acme", *d, None), &Utc))
             .collect();
         assert_eq!(kept, [2, 3]);
-        assert!(!f.keeps(&row("beta", 2, None)));
+        assert!(!f.keeps(&row("beta", 2, None), &Utc));
         assert!(f.query().contains("account=acme"));
     }
 
@@ -494,9 +497,12 @@ mod tests {
             account: None,
         };
         let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap().and_utc();
-        assert_eq!(f.since_time(), Some(midnight(first)));
-        assert_eq!(f.until_time(), Some(midnight(first + Duration::days(2))));
-        assert_eq!(Filter::default().until_time(), None);
+        assert_eq!(f.since_time(&Utc), Some(midnight(first)));
+        assert_eq!(
+            f.until_time(&Utc),
+            Some(midnight(first + Duration::days(2)))
+        );
+        assert_eq!(Filter::default().until_time(&Utc), None);
     }
 
     #[test]
@@ -516,6 +522,21 @@ mod tests {
     #[test]
     fn the_week_starts_on_monday_at_midnight_utc() {
         let wed = "2026-12-02T15:00:00Z".parse::<DateTime<Utc>>().unwrap();
-        assert_eq!(week_start(wed).to_rfc3339(), "2026-11-30T00:00:00+00:00");
+        assert_eq!(
+            week_start(wed, &Utc).to_rfc3339(),
+            "2026-11-30T00:00:00+00:00"
+        );
+    }
+
+    #[test]
+    fn the_week_starts_on_the_users_local_monday() {
+        // Monday 08:00 in Sydney is still Sunday in UTC: that week began at Sydney's midnight.
+        let mon = "2026-11-29T21:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let sydney = week_start(mon, &chrono_tz::Australia::Sydney);
+        assert_eq!(sydney.to_rfc3339(), "2026-11-29T13:00:00+00:00");
+        assert_eq!(
+            week_start(mon, &Utc).to_rfc3339(),
+            "2026-11-23T00:00:00+00:00"
+        );
     }
 }

@@ -148,8 +148,8 @@ fn report_and_digest_are_quick_on_5000_meetings_over_two_years() {
     time("report", &|| {
         let rows = ledger.customer_meetings(None).unwrap();
         let marks = ledger.account_marks(None).unwrap();
-        let r =
-            nextstep::report::build(&rows, None, now).with_coaching(&ladder, &rows, &marks, today);
+        let r = nextstep::report::build(&rows, None, now, &Utc)
+            .with_coaching(&ladder, &rows, &marks, today, &Utc);
         let c = r.coaching.unwrap();
         assert!(c.sell_cycle.total.median_days.is_some());
         c.sell_cycle.accounts.len()
@@ -157,7 +157,7 @@ fn report_and_digest_are_quick_on_5000_meetings_over_two_years() {
     time("digest", &|| {
         let rows = ledger.customer_meetings(None).unwrap();
         let marks = ledger.account_marks(None).unwrap();
-        let d = nextstep::coach::digest(&ladder, &rows, &marks, now, today);
+        let d = nextstep::coach::digest(&ladder, &rows, &marks, now, today, &Utc);
         d.slipped.len() + d.stalled.len() + d.awaiting.len() + 1
     });
     time("one account's suggestion", &|| {

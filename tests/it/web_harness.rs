@@ -268,7 +268,7 @@ pub fn meeting_path(id: &str) -> String {
 
 /// Four past weeks of meetings for two accounts, with outcomes: the report's seed.
 pub fn seeded_history() -> Vec<(Meeting, Verdict)> {
-    let monday = nextstep::web::view::week_start(Utc::now());
+    let monday = nextstep::web::view::week_start(Utc::now(), &chrono::Local);
     (1..=4)
         .flat_map(|w| {
             let start = monday - chrono::Duration::days(7 * w) + chrono::Duration::hours(10);
