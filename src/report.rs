@@ -16,7 +16,8 @@
 //!
 //! A rate is `None` (shown as `–`) when its denominator is zero. Weeks are ISO weeks of the
 //! meeting's start in the user's zone (the zone the caller passes: `chrono::Local` at the edges),
-//! so a Monday 08:00 meeting in Sydney is in Monday's week; meetings without an account are grouped under `(no account)`.
+//! so a Monday 08:00 meeting in Sydney is in Monday's week; meetings without an account are
+//! grouped under `(no account)`.
 
 mod coaching;
 
