@@ -14,7 +14,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::Args;
 use serde::Serialize;
 
-use super::UsageError;
 use super::common::{CommandContext, Read, age, local, parse_day, row_meeting, states_of};
 use crate::model::{Meeting, MeetingId, Outcome, Verdict};
 use crate::source::snapshot::{self, ConfigMatch};
@@ -137,11 +136,8 @@ pub async fn run(ctx: &CommandContext, cmd: MeetingsCmd) -> anyhow::Result<Meeti
             .with_timezone(&chrono::Local)
             .date_naive(),
     };
-    let from = since
-        .and_hms_opt(0, 0, 0)
-        .and_then(|t| t.and_local_timezone(chrono::Local).earliest())
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| UsageError(format!("--since {since}: not a day in the local time zone")))?;
+    // Local midnight, or the first minute after a clock change that skips it, as `report`.
+    let from = crate::coach::day_start(since, &chrono::Local);
     let ledger = ctx.ledger()?;
     // The ledger keeps meetings that left the calendar window; the calendars add ones the daemon
     // has not seen. The ledger's row wins for a meeting both know (it has the answers).
