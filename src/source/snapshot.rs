@@ -57,8 +57,9 @@ impl Snapshot {
 }
 
 /// What a calendar's snapshot depends on in the config: the calendar entry (its name, kind,
-/// address, calendars and credential references; their `Debug` never shows a secret) and the
-/// look-back that sets the window read. Not the identity or classify rules: every reader
+/// address, calendars and credential references, as `Debug` writes them) and the look-back that
+/// sets the window read. That text can hold a secret (an ICS feed whose address is its key), so
+/// it is only hashed, never stored or shown; the snapshot, 0600, keeps the 64-bit hash. Not the identity or classify rules: every reader
 /// classifies the snapshot's meetings anew under the config it has. Stable across runs
 /// ([`stable_hash`]); a new nextstep that shows a setting differently reads as "another config"
 /// once, until the next poll rewrites the snapshot.
