@@ -170,7 +170,7 @@ pub(super) fn local(t: DateTime<Utc>) -> String {
 /// The user's today: the local date of `now`. Coaching counts days in it (the digest, a won or
 /// lost day's check, the day a reopen is stamped), not in UTC.
 pub(super) fn local_today(now: DateTime<Utc>) -> chrono::NaiveDate {
-    now.with_timezone(&chrono::Local).date_naive()
+    crate::coach::local_day(now, &chrono::Local)
 }
 
 /// A calendar day given on the command line (every date flag: `--since`, `--due`, `--won`,

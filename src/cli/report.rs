@@ -55,7 +55,7 @@ pub fn run(ctx: &CommandContext, cmd: ReportCmd) -> anyhow::Result<ReportOutput>
             ..Filter::default()
         };
         let page = view::report(&ledger, filter, ctx.now())?;
-        let today = ctx.now().with_timezone(&chrono::Local).date_naive();
+        let today = local_today(ctx.now());
         let page = view::with_coaching(page, &ledger, &ctx.config.prompts.objectives, today)?;
         let html = pages::report(&page, Css::Inline).into_string();
         // The report names customers and what they agreed to: private, like the ledger.

@@ -54,7 +54,7 @@ pub fn takes_due(result: Outcome) -> bool {
 /// own day, in the user's zone. An earlier date is a typo, and would show the commitment as
 /// slipped at once.
 pub fn earliest_due(start: DateTime<Utc>) -> NaiveDate {
-    start.with_timezone(&Local).date_naive()
+    local_day(start, &Local)
 }
 
 /// A customer meeting that took place (or is still to take place): not cancelled in its calendar,

@@ -93,7 +93,7 @@ impl DigestTask {
     /// Builds and shows the look back; `false` when it should be tried again (no ledger, no
     /// notification server yet).
     async fn show(&self, now: DateTime<Utc>) -> bool {
-        let today = now.with_timezone(&Local).date_naive();
+        let today = coach::local_day(now, &Local);
         let ladder = self.ladder.clone();
         let read = blocking(&self.ledger, move |l| {
             let rows = l.customer_meetings(None)?;

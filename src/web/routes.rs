@@ -373,7 +373,7 @@ async fn report(
 ) -> Result<Html<String>> {
     with_ledger(&state, move |s, ledger, now| {
         let page = view::report(ledger, filter, now)?;
-        let today = now.with_timezone(&chrono::Local).date_naive();
+        let today = crate::coach::local_day(now, &chrono::Local);
         let page = view::with_coaching(page, ledger, &s.config.prompts.objectives, today)?;
         Ok(Html(pages::report(&page, Css::Linked).into_string()))
     })
